@@ -1,0 +1,54 @@
+# One entry point for every task. `make run` starts the product, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DATA_DIR ?=
+PORT ?= 8000
+
+.PHONY: help venv run test train evaluate bench reliability lint-template deploy publish-site clean
+
+help:
+	@echo "make run            start the local stack at http://127.0.0.1:$(PORT) (moto S3 + API + site)"
+	@echo "make test           run the whole test suite"
+	@echo "make train          train and export the model into models/ (DATA_DIR=../shared/data/mnist)"
+	@echo "make evaluate       evaluate the committed models on the MNIST test set"
+	@echo "make bench          cold start, warm latency and image size figures, as JSON"
+	@echo "make reliability    hostile inputs, load and storage faults, with a summary"
+	@echo "make lint-template  sam/cfn-lint and checkov on template.yaml"
+	@echo "make deploy         sam build + sam deploy + publish the site (needs Docker and AWS credentials)"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: functions/requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: venv
+	PORT=$(PORT) $(PY) -m infra.local_stack
+
+test: venv
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+train: venv
+	$(PY) -m training.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+evaluate: venv
+	$(PY) -m training.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+bench: venv
+	$(PY) -m infra.bench
+
+reliability: venv
+	$(PY) -m infra.reliability
+
+lint-template: venv
+	$(VENV)/bin/cfn-lint template.yaml
+
+deploy:
+	./infra/deploy.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .aws-sam
