@@ -1,0 +1,95 @@
+"""Export the trained model for serving: Keras file, and LiteRT with the ``serving_default`` signature.
+
+The LiteRT signature (DESIGN.md contract 2): input ``image`` float32 [N,28,28,1] in [0,1];
+outputs ``probs`` [N,10], ``conv1`` [N,26,26,32], ``conv2`` [N,11,11,64].
+We go through a SavedModel written by Keras's ExportArchive because, with Keras 3,
+``TFLiteConverter.from_keras_model`` can silently drop the weights (all-NaN outputs).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.model import build_serving_model
+
+SIGNATURE = "serving_default"
+OUTPUT_SHAPES = {"probs": (10,), "conv1": (26, 26, 32), "conv2": (11, 11, 64)}
+
+
+class ExportMismatch(RuntimeError):
+    """The LiteRT model does not reproduce the Keras model."""
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    images: int
+    argmax_disagreements: int
+    max_abs_prob_diff: float
+    max_abs_conv_diff: float
+
+
+def tflite_bytes(model: keras.Model) -> bytes:
+    serving = build_serving_model(model)
+    archive = keras.export.ExportArchive()
+    archive.track(serving)
+    archive.add_endpoint(
+        name=SIGNATURE,
+        fn=lambda image: serving(image, training=False),
+        input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")],
+    )
+    with tempfile.TemporaryDirectory() as saved_model_dir:
+        archive.write_out(saved_model_dir, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[SIGNATURE])
+        return converter.convert()
+
+
+def run_tflite(model_content: bytes, images: np.ndarray, batch_size: int = 500) -> dict[str, np.ndarray]:
+    """All outputs of the LiteRT model for ``images`` float32 [N,28,28,1]."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_content)
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in OUTPUT_SHAPES}
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size].astype(np.float32)
+        # The runner resizes the input tensor to each batch's size.
+        outputs = runner(image=batch)
+        for name in OUTPUT_SHAPES:
+            chunks[name].append(outputs[name])
+    return {name: np.concatenate(parts) for name, parts in chunks.items()}
+
+
+def check_export(model: keras.Model, model_content: bytes, images: np.ndarray) -> ExportCheck:
+    """Compare Keras and LiteRT outputs; raise ExportMismatch unless argmax agrees and probs within 1e-4."""
+    reference = build_serving_model(model).predict(images, batch_size=500, verbose=0)
+    lite = run_tflite(model_content, images)
+    for name, shape in OUTPUT_SHAPES.items():
+        if lite[name].shape[1:] != shape:
+            raise ExportMismatch(f"LiteRT output {name} has shape {lite[name].shape}, expected [N,{shape}]")
+        if not np.all(np.isfinite(lite[name])):
+            raise ExportMismatch(f"LiteRT output {name} has non-finite values: the weights were not exported")
+    check = ExportCheck(
+        images=len(images),
+        argmax_disagreements=int(np.sum(lite["probs"].argmax(1) != reference["probs"].argmax(1))),
+        max_abs_prob_diff=float(np.abs(lite["probs"] - reference["probs"]).max()),
+        max_abs_conv_diff=float(max(np.abs(lite[n] - reference[n]).max() for n in ("conv1", "conv2"))),
+    )
+    if check.argmax_disagreements or check.max_abs_prob_diff >= 1e-4:
+        raise ExportMismatch(f"LiteRT and Keras disagree: {check}")
+    return check
+
+
+def export_models(model: keras.Model, models_dir: Path, check_images: np.ndarray) -> ExportCheck:
+    """Write digits.keras and digits.tflite into ``models_dir`` after verifying the LiteRT model."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    content = tflite_bytes(model)
+    check = check_export(model, content, check_images)
+    model.save(models_dir / "digits.keras")
+    (models_dir / "digits.tflite").write_bytes(content)
+    return check

@@ -1,0 +1,38 @@
+"""The digit CNN: conv1 -> pool -> conv2 -> pool -> a small classifier head -> softmax over 10."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import keras
+from keras import layers
+
+Head = Literal["original", "wide"]
+
+
+def build_model(head: Head = "original") -> keras.Model:
+    """The original app's network; ``wide`` swaps Dense(64) for Dense(128) (kept only if it earns its place)."""
+    units = {"original": 64, "wide": 128}[head]
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = layers.Conv2D(32, (3, 3), activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D((2, 2), name="pool1")(x)
+    x = layers.Conv2D(64, (3, 3), activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D((2, 2), name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(units, activation="relu", name="dense1")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(10, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="digits")
+
+
+def build_serving_model(model: keras.Model) -> keras.Model:
+    """The same weights with three outputs from one forward pass: probs, conv1, conv2."""
+    return keras.Model(
+        inputs=model.inputs,
+        outputs={
+            "probs": model.get_layer("probs").output,
+            "conv1": model.get_layer("conv1").output,
+            "conv2": model.get_layer("conv2").output,
+        },
+        name="digits_serving",
+    )

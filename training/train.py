@@ -1,0 +1,146 @@
+"""Train the digit CNN on MNIST, export it for serving, and evaluate it on the official test set.
+
+    python -m training.train --data-dir ../shared/data/mnist
+
+Writes models/digits.keras, models/digits.tflite, models/metrics.json and
+models/confusion_matrix.png. The test set is used only after training, for the final figures:
+validation (early stopping, learning-rate schedule) is a split of the training images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from training.data import DatasetNotFound, IdxError, load_mnist
+from training.evaluate import MODELS_DIR, classification_report, plot_confusion_matrix, to_model_input
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train, export and evaluate the digit CNN.")
+    parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: keras.datasets.mnist, 60,000 images)")
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument("--head", choices=("original", "wide"), default="original")
+    parser.add_argument("--epochs", type=int, default=80, help="upper bound; early stopping usually ends sooner")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
+    parser.add_argument("--verbose", type=int, default=2, help="Keras progress output: 0, 1 (bar) or 2 (a line per epoch)")
+    return parser.parse_args(argv)
+
+
+def split_validation(images: np.ndarray, labels: np.ndarray, fraction: float, seed: int):
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_val = max(1, int(round(len(images) * fraction)))
+    val, train = order[:n_val], order[n_val:]
+    return (images[train], labels[train]), (images[val], labels[val])
+
+
+def train(args: argparse.Namespace) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from training.augment import augment_dataset
+    from training.export import export_models
+    from training.model import build_model
+
+    keras.utils.set_random_seed(args.seed)
+    mnist = load_mnist(args.data_dir)
+    images, labels = mnist.train.images, mnist.train.labels
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    (x_train, y_train), (x_val, y_val) = split_validation(
+        to_model_input(images), labels, args.val_fraction, args.seed
+    )
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, 10)))
+        .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
+        .batch(args.batch_size)
+    )
+    if not args.no_augment:
+        train_ds = augment_dataset(train_ds, seed=args.seed)
+    train_ds = train_ds.prefetch(2)
+
+    model = build_model(args.head)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5),
+    ]
+    started = time.monotonic()
+    history = model.fit(
+        train_ds,
+        validation_data=(x_val, keras.utils.to_categorical(y_val, 10)),
+        epochs=args.epochs,
+        callbacks=callbacks,
+        verbose=args.verbose,
+    )
+    seconds = time.monotonic() - started
+    val_loss = history.history["val_loss"]
+    best_epoch = int(np.argmin(val_loss)) + 1
+
+    x_test = to_model_input(mnist.test.images)
+    check = export_models(model, args.models_dir, x_test)
+    from training.export import run_tflite
+
+    tflite_path = args.models_dir / "digits.tflite"
+    probs = run_tflite(tflite_path.read_bytes(), x_test)["probs"]
+    report = classification_report(mnist.test.labels, probs.argmax(axis=1))
+    keras_accuracy = float(np.mean(model.predict(x_test, batch_size=500, verbose=0).argmax(1) == mnist.test.labels))
+    metrics = {
+        "model": "models/digits.tflite",
+        **report,
+        "keras_test_accuracy": keras_accuracy,
+        "validation_accuracy": float(history.history["val_accuracy"][best_epoch - 1]),
+        "how": (
+            "LiteRT model on the official MNIST test set (t10k, 10,000 images), evaluated once after "
+            "training; validation split of the training images used for early stopping and LR schedule"
+        ),
+        "training_data": {
+            "origin": mnist.origin,
+            "train_images": int(len(x_train)),
+            "validation_images": int(len(x_val)),
+            "files": mnist.train.sources + mnist.test.sources,
+        },
+        "training": {
+            "head": args.head,
+            "augmentation": not args.no_augment,
+            "optimizer": "Adam(1e-3)",
+            "batch_size": args.batch_size,
+            "epochs_run": len(val_loss),
+            "best_epoch": best_epoch,
+            "seed": args.seed,
+            "seconds": round(seconds, 1),
+        },
+        "export_check": check.__dict__,
+        "tflite_bytes": tflite_path.stat().st_size,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "command": "python -m training.train " + " ".join(sys.argv[1:]),
+    }
+    (args.models_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_confusion_matrix(np.array(report["confusion_matrix"]), report["test_accuracy"], args.models_dir / "confusion_matrix.png")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        metrics = train(args)
+    except (DatasetNotFound, IdxError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"test accuracy (LiteRT): {metrics['test_accuracy']:.4f}")
+    print("per class:", json.dumps(metrics["per_class_accuracy"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
