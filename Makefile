@@ -44,8 +44,14 @@ bench: venv
 reliability: venv
 	$(PY) -m infra.reliability
 
+# checkov gets a venv of its own (.venv-checkov): its pins clash with the dev venv's.
 lint-template: venv
 	$(VENV)/bin/cfn-lint template.yaml
+	@cmp -s requirements-checkov.txt .venv-checkov/requirements-checkov.txt || { \
+	  $(PYTHON) -m venv --clear .venv-checkov && \
+	  .venv-checkov/bin/pip install --quiet -r requirements-checkov.txt && \
+	  cp requirements-checkov.txt .venv-checkov/requirements-checkov.txt; }
+	.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 deploy:
 	./infra/deploy.sh

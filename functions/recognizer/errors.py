@@ -51,3 +51,18 @@ class MissingUpload(ClientError):
 class PredictionNotFound(ClientError):
     status_code = 404
     code = "not_found"
+
+
+class InvalidPredictionId(ClientError):
+    status_code = 422
+    code = "invalid_prediction_id"
+
+
+class TooManyFiles(ClientError):
+    status_code = 413
+    code = "too_many_files"
+
+
+class BatchTooLarge(ClientError):
+    status_code = 413
+    code = "batch_too_large"

@@ -12,6 +12,7 @@
 | MAX_BATCH_FILES | most files in one batch request | 32 |
 | MAX_BATCH_BYTES | largest total size of one batch request, bytes | 20 MiB |
 | STORAGE_TIMEOUT_SECONDS | connect/read timeout for S3 calls | 3 |
+| STORAGE_MAX_ATTEMPTS | attempts per S3 call, the first included | 2 |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Settings:
     max_batch_files: int
     max_batch_bytes: int
     storage_timeout_seconds: int
+    storage_max_attempts: int = 2
 
     @property
     def tflite_path(self) -> Path:
@@ -68,6 +70,7 @@ def load_settings() -> Settings:
         max_batch_files=_env_int("MAX_BATCH_FILES", 32),
         max_batch_bytes=_env_int("MAX_BATCH_BYTES", 20 * 1024 * 1024),
         storage_timeout_seconds=_env_int("STORAGE_TIMEOUT_SECONDS", 3),
+        storage_max_attempts=_env_int("STORAGE_MAX_ATTEMPTS", 2),
     )
 
 

@@ -1,0 +1,11 @@
+"""The API's routers. A new route family is one module with a ``router`` plus one line here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from recognizer.api.routes import batch, health, multi, predict, predictions
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router, predict.router, predictions.router, multi.router, batch.router
+)

@@ -1,0 +1,43 @@
+"""A row of digits in one image: the number, and each digit with its box (and maps on request)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from recognizer.api.errors import error_responses
+from recognizer.api.outcome import record_predictions
+from recognizer.api.routes.predict import IMAGE_UPLOAD_BODY
+from recognizer.api.uploads import read_image_upload
+from recognizer.schemas import MultiPredictionResponse
+from recognizer.segmentation import read_row
+from recognizer.settings import get_settings
+
+router = APIRouter(tags=["predict"])
+
+
+@router.post(
+    "/predict/multi",
+    response_model=MultiPredictionResponse,
+    response_model_exclude_none=True,
+    summary="Read a row of handwritten digits (a number)",
+    description=(
+        "Upload an image of a row of digits (multipart field `image`, or the image as the raw "
+        "body). Answers the `number` read left to right and, per digit, its prediction and "
+        "`box` `[x, y, w, h]` in the uploaded image's pixels. With `?feature_maps=true` each "
+        "digit's normalised input and feature-map grids are stored and linked as well "
+        "(slower). No digit in the image: 422 `no_digit_found`."
+    ),
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=IMAGE_UPLOAD_BODY,
+)
+async def predict_multi(
+    request: Request,
+    feature_maps: bool = Query(False, description="Store and link each digit's feature maps."),
+) -> MultiPredictionResponse:
+    data = await read_image_upload(request, get_settings())
+    answer = await run_in_threadpool(partial(read_row, data, feature_maps=feature_maps))
+    record_predictions(request, (digit.predicted_digit for digit in answer.digits))
+    return answer

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from recognizer.api.errors import error_responses
+from recognizer.api.outcome import record_predictions
+from recognizer.api.uploads import read_image_upload
+from recognizer.pipeline import predict_upload
+from recognizer.schemas import PredictionResponse
+from recognizer.settings import get_settings
+
+router = APIRouter(tags=["predict"])
+
+# The body is read by hand (bounded, multipart or raw), so OpenAPI is told what it accepts.
+IMAGE_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "PNG, JPEG, WebP, GIF, BMP or TIFF, at most 5 MB",
+                        }
+                    },
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/predict",
+    response_model=PredictionResponse,
+    summary="Recognise one handwritten digit",
+    description=(
+        "Upload an image of one digit (multipart field `image`, or the image as the raw "
+        "body). Answers the digit, its confidence in percent, all ten probabilities and "
+        "presigned links to the normalised 28x28 input and the feature-map grids."
+    ),
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=IMAGE_UPLOAD_BODY,
+)
+async def predict(request: Request) -> PredictionResponse:
+    data = await read_image_upload(request, get_settings())
+    answer = await run_in_threadpool(predict_upload, data)
+    record_predictions(request, (answer.predicted_digit,))
+    return answer

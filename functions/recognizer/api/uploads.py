@@ -1,0 +1,117 @@
+"""Reading uploads from a request without ever holding more than the limit allows.
+
+The declared Content-Length is checked first; the body is then read chunk by chunk and refused
+as soon as it passes the limit (a chunked or lying client cannot make us buffer more). Multipart
+bodies are parsed from the bytes read, so every route that takes files shares these rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.types import Message
+
+from recognizer.errors import ClientError, MissingUpload, UnsupportedMediaType, UploadTooLarge
+from recognizer.settings import Settings
+
+# Room for multipart boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+MULTIPART = "multipart/form-data"
+# Bodies that are certainly not an image file; anything else sent raw goes to the decoder,
+# which recognises images from their bytes (curl --data-binary says x-www-form-urlencoded).
+_NOT_IMAGE_PREFIXES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    field: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or UploadTooLarge as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_size = int(declared)
+        except ValueError:
+            raise ClientError("the Content-Length header is not a number") from None
+        if declared_size > limit:
+            raise UploadTooLarge(f"the request body is larger than {limit:,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise UploadTooLarge(f"the request body is larger than {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_multipart(
+    request: Request, *, max_body_bytes: int, max_files: int, max_file_bytes: int
+) -> list[UploadedFile]:
+    """Every file part of a multipart/form-data body, in order (text fields are ignored)."""
+    body = await read_body(request, max_body_bytes)
+
+    async def replay_body() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    parts: list[UploadedFile] = []
+    try:
+        async with Request(request.scope, replay_body).form(
+            max_files=max_files, max_fields=max_files + 16
+        ) as form:
+            for field, value in form.multi_items():
+                if not isinstance(value, UploadFile):
+                    continue
+                data = await value.read()
+                if len(data) > max_file_bytes:
+                    raise UploadTooLarge(
+                        f"file {value.filename or field!r} is larger than {max_file_bytes:,} bytes"
+                    )
+                parts.append(UploadedFile(field, value.filename, value.content_type, data))
+    except (MultiPartException, HTTPException) as exc:
+        detail = getattr(exc, "message", None) or getattr(exc, "detail", "")
+        raise ClientError(f"the multipart body cannot be parsed: {detail}") from exc
+    return parts
+
+
+async def read_image_upload(request: Request, settings: Settings, field: str = "image") -> bytes:
+    """One image: multipart field ``field``, or the raw body (``image/*`` and the like)."""
+    kind = media_type(request)
+    if kind == MULTIPART:
+        files = await read_multipart(
+            request,
+            max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+            max_files=4,
+            max_file_bytes=settings.max_upload_bytes,
+        )
+        chosen = next((part for part in files if part.field == field), None)
+        if chosen is None:
+            sent = ", ".join(sorted({part.field for part in files})) or "no file fields"
+            raise MissingUpload(f"send the image as multipart form field {field!r} (got: {sent})")
+        data = chosen.data
+    else:
+        data = await read_body(request, settings.max_upload_bytes)
+        if data and kind.startswith(_NOT_IMAGE_PREFIXES):
+            raise UnsupportedMediaType(
+                f"a {kind} body is not an image: send multipart/form-data with field "
+                f"{field!r}, or the image file itself as the body"
+            )
+    if not data:
+        raise MissingUpload(
+            f"no image: send multipart/form-data with a file in field {field!r}, "
+            "or the image file itself as the body"
+        )
+    return data

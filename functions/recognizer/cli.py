@@ -1,0 +1,252 @@
+"""``digits``: recognise handwritten digits in image files from a terminal.
+
+    digits predict FILE... [--multi] [--json] [--url URL]
+
+Offline by default: the files are read with the local model, exactly as the API reads them,
+and nothing is stored anywhere (no S3, no network). With ``--url`` every file is sent to a
+deployed API (``POST /api/predict`` or ``/api/predict/multi``) instead; only the standard
+library is used for that. ``--multi`` reads a row of digits (a number) in each file.
+
+Output: ``FILE: DIGIT (CONFIDENCE%)``, or ``FILE: NUMBER`` with ``--multi``; ``--json`` prints
+one JSON object per file (JSON Lines) with the API's fields and ``file``. A progress bar goes
+to stderr when it is a terminal (``--progress``/``--no-progress`` to choose). Exit status: 0
+when every file was read, 1 when any failed, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+REQUEST_TIMEOUT_SECONDS = 60
+OFFLINE_ONLY_FIELDS = ("prediction_id", "input_url", "feature_maps")  # nothing is stored offline
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one file: the API-shaped answer, or an error code and message."""
+
+    file: str
+    answer: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.answer is not None
+
+    def as_json(self) -> dict[str, Any]:
+        if self.answer is not None:
+            return {"file": self.file, **self.answer}
+        return {"file": self.file, "error": {"code": self.error_code, "message": self.error_message}}
+
+    def as_text(self, multi: bool) -> str:
+        if self.answer is None:
+            return f"{self.file}: error: {self.error_code}: {self.error_message}"
+        if multi:
+            return f"{self.file}: {self.answer['number']}"
+        return f"{self.file}: {self.answer['predicted_digit']} ({self.answer['confidence']:.1f}%)"
+
+
+Reader = Callable[[bytes, str], dict[str, Any]]  # (file's bytes, file's name) -> answer
+
+
+# Offline: the local model -------------------------------------------------------------------
+
+
+class FileFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def offline_reader(multi: bool) -> Reader:
+    """Read files with the local model as the API would, storing nothing."""
+    # Imported here so `digits --help` and --url mode never load NumPy, Pillow or the model.
+    from recognizer.errors import ClientError
+    from recognizer.pipeline import predict_upload
+    from recognizer.segmentation import read_row
+
+    def read(data: bytes, filename: str) -> dict[str, Any]:
+        try:
+            if multi:
+                return read_row(data, feature_maps=False).model_dump(mode="json", exclude_none=True)
+            answer = predict_upload(data, store=False).model_dump(mode="json", exclude_none=True)
+        except ClientError as exc:
+            raise FileFailed(exc.code, exc.message) from exc
+        for field in OFFLINE_ONLY_FIELDS:
+            answer.pop(field, None)
+        return answer
+
+    return read
+
+
+# Online: a deployed API ----------------------------------------------------------------------
+
+
+def endpoint(base_url: str, multi: bool) -> str:
+    """The predict endpoint under ``base_url`` (the site's root or its ``/api``)."""
+    base = base_url.rstrip("/")
+    if not base.endswith("/api"):
+        base += "/api"
+    return base + ("/predict/multi" if multi else "/predict")
+
+
+def multipart_body(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = f"digits-cli-{uuid.uuid4().hex}"
+    kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    safe_name = filename.replace('"', "_").replace("\r", "_").replace("\n", "_")
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{field}"; filename="{safe_name}"\r\n'
+        f"Content-Type: {kind}\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _error_from_response(status: int, body: bytes) -> FileFailed:
+    try:
+        error = json.loads(body)["error"]
+        return FileFailed(str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        return FileFailed(f"http_{status}", body[:200].decode("utf-8", "replace") or f"HTTP {status}")
+
+
+def url_reader(base_url: str, multi: bool) -> Reader:
+    """Send each file to the API at ``base_url``."""
+    target = endpoint(base_url, multi)
+
+    def read(data: bytes, filename: str) -> dict[str, Any]:
+        body, content_type = multipart_body("image", filename, data)
+        request = urllib.request.Request(
+            target, data=body, method="POST",
+            headers={"Content-Type": content_type, "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise _error_from_response(exc.code, exc.read()) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise FileFailed("unreachable", f"cannot reach {target}: {reason}") from exc
+        except ValueError as exc:  # not JSON
+            raise FileFailed("bad_response", f"{target} did not answer JSON") from exc
+
+    return read
+
+
+# Running -------------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on a terminal stream, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.stream, self.enabled = total, stream, enabled and total > 0
+        self.started = time.monotonic()
+
+    def show(self, done: int, label: str = "") -> None:
+        if not self.enabled:
+            return
+        filled = int(self.WIDTH * done / self.total)
+        elapsed = time.monotonic() - self.started
+        rate = f" {done / elapsed:.1f}/s" if elapsed > 0 and done else ""
+        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total}{rate} {label}"
+        self.stream.write("\r" + line[:100].ljust(100))
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+
+
+def read_file(path: str, reader: Reader) -> Outcome:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return Outcome(path, error_code="unreadable_file", error_message=exc.strerror or str(exc))
+    try:
+        answer = reader(data, Path(path).name)
+    except FileFailed as exc:
+        return Outcome(path, error_code=exc.code, error_message=exc.message)
+    return Outcome(path, answer=answer)
+
+
+def predict_files(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    reader = url_reader(args.url, args.multi) if args.url else offline_reader(args.multi)
+    show_progress = args.progress if args.progress is not None else (stderr.isatty() and len(args.files) > 1)
+    progress = Progress(len(args.files), stderr, show_progress)
+    failed = 0
+    for done, path in enumerate(args.files):
+        progress.show(done, Path(path).name)
+        outcome = read_file(path, reader)
+        failed += not outcome.ok
+        progress.clear()
+        if args.json:
+            print(json.dumps(outcome.as_json()), file=stdout, flush=True)
+        elif outcome.ok:
+            print(outcome.as_text(args.multi), file=stdout, flush=True)
+        else:
+            print(outcome.as_text(args.multi), file=stderr, flush=True)
+    progress.show(len(args.files))
+    progress.clear()
+    if failed and not args.json:
+        print(f"{failed} of {len(args.files)} files failed", file=stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digits", description="Recognise handwritten digits in image files."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict = commands.add_parser(
+        "predict",
+        help="read the digit (or, with --multi, the number) in each file",
+        description=(
+            "Read the digit in each image file, offline with the local model (nothing is "
+            "stored), or with --url through a deployed API."
+        ),
+    )
+    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG, WebP, GIF, BMP or TIFF files")
+    predict.add_argument("--multi", action="store_true", help="read a row of digits (a number) in each file")
+    predict.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
+    predict.add_argument("--url", help="the API's base URL, e.g. https://digits.example.com (default: offline)")
+    predict.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: when stderr is a terminal and there are several files)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
+        return int(exc.code or 0)
+    if args.url and not args.url.startswith(("http://", "https://")):
+        parser.print_usage(stderr)
+        print(f"digits: error: --url must start with http:// or https:// (got {args.url!r})", file=stderr)
+        return EXIT_USAGE
+    return predict_files(args, stdout, stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

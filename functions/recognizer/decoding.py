@@ -1,0 +1,255 @@
+"""Uploaded bytes -> a Pillow image in mode ``L`` or ``RGB``, upright, opaque, 8-bit.
+
+Uploads are untrusted: the format is recognised from the bytes (never from a file name or a
+Content-Type), only raster formats we mean to serve are handed to Pillow, the pixel count is
+checked from the header before any pixel data is decoded, and every parser failure becomes a
+``ClientError`` (4xx), never a 5xx.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
+
+ACCEPTED = "PNG, JPEG, WebP, GIF, BMP or TIFF"
+
+# Pillow plugin names of the formats we accept; Image.open tries no other parser.
+PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+
+# ``Image.info`` key under which the upload's own (upright) size is kept when the returned
+# image is smaller (JPEG decoded at a reduced scale), so boxes can be given in upload pixels.
+UPLOAD_SIZE_KEY = "upload_size"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    accepted: bool
+    name: str
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    if not sample or b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still text.
+        if exc.start < len(sample) - 3:
+            return False
+    return True
+
+
+def sniff_format(head: bytes) -> Sniffed:
+    """Name the format the first bytes announce, and whether we accept it."""
+    signatures: tuple[tuple[bytes, int, str, bool], ...] = (
+        (b"\x89PNG\r\n\x1a\n", 0, "PNG", True),
+        (b"\xff\xd8\xff", 0, "JPEG", True),
+        (b"GIF87a", 0, "GIF", True),
+        (b"GIF89a", 0, "GIF", True),
+        (b"BM", 0, "BMP", True),
+        (b"II*\x00", 0, "TIFF", True),
+        (b"MM\x00*", 0, "TIFF", True),
+        (b"II+\x00", 0, "BigTIFF", False),
+        (b"MM\x00+", 0, "BigTIFF", False),
+        (b"%PDF", 0, "PDF", False),
+        (b"PK\x03\x04", 0, "ZIP archive", False),
+        (b"PK\x05\x06", 0, "ZIP archive", False),
+        (b"\x1f\x8b", 0, "gzip data", False),
+        (b"7z\xbc\xaf\x27\x1c", 0, "7z archive", False),
+        (b"Rar!", 0, "RAR archive", False),
+        (b"\x00\x00\x01\x00", 0, "ICO", False),
+        (b"8BPS", 0, "Photoshop PSD", False),
+        (b"\x00\x00\x00\x0cjP  ", 0, "JPEG 2000", False),
+        (b"\xff\x4f\xff\x51", 0, "JPEG 2000", False),
+        (b"\xff\x0a", 0, "JPEG XL", False),
+        (b"\x00\x00\x00\x0cJXL ", 0, "JPEG XL", False),
+        (b"qoif", 0, "QOI", False),
+        (b"\x7fELF", 0, "ELF executable", False),
+        (b"MZ", 0, "Windows executable", False),
+        (b"OggS", 0, "Ogg media", False),
+        (b"ID3", 0, "MP3 audio", False),
+        (b"\x1aE\xdf\xa3", 0, "Matroska/WebM video", False),
+        (b"%!PS", 0, "PostScript", False),
+    )
+    for magic, offset, name, accepted in signatures:
+        if head[offset : offset + len(magic)] == magic:
+            return Sniffed(accepted, name)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return Sniffed(True, "WebP")
+    if head[:4] == b"RIFF":
+        return Sniffed(False, f"RIFF {head[8:12].decode('latin-1')!r} data")
+    if head[4:8] == b"ftyp":
+        brand = head[8:12].decode("latin-1").strip()
+        kinds = {"avif": "AVIF", "avis": "AVIF", "heic": "HEIC", "heix": "HEIC", "mif1": "HEIF"}
+        return Sniffed(False, kinds.get(brand, f"ISO media ({brand!r})"))
+    if _looks_like_text(head):
+        text = head[:1024].decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n").lower()
+        if "<svg" in text:
+            return Sniffed(False, "SVG")
+        if text.startswith(("<!doctype html", "<html", "<head", "<body")) or "<html" in text:
+            return Sniffed(False, "HTML")
+        if text.startswith("<?xml") or text.startswith("<"):
+            return Sniffed(False, "XML")
+        if text.startswith(("{", "[")):
+            return Sniffed(False, "JSON")
+        if text.startswith("data:image"):
+            return Sniffed(False, "a data: URL (send the decoded bytes)")
+        return Sniffed(False, "text")
+    return Sniffed(False, f"unrecognised data starting {head[:8].hex(' ')}")
+
+
+def _refuse_unsupported(data: bytes) -> str:
+    sniffed = sniff_format(data[:1024])
+    if not sniffed.accepted:
+        raise UnsupportedMediaType(f"this looks like {sniffed.name}, not an image we read; send {ACCEPTED}")
+    return sniffed.name
+
+
+def _open_checked(data: bytes, kind: str, max_pixels: int) -> Image.Image:
+    """Parse the header only and refuse oversized images before any pixel data is decoded."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooManyPixels(f"the {kind} declares too many pixels ({exc})") from exc
+    except Exception as exc:  # untrusted parser: any failure is the upload's fault
+        raise InvalidImage(f"the {kind} data is corrupt or truncated ({type(exc).__name__})") from exc
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise InvalidImage(f"the {kind} declares an empty size {width}x{height}")
+    if width * height > max_pixels:
+        raise TooManyPixels(f"{width}x{height} = {width * height:,} pixels; at most {max_pixels:,} are accepted")
+    return image
+
+
+def _load_first_frame(image: Image.Image, kind: str, draft_side: int | None) -> Image.Image:
+    if draft_side and image.format == "JPEG":
+        # DCT-domain downscaling (1/2, 1/4, 1/8) while decoding: a phone photo decodes in a
+        # fraction of the time, still at least ``draft_side`` pixels on each side.
+        image.draft(None, (draft_side, draft_side))
+    try:
+        image.seek(0)
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooManyPixels(f"the {kind} expands to too many pixels ({exc})") from exc
+    except Exception as exc:  # untrusted parser: truncated files raise OSError, others vary
+        raise InvalidImage(f"the {kind} data is corrupt or truncated ({type(exc).__name__}: {exc})") from exc
+    return image
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a corrupt EXIF block means no rotation, not an error."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # corrupt EXIF from arbitrary cameras/editors: keep the pixels as stored
+        return image
+
+
+def _scaled_to_8bit(values: np.ndarray, declared_max: float | None) -> Image.Image:
+    """High bit-depth grey (I;16, I, F) as 8-bit L: by the declared range, else the data's own."""
+    values = values.astype(np.float64, copy=False)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return Image.new("L", (values.shape[1], values.shape[0]), 0)
+    values = np.where(finite, values, 0.0)
+    low, high = float(values.min()), float(values.max())
+    if declared_max is not None:
+        low, top = 0.0, declared_max
+    elif low >= 0.0 and high <= 1.0:
+        top = 1.0  # float images in [0, 1]
+    elif low >= 0.0 and high <= 255.0:
+        top = 255.0
+    elif low >= 0.0 and high <= 65535.0:
+        top = 65535.0
+    else:
+        top = high if high > low else low + 1.0
+    scaled = np.clip((values - low) / (top - low) * 255.0, 0.0, 255.0)
+    return Image.fromarray(np.rint(scaled).astype(np.uint8), mode="L")
+
+
+def _composite_transparency(image: Image.Image) -> Image.Image:
+    """Flatten alpha onto a background that contrasts with what is drawn.
+
+    A canvas drawing is often black strokes on a fully transparent (black) background, so the
+    colour under the strokes says nothing; the alpha does. The background is chosen opposite to
+    the opaque pixels' own brightness: dark strokes land on white, light strokes on black.
+    """
+    has_colour = image.mode not in ("LA", "La")
+    rgba = image.convert("RGBA") if has_colour else image.convert("LA")
+    pixels = np.asarray(rgba, dtype=np.float32)
+    alpha = pixels[..., -1:] / 255.0
+    colour = pixels[..., :-1]
+    grey = colour.mean(axis=-1, keepdims=True)
+    weight = float(alpha.sum())
+    opaque_brightness = float((grey * alpha).sum()) / weight if weight > 0 else 255.0
+    background = 255.0 if opaque_brightness < 128.0 else 0.0
+    flat = colour * alpha + background * (1.0 - alpha)
+    flat = np.rint(flat).astype(np.uint8)
+    if flat.shape[-1] == 1:
+        return Image.fromarray(flat[..., 0], mode="L")
+    return Image.fromarray(flat, mode="RGB")
+
+
+def _has_transparency(image: Image.Image) -> bool:
+    if image.mode in ("RGBA", "RGBa", "LA", "La", "PA"):
+        return True
+    return "transparency" in image.info and image.mode in ("P", "L", "RGB")
+
+
+def to_8bit_opaque(image: Image.Image) -> Image.Image:
+    """Any Pillow mode -> ``L`` (grey sources) or ``RGB``, 8 bits, no alpha."""
+    if _has_transparency(image):
+        if image.mode in ("L", "RGB", "P"):
+            image = image.convert("RGBA")
+        return _composite_transparency(image)
+    mode = image.mode
+    if mode == "L":
+        return image
+    if mode == "RGB":
+        return image
+    if mode == "1":
+        return image.convert("L")
+    if mode.startswith("I;16"):
+        return _scaled_to_8bit(np.asarray(image.convert("I")), declared_max=65535.0)
+    if mode in ("I", "F"):
+        return _scaled_to_8bit(np.asarray(image), declared_max=None)
+    if mode == "P":
+        palette_mode = image.palette.mode if image.palette is not None else "RGB"
+        return image.convert("L" if palette_mode == "L" else "RGB")
+    if mode == "LAB":
+        return image.getchannel("L")
+    return image.convert("RGB")  # CMYK, YCbCr, HSV, RGBX, ...
+
+
+def decode_upload(data: bytes, *, max_pixels: int, draft_side: int | None = None) -> Image.Image:
+    """Decode an upload into an upright, opaque 8-bit ``L`` or ``RGB`` image.
+
+    ``draft_side``: when given, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale as long as both
+    sides stay at least this long; the upload's size is then in ``image.info["upload_size"]``
+    (always set, upright).
+
+    Raises ``UnsupportedMediaType`` (not a format we read), ``TooManyPixels`` (over
+    ``max_pixels``, found from the header), ``InvalidImage`` (empty, corrupt or truncated).
+    """
+    if not data:
+        raise InvalidImage("the upload is empty")
+    kind = _refuse_unsupported(data)
+    image = _open_checked(data, kind, max_pixels)
+    stored_size = image.size
+    try:
+        image = _load_first_frame(image, kind, draft_side)
+        loaded_size = image.size
+        image = _upright(image)
+        quarter_turned = loaded_size[0] != loaded_size[1] and image.size == loaded_size[::-1]
+        result = to_8bit_opaque(image)
+    except ClientError:
+        raise
+    except Exception as exc:  # a mode or file we cannot convert is the upload's problem
+        raise InvalidImage(f"the {kind} image cannot be read ({type(exc).__name__}: {exc})") from exc
+    result.info[UPLOAD_SIZE_KEY] = stored_size[::-1] if quarter_turned else stored_size
+    return result

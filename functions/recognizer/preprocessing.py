@@ -1,0 +1,565 @@
+"""A decoded upload -> the MNIST-like 28x28 input the model was trained on.
+
+MNIST digits are white on black, fitted into a 20x20 box keeping their aspect ratio and
+centred by centre of mass in a 28x28 field. Real uploads are not: dark ink on paper, photos
+with shadows, ruled or squared paper, faint pencil, a small digit in a big frame, transparent
+canvas drawings. The steps, each public because the multi-digit reader reuses them:
+
+1. ``ink_map``: the upload at a bounded working resolution as "how much ink" per pixel
+   (polarity found, paper and lighting removed by background estimation, printed ruled or
+   squared lines removed, contrast normalised);
+2. ``ink_components`` / ``select_digit``: connected pieces of ink, and the ones forming the
+   digit (largest, most central, with its nearby fragments; specks and page edges ignored);
+3. ``normalize_digit``: a crop of one digit's ink -> the 28x28 input, as MNIST was made.
+
+Only vectorised NumPy/SciPy and Pillow's resampling: a warm request has about 10 ms in all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from recognizer.decoding import UPLOAD_SIZE_KEY
+from recognizer.errors import NoDigitFound
+
+WORK_SIDE = 256  # longest side of the working resolution
+MIN_WORK_SIDE = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
+COARSE_FACTOR = 4  # background is estimated at 1/4 of the working resolution
+POLARITY_TILES = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
+BACKGROUND_WINDOW = 0.3  # of the short side: ink narrower than this is not background
+MIN_CONTRAST = 0.06  # ink must differ from its paper by 6% of the full range
+NOISE_SIGMAS = 4.0  # and stand out from the paper's noise by this many sigmas
+INK_LEVEL = 0.5  # an ink-map value from which a pixel counts as ink
+FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
+
+LINE_MIN_SPAN = 0.7  # a printed line crosses at least this much of the image
+LINE_MAX_THICKNESS = 0.03  # and is at most this thick (of the other side), 4 px at least
+LINE_LEVEL = 0.1  # printed lines are often fainter than ink; their openings are noise-free
+LINE_DRIFT = 3  # rows (columns) a slightly rotated line may wander within one window
+
+MNIST_SIDE = 28
+MNIST_BOX = 20
+MNIST_CENTRE = 14.0  # mean centre of mass of the MNIST test digits, in pixel indices
+STROKE_SCALE = 4  # stroke width is measured and adjusted at 4x the 20 px box
+MNIST_STROKE = (0.10, 0.20)  # MNIST stroke widths relative to the 20 px box (10th-90th pct)
+
+REFINE_BELOW = 56  # a digit smaller than this in the working map is re-read at full resolution
+REFINE_SIDE = 192  # working side for that second look (the digit then spans about half)
+
+
+@dataclass(frozen=True)
+class InkMap:
+    """Ink per pixel at a working resolution, and how it maps back to the upload."""
+
+    ink: np.ndarray  # float32 [H, W] in [0, 1], 1 = ink
+    scale: float  # working pixels per upload pixel
+    dark_ink: bool  # True when the upload had dark ink on light paper
+    contrast: float  # ink-to-paper contrast found, in [0, 1] of the full grey range
+
+    @property
+    def is_blank(self) -> bool:
+        return not bool(self.ink.any())
+
+    def to_upload_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A working-map box ``(x, y, w, h)`` in the upload's pixels."""
+        x, y, w, h = box
+        s = self.scale
+        left, top = int(np.floor(x / s)), int(np.floor(y / s))
+        right, bottom = int(np.ceil((x + w) / s)), int(np.ceil((y + h) / s))
+        return left, top, max(1, right - left), max(1, bottom - top)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One connected piece of ink in an ink map."""
+
+    label: int
+    box: tuple[int, int, int, int]  # x, y, w, h in working pixels
+    area: int  # pixels at or above INK_LEVEL
+    mass: float  # sum of ink
+    touches_border: bool
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x, y, w, h = self.box
+        return x + w / 2.0, y + h / 2.0
+
+
+@dataclass(frozen=True)
+class Digit:
+    """The ink of one digit cut out of an ink map."""
+
+    ink: np.ndarray  # float32 crop, only the digit's components
+    box: tuple[int, int, int, int]  # x, y, w, h in the ink map's pixels
+
+
+# 1. The ink map ---------------------------------------------------------------------------
+
+
+def working_grey(image: Image.Image, max_side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
+    """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels."""
+    grey = image if image.mode == "L" else image.convert("L")
+    width, height = grey.size
+    longest = max(width, height)
+    if longest > max_side:
+        scale = max_side / longest
+    elif longest < MIN_WORK_SIDE:
+        scale = min(MIN_WORK_SIDE, max_side) / longest
+    else:
+        scale = 1.0
+    if scale != 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        resample = Image.Resampling.BILINEAR if scale < 1 else Image.Resampling.BICUBIC
+        grey = grey.resize(size, resample, reducing_gap=2.0 if scale < 1 else None)
+        scale = grey.size[0] / width
+    return np.asarray(grey, dtype=np.float32) / 255.0, scale
+
+
+def _resize_float(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float32 map to ``size`` (width, height) with Pillow's bilinear filter."""
+    resized = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32), mode="F").resize(
+        size, Image.Resampling.BILINEAR
+    )
+    return np.asarray(resized, dtype=np.float32)
+
+
+def _coarse(values: np.ndarray) -> np.ndarray:
+    """Block means over COARSE_FACTOR squares (noise averages out, thin strokes fade)."""
+    f = COARSE_FACTOR
+    height, width = values.shape
+    h, w = max(1, height // f), max(1, width // f)
+    if height < f or width < f:
+        return values.copy()
+    return values[: h * f, : w * f].reshape(h, f, w, f).mean(axis=(1, 3))
+
+
+def _background_window(coarse: np.ndarray) -> int:
+    return max(3, int(round(BACKGROUND_WINDOW * min(coarse.shape))) | 1)
+
+
+def _smooth_trend(coarse: np.ndarray) -> np.ndarray:
+    """A quadratic surface under the paper (vignetting, a light falling off across the page),
+    refitted to the pixels lowest above it, since the ink (bright here) sits above the paper."""
+    height, width = coarse.shape
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    yy, xx = yy / max(height - 1, 1) - 0.5, xx / max(width - 1, 1) - 0.5
+    basis = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
+    values = coarse.reshape(-1)
+    use = np.ones(values.shape, dtype=bool)
+    fit = np.zeros_like(values)
+    for _ in range(3):
+        if use.sum() < 12:
+            break
+        coefficients, *_ = np.linalg.lstsq(basis[use], values[use], rcond=None)
+        fit = basis @ coefficients
+        residual = values - fit
+        use = residual <= np.percentile(residual, 40)
+    return fit.reshape(height, width).astype(np.float32)
+
+
+def estimate_background(bright_ink: np.ndarray) -> np.ndarray:
+    """The paper under bright ink, following uneven light and shadows.
+
+    At a quarter of the resolution, a grey opening removes strokes narrower than its window
+    and keeps shadows; but near the frame's edges it flattens light that keeps falling off.
+    The same opening after taking out a smooth quadratic trend does not. Both lie under the
+    paper, so the higher of the two is the better estimate everywhere.
+    """
+    coarse = _coarse(bright_ink)
+    window = _background_window(coarse)
+
+    def opened(values: np.ndarray) -> np.ndarray:
+        return ndi.uniform_filter(
+            ndi.grey_opening(values, size=(window, window), mode="nearest"), size=max(3, window // 2), mode="nearest"
+        )
+
+    paper = opened(coarse)
+    if min(coarse.shape) >= 8:
+        trend = _smooth_trend(coarse)
+        paper = np.maximum(paper, opened(coarse - trend) + trend)
+    height, width = bright_ink.shape
+    return _resize_float(paper, (width, height))
+
+
+def _tile_medians(grey: np.ndarray) -> np.ndarray:
+    """The median of each of about POLARITY_TILES x POLARITY_TILES tiles, brought back to
+    full size: the paper, wherever ink covers less than half a tile, whatever its polarity."""
+    height, width = grey.shape
+    tile = max(4, min(height, width) // POLARITY_TILES)
+    rows, cols = max(1, height // tile), max(1, width // tile)
+    tiles = grey[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).transpose(0, 2, 1, 3)
+    medians = np.median(tiles.reshape(rows, cols, tile * tile), axis=-1).astype(np.float32)
+    return _resize_float(medians, (width, height))
+
+
+def _dark_by_local_paper(grey: np.ndarray) -> bool:
+    """Vote 1: which tail departs further from the local paper (tile medians)?"""
+    deviation = grey - _tile_medians(grey)
+    floor = max(NOISE_SIGMAS * _noise_sigma(deviation), MIN_CONTRAST / 2)
+    darker = np.maximum(-deviation - floor, 0.0).sum()
+    lighter = np.maximum(deviation - floor, 0.0).sum()
+    return bool(darker >= lighter)
+
+
+def _dark_by_border(grey: np.ndarray) -> bool:
+    """Vote 2: paper surrounds the digit, so the frame's border is paper. Is the most extreme
+    ink (a few dozen pixels, enough for a small digit) darker or lighter than it?"""
+    height, width = grey.shape
+    ring = max(2, int(0.04 * min(height, width)))
+    border = np.concatenate(
+        [grey[:ring].ravel(), grey[-ring:].ravel(), grey[:, :ring].ravel(), grey[:, -ring:].ravel()]
+    )
+    paper = float(np.median(border))
+    flat = grey.ravel()
+    count = max(20, int(0.003 * flat.size))
+    darkest = np.partition(flat, count)[:count].mean()
+    lightest = np.partition(flat, flat.size - count)[-count:].mean()
+    return bool(paper - darkest >= lightest - paper)
+
+
+def _dark_by_minority(grey: np.ndarray) -> bool:
+    """Vote 3: split the grey levels in two (Otsu); ink is the smaller class."""
+    histogram, edges = np.histogram(grey, bins=64, range=(0.0, 1.0))
+    weights = histogram / max(1, histogram.sum())
+    centres = (edges[:-1] + edges[1:]) / 2
+    below = np.cumsum(weights)
+    mean_below = np.cumsum(weights * centres)
+    between = (mean_below[-1] * below - mean_below) ** 2 / (below * (1 - below) + 1e-9)
+    threshold = centres[int(np.argmax(between))]
+    return bool((grey < threshold).mean() < 0.5)
+
+
+def ink_is_dark(grey: np.ndarray) -> bool:
+    """Polarity: dark ink on light paper (True) or light on dark (False), by majority of three
+    votes that fail in different places (local paper: thick strokes filling a tile; border:
+    a frame edge in shadow; minority: a digit covering half the image)."""
+    votes = _dark_by_border(grey) + _dark_by_minority(grey)
+    if votes != 1:
+        return votes == 2
+    return _dark_by_local_paper(grey)
+
+
+def _noise_sigma(values: np.ndarray) -> float:
+    """Robust standard deviation (median absolute deviation) of mostly-paper values."""
+    sample = values[::2, ::2].ravel() if values.size > 4096 else values.ravel()
+    centre = np.median(sample)
+    return float(1.4826 * np.median(np.abs(sample - centre)))
+
+
+def _lighting_gain(paper: np.ndarray) -> np.ndarray:
+    """Light multiplies ink and paper alike: a stroke in shadow has less absolute contrast.
+    Scale each place by how much dimmer its paper is than the typical paper (at most 4x)."""
+    typical = float(np.median(paper[::4, ::4]))
+    return np.clip(typical / np.maximum(paper, 1e-3), 0.25, 4.0).astype(np.float32)
+
+
+def _contrast_normalised(excess: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ink above its paper -> [0, 1]: the paper's noise to 0, a typical stroke core to 1.
+
+    The stroke level is the 90th percentile of what stands above the noise, or half the
+    strongest few dozen pixels when the digit is tiny and noise outnumbers it.
+    """
+    noise = _noise_sigma(excess)
+    floor = max(NOISE_SIGMAS * noise, MIN_CONTRAST / 2)
+    flat = excess.ravel()
+    count = max(16, int(0.002 * flat.size))
+    strongest = float(np.partition(flat, flat.size - count)[-count:].mean())
+    if strongest < MIN_CONTRAST or strongest < 1.5 * floor:
+        return np.zeros_like(excess), max(strongest, 0.0)
+    above = flat[flat > floor]
+    strong = max(float(np.percentile(above, 90)), 0.5 * strongest)
+    low = max(floor, 0.3 * strong)
+    high = max(0.8 * strong, low + 1e-3)
+    ink = np.clip((excess - low) / (high - low), 0.0, 1.0)
+    return ink.astype(np.float32, copy=False), strongest
+
+
+def _opened_along(values: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Grey opening with a line of ``length`` along ``axis``: what survives is long there."""
+    across = 1 - axis
+    # A thin tilted line steps between rows, its ink split over two of them: add pairs of
+    # rows back together, then let the line wander within LINE_DRIFT rows.
+    paired = ndi.uniform_filter1d(values, 2, axis=across, mode="nearest") * 2.0
+    tolerant = ndi.maximum_filter1d(np.minimum(paired, 1.0), LINE_DRIFT, axis=across, mode="nearest")
+    eroded = ndi.minimum_filter1d(tolerant, length, axis=axis, mode="nearest")
+    return ndi.maximum_filter1d(eroded, length, axis=axis, mode="nearest")
+
+
+def _line_candidates(ink: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
+    """Long, thin, straight structures along ``axis`` (1: horizontal): their mask and count.
+    Faint ones count too: printed lines are often lighter than the ink."""
+    along, across = ink.shape[axis], ink.shape[1 - axis]
+    opened = _opened_along(ink, max(8, along // 4), axis)
+    candidates = opened >= LINE_LEVEL
+    if not candidates.any():
+        return candidates, 0
+    labels, count = ndi.label(candidates)
+    lines = np.zeros(count + 1, dtype=bool)
+    max_thickness = max(4.0, LINE_MAX_THICKNESS * across) + LINE_DRIFT + 1
+    areas = ndi.sum_labels(candidates, labels, index=np.arange(1, count + 1))
+    for index, piece in enumerate(ndi.find_objects(labels), start=1):
+        span = piece[axis].stop - piece[axis].start
+        if span >= LINE_MIN_SPAN * along and areas[index - 1] / span <= max_thickness:
+            lines[index] = True
+    return lines[labels], int(lines.sum())
+
+
+def _may_hold_lines(ink: np.ndarray) -> bool:
+    """Cheap test first: does any (slightly tilted) row or column of blocks run mostly through ink?"""
+    blocks = _coarse(ink >= FAINT_INK_LEVEL) > 0
+    if blocks.shape[0] < 3 or blocks.shape[1] < 3:
+        return False
+    rows = ndi.maximum_filter1d(blocks, 3, axis=0).mean(axis=1).max()
+    cols = ndi.maximum_filter1d(blocks, 3, axis=1).mean(axis=0).max()
+    return bool(max(rows, cols) >= LINE_MIN_SPAN)
+
+
+def _without_lines_along(ink: np.ndarray, lines: np.ndarray, axis: int) -> np.ndarray:
+    """Subtract the lines' own ink level along them; strokes crossing keep the rest, and the
+    few pixels a crossing stroke loses in the band are closed across it."""
+    band = ndi.maximum_filter1d(lines, LINE_DRIFT, axis=1 - axis)
+    level = _opened_along(ink, max(8, ink.shape[axis] // 4), axis)
+    # A stroke running along a line must not count as the line: cap at the lines' own level.
+    typical = float(np.median(level[lines]))
+    cleaned = np.where(band, np.maximum(ink - np.minimum(level, 1.2 * typical), 0.0), ink)
+    gap = 2 * LINE_DRIFT + 3
+    bridged = ndi.grey_closing(cleaned, size=(gap, 1) if axis == 1 else (1, gap), mode="nearest")
+    return np.where(band, np.maximum(cleaned, bridged), cleaned)
+
+
+def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
+    """Take out ruled or squared paper's printed lines, keeping the strokes that cross them.
+
+    Paper shows at least two parallel lines; a single long straight stroke (a "1", a "7"'s
+    bar) does not make paper. On paper, a lone line across the other way (a margin) goes too.
+    """
+    if not _may_hold_lines(ink):
+        return ink
+    horizontal, rows = _line_candidates(ink, axis=1)
+    vertical, cols = _line_candidates(ink, axis=0)
+    if rows < 2 and cols < 2:
+        return ink
+    cleaned = ink
+    if rows:
+        cleaned = _without_lines_along(cleaned, horizontal, axis=1)
+    if cols:
+        cleaned = _without_lines_along(cleaned, vertical, axis=0)
+    return cleaned.astype(np.float32, copy=False)
+
+
+def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | None = None) -> InkMap:
+    """How much ink each pixel holds, at a working resolution of at most ``max_side``.
+
+    ``dark_ink`` forces the polarity (None: decide from the image). The map's ``scale`` is in
+    working pixels per pixel of the upload (``image.info["upload_size"]`` when the decoder
+    read a reduced JPEG, else the image itself).
+    """
+    grey, scale = working_grey(image, max_side)
+    upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
+    scale *= image.size[0] / upload_width
+    if dark_ink is None:
+        dark_ink = ink_is_dark(grey)
+    bright_ink = 1.0 - grey if dark_ink else grey
+    background = estimate_background(bright_ink)
+    excess = (bright_ink - background) * _lighting_gain(1.0 - background if dark_ink else background)
+    ink, contrast = _contrast_normalised(excess)
+    if contrast > 0:
+        ink = remove_printed_lines(ink)
+    return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
+
+
+# 2. Components and the digit --------------------------------------------------------------
+
+
+def ink_components(ink: np.ndarray, min_area: int = 4) -> tuple[np.ndarray, list[Component]]:
+    """Connected pieces (8-connected) of ink, with hysteresis: a piece is grown over faint ink
+    (grainy pencil stays in one piece) but needs ``min_area`` pixels of real ink (specks out)."""
+    strong = ink >= INK_LEVEL
+    labels, count = ndi.label(ink >= FAINT_INK_LEVEL, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return labels, []
+    index = np.arange(1, count + 1)
+    areas = ndi.sum_labels(strong, labels, index)
+    masses = ndi.sum_labels(ink, labels, index)
+    height, width = ink.shape
+    components = []
+    for label, piece in enumerate(ndi.find_objects(labels), start=1):
+        if piece is None or areas[label - 1] < min_area:
+            continue
+        rows, cols = piece
+        box = (cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        components.append(Component(label, box, int(areas[label - 1]), float(masses[label - 1]), border))
+    return labels, components
+
+
+def _score(component: Component, shape: tuple[int, int]) -> float:
+    """Big and central wins; pieces cut by the frame (page edges, desk) count far less."""
+    height, width = shape
+    cx, cy = component.centre
+    dx, dy = (cx - width / 2) / width, (cy - height / 2) / height
+    centrality = 1.0 / (1.0 + 4.0 * (dx * dx + dy * dy))
+    return component.mass * centrality * (0.25 if component.touches_border else 1.0)
+
+
+def _box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    gap_x = max(0, max(ax, bx) - min(ax + aw, bx + bw))
+    gap_y = max(0, max(ay, by) - min(ay + ah, by + bh))
+    return float(max(gap_x, gap_y))
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    left, top = min(a[0], b[0]), min(a[1], b[1])
+    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return left, top, right - left, bottom - top
+
+
+def select_digit(ink: np.ndarray) -> Digit:
+    """The digit in an ink map holding one: its main piece plus the fragments close to it.
+
+    Raises NoDigitFound when there is no ink worth calling a digit.
+    """
+    labels, components = ink_components(ink)
+    if not components:
+        raise NoDigitFound("no digit found: the image looks blank")
+    main = max(components, key=lambda c: _score(c, ink.shape))
+    minimum = max(4, 0.002 * ink.size ** 0.5 * max(main.box[2], main.box[3]))
+    if main.area < minimum and main.area < 12:
+        raise NoDigitFound("no digit found: only specks of ink")
+    chosen, box = [main], main.box
+    others = [c for c in components if c is not main and c.mass >= 0.03 * main.mass]
+    grown = True
+    while grown:  # a "5"'s separate bar, a broken pencil stroke: join what lies close
+        grown = False
+        reach = 0.3 * max(box[2], box[3])
+        for other in list(others):
+            if _box_gap(box, other.box) <= reach and not (other.touches_border and other.mass > main.mass):
+                merged = _union(box, other.box)
+                if max(merged[2], merged[3]) > 1.6 * max(box[2], box[3]) + 2:
+                    continue  # a neighbour that would change the digit's size is another thing
+                chosen.append(other)
+                others.remove(other)
+                box, grown = merged, True
+    x, y, w, h = box
+    keep = np.isin(labels[y : y + h, x : x + w], [c.label for c in chosen])
+    # Soft edges below INK_LEVEL belong to the nearest chosen piece: keep a 1 px fringe.
+    keep = ndi.binary_dilation(keep, structure=np.ones((3, 3), dtype=bool))
+    crop = np.where(keep, ink[y : y + h, x : x + w], 0.0).astype(np.float32)
+    return Digit(ink=crop, box=box)
+
+
+# 3. The MNIST-style input -----------------------------------------------------------------
+
+
+def _tight(ink: np.ndarray, level: float = INK_LEVEL) -> np.ndarray:
+    rows = np.flatnonzero((ink > level).any(axis=1))
+    cols = np.flatnonzero((ink > level).any(axis=0))
+    if rows.size == 0:
+        raise NoDigitFound("no digit found: the image looks blank")
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _fit(ink: np.ndarray, longest: int) -> np.ndarray:
+    """Resize keeping the aspect ratio so the longest side is ``longest`` (area-averaged)."""
+    height, width = ink.shape
+    factor = longest / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
+    image = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), mode="F")
+    return np.asarray(image.resize(size, resample), dtype=np.float32)
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the distance-to-paper along the strokes' ridges."""
+    mask = ink >= INK_LEVEL
+    if not mask.any():
+        return 0.0
+    distance = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    ridge = mask & (distance >= ndi.maximum_filter(distance, size=3))
+    return float(2.0 * np.median(distance[ridge]))
+
+
+def _match_mnist_strokes(ink: np.ndarray) -> np.ndarray:
+    """Thicken hairlines and slim heavy marker strokes into MNIST's range of stroke widths."""
+    box = max(ink.shape)
+    width = stroke_width(ink)
+    low, high = MNIST_STROKE[0] * box, MNIST_STROKE[1] * box
+    mask = ink >= INK_LEVEL
+    if width < low:
+        radius = (low - width) / 2.0
+        outside = ndi.distance_transform_edt(~mask)
+        grown = np.clip(radius + 0.5 - outside, 0.0, 1.0)
+        return np.maximum(ink, grown).astype(np.float32)
+    if width > high:
+        radius = (width - high) / 2.0
+        inside = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+        return np.minimum(ink, np.clip(inside - radius, 0.0, 1.0)).astype(np.float32)
+    return ink
+
+
+def normalize_digit(ink: np.ndarray) -> np.ndarray:
+    """One digit's ink (any size) -> float32 [28, 28] in [0, 1], as MNIST was made.
+
+    Cropped to its ink, strokes brought to MNIST's widths, fitted into a 20x20 box keeping
+    its aspect ratio, placed in 28x28 with its centre of mass at MNIST's (14, 14).
+    """
+    digit = _tight(np.asarray(ink, dtype=np.float32))
+    digit = _fit(digit, MNIST_BOX * STROKE_SCALE)
+    digit = _match_mnist_strokes(digit)
+    digit = _fit(_tight(digit), MNIST_BOX)
+    peak = float(digit.max())
+    if peak <= 0:
+        raise NoDigitFound("no digit found: the image looks blank")
+    digit = np.clip(digit / peak, 0.0, 1.0)
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    height, width = digit.shape
+    top, left = (MNIST_SIDE - height) // 2, (MNIST_SIDE - width) // 2
+    field[top : top + height, left : left + width] = digit
+    cy, cx = ndi.center_of_mass(field)
+    dy, dx = int(round(MNIST_CENTRE - cy)), int(round(MNIST_CENTRE - cx))
+    dy = int(np.clip(dy, -top, MNIST_SIDE - height - top))
+    dx = int(np.clip(dx, -left, MNIST_SIDE - width - left))
+    shifted = np.zeros_like(field)
+    shifted[top + dy : top + dy + height, left + dx : left + dx + width] = digit
+    return shifted
+
+
+# The whole way ------------------------------------------------------------------------------
+
+
+def _refined(image: Image.Image, first: InkMap, digit: Digit) -> Digit:
+    """Re-read a digit that is small in the working map from the image's own pixels."""
+    x, y, w, h = digit.box
+    factor = image.size[0] / first.ink.shape[1]  # image pixels per working pixel
+    margin = max(w, h) / 2 + 2
+    left, top = max(0, int((x - margin) * factor)), max(0, int((y - margin) * factor))
+    right = min(image.size[0], int(np.ceil((x + w + margin) * factor)))
+    bottom = min(image.size[1], int(np.ceil((y + h + margin) * factor)))
+    closer = ink_map(image.crop((left, top, right, bottom)), max_side=REFINE_SIDE, dark_ink=first.dark_ink)
+    if closer.is_blank:
+        return digit
+    try:
+        return select_digit(closer.ink)
+    except NoDigitFound:
+        return digit
+
+
+def to_model_input(image: Image.Image) -> np.ndarray:
+    """A decoded upload holding one digit -> float32 [28, 28] in [0, 1], white on black.
+
+    Raises NoDigitFound when the image holds no ink (a blank page is not a guess).
+    """
+    first = ink_map(image)
+    if first.is_blank:
+        raise NoDigitFound("no digit found: the image looks blank")
+    digit = select_digit(first.ink)
+    upload_pixels = image.size[0] / max(first.ink.shape[1], 1)
+    if max(digit.box[2], digit.box[3]) < REFINE_BELOW and upload_pixels > 1.5:
+        digit = _refined(image, first, digit)
+    return normalize_digit(digit.ink)

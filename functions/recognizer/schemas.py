@@ -1,0 +1,154 @@
+"""Pydantic models of every request and response the API speaks (DESIGN.md, contract 3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class FeatureMap(BaseModel):
+    url: str = Field(description="Presigned GET URL of the PNG grid (expires).")
+    rows: int = Field(description="Grid rows.", examples=[4])
+    cols: int = Field(description="Grid columns.", examples=[8])
+
+
+class FeatureMaps(BaseModel):
+    conv1: FeatureMap = Field(description="First convolution: 32 maps of 26x26 as a 4x8 grid.")
+    conv2: FeatureMap = Field(description="Second convolution: 64 maps of 11x11 as an 8x8 grid.")
+
+
+class PredictionResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "predicted_digit": 7,
+                    "confidence": 99.87,
+                    "probabilities": [0.0, 0.0, 0.0001, 0.0004, 0.0, 0.0, 0.0, 0.9987,
+                                      0.0, 0.0008],
+                    "prediction_id": "3f2c0a9e5b7d4c1e8a6f0b2d4c6e8a1b",
+                    "input_url": "https://…/predictions/3f2c…/input.png?X-Amz-…",
+                    "feature_maps": {
+                        "conv1": {"url": "https://…/conv1.png?X-Amz-…", "rows": 4, "cols": 8},
+                        "conv2": {"url": "https://…/conv2.png?X-Amz-…", "rows": 8, "cols": 8},
+                    },
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
+    predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
+    confidence: float = Field(
+        ge=0.0, le=100.0, description="Probability of the predicted digit, in percent."
+    )
+    probabilities: list[Probability] = Field(
+        min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
+    )
+    prediction_id: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="Identifies what this prediction stored; DELETE /api/predictions/{id}.",
+    )
+    input_url: str | None = Field(
+        description="Presigned URL of the normalised 28x28 input PNG; null if storage failed."
+    )
+    feature_maps: FeatureMaps | None = Field(
+        description="Feature-map grids; null if storage failed (see warnings)."
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="Why part of the answer is missing, if it is."
+    )
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code.", examples=["invalid_image"])
+    message: str = Field(description="What went wrong, for people.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    model_backend: Literal["litert", "keras"]
+    model_loaded: bool = Field(description="Whether this process has loaded the model yet.")
+
+
+class DeletedResponse(BaseModel):
+    prediction_id: str
+    deleted: int = Field(ge=1, description="How many stored files were removed.")
+
+
+# Rows of digits (POST /api/predict/multi) and batches (POST /api/predict/batch) -------------
+
+
+class DigitInRow(BaseModel):
+    predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
+    confidence: float = Field(ge=0.0, le=100.0, description="Its probability, in percent.")
+    probabilities: list[Probability] = Field(
+        min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
+    )
+    box: list[int] = Field(
+        min_length=4,
+        max_length=4,
+        description="[x, y, w, h] of the digit's ink in the uploaded image's pixels.",
+        examples=[[12, 30, 41, 58]],
+    )
+    prediction_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="Only with ?feature_maps=true: identifies this digit's stored images.",
+    )
+    input_url: str | None = Field(
+        default=None, description="Only with ?feature_maps=true: the normalised 28x28 input."
+    )
+    feature_maps: FeatureMaps | None = Field(
+        default=None, description="Only with ?feature_maps=true: this digit's feature-map grids."
+    )
+
+
+class MultiPredictionResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "42",
+                    "digits": [
+                        {"predicted_digit": 4, "confidence": 99.1,
+                         "probabilities": [0.0, 0.0, 0.0, 0.0, 0.991, 0.0, 0.0, 0.004, 0.0, 0.005],
+                         "box": [10, 12, 40, 61]},
+                        {"predicted_digit": 2, "confidence": 98.7,
+                         "probabilities": [0.0, 0.002, 0.987, 0.004, 0.0, 0.0, 0.0, 0.007, 0.0, 0.0],
+                         "box": [62, 15, 44, 58]},
+                    ],
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
+    number: str = Field(pattern=r"^[0-9]+$", description="The digits read, left to right.")
+    digits: list[DigitInRow] = Field(min_length=1, description="One entry per digit, left to right.")
+    warnings: list[str] = Field(
+        default_factory=list, description="Why part of the answer is missing, if it is."
+    )
+
+
+class BatchPrediction(PredictionResponse):
+    filename: str | None = Field(description="The file's name as sent, if it had one.")
+
+
+class BatchFailure(BaseModel):
+    filename: str | None = Field(description="The file's name as sent, if it had one.")
+    error: ErrorDetail
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchPrediction | BatchFailure] = Field(
+        description="One per file, in the order sent: a prediction or that file's error."
+    )

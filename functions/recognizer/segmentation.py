@@ -1,0 +1,568 @@
+"""A row of handwritten digits -> each digit's ink, box and model input, left to right.
+
+Built on the single-digit preprocessing (``ink_map``, ``ink_components``, ``normalize_digit``):
+
+1. the upload as an ink map at a working resolution that suits a row (wide images keep more
+   pixels across), re-read at full resolution when the row is small in a large photo;
+2. connected pieces of ink; specks dropped; pieces of one digit joined (a "4" drawn in two
+   strokes, a "5"'s separate bar, a dotted pencil line): pieces sharing most of their
+   columns, and pieces much shorter than the row's digits, join their nearest digit;
+3. digits that touch split where the evidence says so: a piece wider than one digit is cut
+   at its thinnest columns, into the number of parts that the widths and, when a classifier
+   is given, the readings of the parts support best;
+4. each digit's box in the uploaded image's pixels, sorted left to right.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload
+from recognizer.errors import NoDigitFound, UploadTooLarge
+from recognizer.inference import get_model
+from recognizer.pipeline import predict_inputs
+from recognizer.preprocessing import WORK_SIDE, InkMap, ink_components, ink_map, normalize_digit
+from recognizer.schemas import DigitInRow, MultiPredictionResponse
+from recognizer.settings import get_settings
+
+ROW_SHORT_SIDE = 128  # working pixels wanted across a row (its image's short side)
+ROW_MAX_SIDE = 1024  # and at most this many along it
+LINE_PAD = 0.35  # of the height, mirrored above and below so strokes never look like ruled lines
+REFINE_BELOW = 40  # digits shorter than this in the working map are re-read from the upload
+REFINE_HEIGHT = 80  # working height of the digits on that second look
+
+# All lengths below are fractions of the row's height (the digits' typical height).
+SPECK = 0.03  # pieces with less ink than this (of the largest piece's) and ...
+SPECK_HEIGHT = 0.25  # ... shorter than this are specks
+MERGE_OVERLAP = 0.5  # pieces sharing this much of the narrower one's columns are one digit
+MERGE_VERTICAL_GAP = 0.35  # if they lie at most this far apart vertically
+MERGE_TALL_OVERLAP = 0.8  # but two tall ones (each at least STROKE_HEIGHT) must share this
+STROKE_HEIGHT = 0.75
+MAX_DIGIT_WIDTH = 1.05  # joined pieces stay at most this wide
+MAX_FRAGMENT_WIDTH = 1.4  # a digit with a fragment joined (a "5" and its long bar) at most this
+FRAGMENT_HEIGHT = 0.5  # a piece shorter than this is part of a digit, not a digit
+FRAGMENT_REACH = 0.35  # it joins the nearest digit within this distance, else it is dropped
+ROW_BAND = 0.75  # a digit's centre lies within this of the row's centre line
+
+SPLIT_FROM = 0.8  # pieces wider than this (and than 1.3 typical digits) may hold several
+TYPICAL_WIDTH = 0.62  # a digit's width when the row shows none on its own
+MIN_PART = 0.12  # a part cut from a piece is at least this wide ...
+MAX_PART = 1.15  # ... and at most this wide
+MAX_CUTS = 14  # candidate cuts tried per piece (from its thinnest columns)
+SEAM_BAND = 0.25  # a cut may lean this far from its column
+SEAM_STEP = 0.05  # what a sideways step costs, in pixels of ink: straight cuts win ties
+SLIVER = 0.12  # after a cut, a bit with less than this of the part's ink is the neighbour's
+
+MIN_PART_HEIGHT = 0.55  # ... and at least this tall
+
+# Scoring a way to cut a piece (log scale): the parts' readings, their widths, the cuts' ink.
+WIDE_FROM = 2.0  # parts wider than this many typical digits ...
+WIDE_PENALTY = 2.0  # ... lose this per typical digit of extra width
+ASPECT_FROM = 0.9  # parts wider than this many times their own height ...
+ASPECT_PENALTY = 5.0  # ... lose this per unit of aspect ratio beyond it
+COUNT_SLACK = 0.6  # a count within this of the width's suggestion is not penalised
+COUNT_PENALTY = 0.5  # beyond that, this per part
+CUT_INK_PENALTY = 3.0  # per stroke width of ink a cut goes through
+PART_BONUS = 0.0  # per part, on top of the readings' log probabilities
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+Classifier = Callable[[np.ndarray], np.ndarray]  # [N, 28, 28] inputs -> [N, 10] probabilities
+
+
+@dataclass(frozen=True)
+class Group:
+    """Ink believed to be one digit: a box in the working map and which of its pixels count."""
+
+    box: Box
+    mask: np.ndarray  # bool [h, w]: the group's pixels inside its box
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())
+
+    @property
+    def centre_x(self) -> float:
+        return self.box[0] + self.box[2] / 2.0
+
+    @property
+    def centre_y(self) -> float:
+        return self.box[1] + self.box[3] / 2.0
+
+
+@dataclass(frozen=True)
+class FoundDigit:
+    """One digit of a row: its ink crop, the model's input made from it, its upload box."""
+
+    ink: np.ndarray  # float32 crop of the working map, only this digit's ink
+    model_input: np.ndarray  # float32 [28, 28]
+    box: Box  # in the uploaded image's pixels
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where an ink map sits in the upload: working pixels per upload pixel, and its origin."""
+
+    scale: float
+    left: float = 0.0
+    top: float = 0.0
+
+    def to_upload(self, box: Box, limit: tuple[int, int]) -> Box:
+        x, y, w, h = box
+        left = max(0, int(np.floor(x / self.scale + self.left)))
+        top = max(0, int(np.floor(y / self.scale + self.top)))
+        right = min(limit[0], int(np.ceil((x + w) / self.scale + self.left)))
+        bottom = min(limit[1], int(np.ceil((y + h) / self.scale + self.top)))
+        return left, top, max(1, right - left), max(1, bottom - top)
+
+
+# 1. Groups of ink ------------------------------------------------------------------------------
+
+
+def _union_box(a: Box, b: Box) -> Box:
+    left, top = min(a[0], b[0]), min(a[1], b[1])
+    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return left, top, right - left, bottom - top
+
+
+def _paste(mask: np.ndarray, box: Box, into: Box) -> np.ndarray:
+    """``mask`` (covering ``box``) placed inside a bigger all-False mask covering ``into``."""
+    out = np.zeros((into[3], into[2]), dtype=bool)
+    dx, dy = box[0] - into[0], box[1] - into[1]
+    out[dy : dy + box[3], dx : dx + box[2]] = mask
+    return out
+
+
+def merged(a: Group, b: Group) -> Group:
+    box = _union_box(a.box, b.box)
+    return Group(box, _paste(a.mask, a.box, box) | _paste(b.mask, b.box, box))
+
+
+def column_overlap(a: Box, b: Box) -> float:
+    """Shared columns as a fraction of the narrower box's width."""
+    shared = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    return max(0, shared) / max(1, min(a[2], b[2]))
+
+
+def box_gap(a: Box, b: Box) -> tuple[int, int]:
+    """Horizontal and vertical distance between two boxes (0 where they overlap)."""
+    gap_x = max(0, max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2]))
+    gap_y = max(0, max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3]))
+    return gap_x, gap_y
+
+
+def row_height(groups: Sequence[Group]) -> float:
+    """The digits' height: the median of the groups at least half as tall as the tallest."""
+    heights = np.array([g.box[3] for g in groups], dtype=np.float64)
+    return float(np.median(heights[heights >= 0.5 * heights.max()]))
+
+
+def components_as_groups(ink: np.ndarray) -> list[Group]:
+    labels, components = ink_components(ink)
+    groups = []
+    for component in components:
+        x, y, w, h = component.box
+        groups.append(Group(component.box, labels[y : y + h, x : x + w] == component.label))
+    return groups
+
+
+def drop_specks(groups: list[Group]) -> list[Group]:
+    """Dust, pepper noise, JPEG blocks: tiny against both the largest piece and the row."""
+    if not groups:
+        return groups
+    largest = max(g.area for g in groups)
+    tallest = max(g.box[3] for g in groups)
+    return [g for g in groups if g.area >= SPECK * largest or g.box[3] >= SPECK_HEIGHT * tallest]
+
+
+def join_overlapping(groups: list[Group]) -> list[Group]:
+    """Join pieces that share most of their columns and lie close above or below each other
+    (a "4" or "5" drawn in two strokes, a "7" broken at its corner), staying digit-wide."""
+    groups = sorted(groups, key=lambda g: g.box[0])
+    height = row_height(groups) if groups else 0.0
+    joined = True
+    while joined and len(groups) > 1:
+        joined = False
+        for i, a in enumerate(groups):
+            for j in range(i + 1, len(groups)):
+                b = groups[j]
+                if b.box[0] >= a.box[0] + a.box[2]:
+                    break  # sorted by left edge: nothing further right shares a column
+                overlap = column_overlap(a.box, b.box)
+                if overlap < MERGE_OVERLAP:
+                    continue
+                if min(a.box[3], b.box[3]) >= STROKE_HEIGHT * height and overlap < MERGE_TALL_OVERLAP:
+                    continue  # two tall strokes side by side: a "1" leaning into its neighbour
+                if box_gap(a.box, b.box)[1] > MERGE_VERTICAL_GAP * height:
+                    continue
+                if _union_box(a.box, b.box)[2] > MAX_DIGIT_WIDTH * height:
+                    continue  # two digits, one above the other's edge: a cut may part them later
+                groups[i] = merged(a, b)
+                del groups[j]
+                joined = True
+                break
+            if joined:
+                break
+    return groups
+
+
+def attach_fragments(groups: list[Group]) -> list[Group]:
+    """Pieces much shorter than the row's digits (a detached bar, a dot of a dotted line) join
+    the nearest digit when one is close enough; otherwise they are stray marks and go."""
+    if not groups:
+        return groups
+    height = row_height(groups)
+    digits = [g for g in groups if g.box[3] >= FRAGMENT_HEIGHT * height]
+    fragments = sorted((g for g in groups if g.box[3] < FRAGMENT_HEIGHT * height), key=lambda g: -g.area)
+    for fragment in fragments:
+        best, best_distance = None, FRAGMENT_REACH * height
+        for index, digit in enumerate(digits):
+            gap_x, gap_y = box_gap(fragment.box, digit.box)
+            distance = float(np.hypot(gap_x, gap_y))
+            if distance <= best_distance and _union_box(fragment.box, digit.box)[2] <= MAX_FRAGMENT_WIDTH * height:
+                best, best_distance = index, distance
+        if best is not None:
+            digits[best] = merged(digits[best], fragment)
+    return sorted(digits, key=lambda g: g.box[0])
+
+
+def keep_row(groups: list[Group]) -> list[Group]:
+    """The digits whose centres lie on the row's centre line (not marks above or below it)."""
+    if not groups:
+        return groups
+    height = row_height(groups)
+    centre = float(np.median([g.centre_y for g in groups if g.box[3] >= 0.5 * height]))
+    return [g for g in groups if abs(g.centre_y - centre) <= ROW_BAND * height]
+
+
+# 2. Touching digits ---------------------------------------------------------------------------
+
+
+def typical_width(groups: Sequence[Group], height: float) -> float:
+    """A digit's width in this row: the median of the groups that look like one digit ("1"s,
+    being narrow, and pieces wide enough to be several, left out)."""
+    single = [g.box[2] for g in groups if 0.4 * height <= g.box[2] <= SPLIT_FROM * height]
+    if single:
+        return float(np.clip(np.median(single), 0.45 * height, 0.8 * height))
+    return TYPICAL_WIDTH * height
+
+
+def stroke_px(mask: np.ndarray) -> float:
+    """Typical stroke width of a mask, in pixels (twice the distance to paper on the ridges)."""
+    distance = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    ridge = mask & (distance >= ndi.maximum_filter(distance, size=3))
+    return float(max(1.0, 2.0 * np.median(distance[ridge]))) if ridge.any() else 1.0
+
+
+def seam_near(mask: np.ndarray, centre: int, band: int) -> tuple[np.ndarray, float]:
+    """The path from top to bottom within ``band`` columns of ``centre`` that crosses the
+    least ink (one column per row, at most one column sideways per row), and that ink in
+    pixels. Touching digits lean; a path may lean with them where a straight cut cannot."""
+    height, width = mask.shape
+    low, high = max(0, centre - band), min(width, centre + band + 1)
+    columns = np.arange(low, high)
+    energy = mask[:, low:high].astype(np.float64) + SEAM_STEP * np.abs(columns - centre) / max(1, band)
+    cost = energy[0].copy()
+    moves = np.zeros((height, high - low), dtype=np.int8)
+    for row in range(1, height):
+        choices = np.stack((np.r_[np.inf, cost[:-1]], cost, np.r_[cost[1:], np.inf]))
+        move = choices.argmin(axis=0)
+        cost = energy[row] + choices[move, np.arange(high - low)] + SEAM_STEP * (move != 1)
+        moves[row] = move - 1
+    path = np.empty(height, dtype=np.int64)
+    path[-1] = int(np.argmin(cost))
+    for row in range(height - 1, 0, -1):
+        path[row - 1] = path[row] + moves[row, path[row]]
+    path += low
+    return path, float(mask[np.arange(height), path].sum())
+
+
+def candidate_cuts(group: Group, height: float) -> list[tuple[np.ndarray, float]]:
+    """Paths through the piece crossing little ink, started from its thinnest columns (local
+    minima of ink per column): each a column per row, and the ink it crosses in pixels."""
+    profile = ndi.uniform_filter1d(group.mask.sum(axis=0).astype(np.float64), 3, mode="nearest")
+    width = len(profile)
+    margin = max(1, int(MIN_PART * height))
+    inner = np.arange(margin, width - margin)
+    if inner.size == 0:
+        return []
+    left = np.concatenate(([np.inf], profile[:-1]))
+    right = np.concatenate((profile[1:], [np.inf]))
+    minima = inner[(profile[inner] <= left[inner]) & (profile[inner] <= right[inner])]
+    # Plateaus give runs of equal minima: keep one column per run (its middle).
+    runs = np.split(minima, np.flatnonzero(np.diff(minima) > 1) + 1) if minima.size else []
+    columns = sorted((int(run[len(run) // 2]) for run in runs if run.size), key=lambda c: profile[c])
+    band = max(1, int(SEAM_BAND * height))
+    seams: list[tuple[np.ndarray, float]] = []
+    for column in columns[:MAX_CUTS]:
+        path, crossed = seam_near(group.mask, column, band)
+        if all(np.abs(path - other).mean() >= 2.0 for other, _ in seams):
+            seams.append((path, crossed))
+    return sorted(seams, key=lambda seam: float(seam[0].mean()))
+
+
+def _without_slivers(group: Group) -> Group | None:
+    """A cut part without the bits of its neighbour that the straight cut left in it."""
+    labels, count = ndi.label(group.mask, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return None
+    sizes = ndi.sum_labels(group.mask, labels, np.arange(1, count + 1))
+    keep = np.isin(labels, 1 + np.flatnonzero(sizes >= SLIVER * sizes.max()))
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    x, y, _, _ = group.box
+    box = (x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return Group(box, keep[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
+def part_between(group: Group, left: np.ndarray, right: np.ndarray) -> Group | None:
+    """The piece's ink from path ``left`` (included) to path ``right`` (excluded)."""
+    columns = np.arange(group.box[2])
+    inside = (columns >= left[:, None]) & (columns < right[:, None])
+    return _without_slivers(Group(group.box, group.mask & inside))
+
+
+@dataclass(frozen=True)
+class CutOptions:
+    """The ways a wide piece may be cut: bounds (paths crossing little ink, and the piece's two
+    ends) and the parts between pairs of them, each with what speaks for it being one digit."""
+
+    group: Group
+    bounds: list[float]  # mean column of each bound, ascending (first 0, last the width)
+    parts: dict[tuple[int, int], Group]  # (i, j) -> the part from bound i to bound j
+    readings: dict[tuple[int, int], float]  # log P(most likely digit), 0 without a classifier
+    cut_ink: list[float]  # ink a cut along each bound goes through, in stroke widths
+
+
+def cut_options(group: Group, ink: np.ndarray, height: float, classify: Classifier | None) -> CutOptions:
+    """Every stretch between two bounds that is digit-sized is a possible part; the
+    classifier reads them all in one batch."""
+    width, rows = group.box[2], group.box[3]
+    seams = candidate_cuts(group, height)
+    paths = [np.zeros(rows, dtype=np.int64), *(path for path, _ in seams), np.full(rows, width, dtype=np.int64)]
+    bounds = [float(path.mean()) for path in paths]
+    low, high = MIN_PART * height, MAX_PART * height
+    whole = (0, len(paths) - 1)
+    parts: dict[tuple[int, int], Group] = {whole: group}
+    for i in range(len(paths)):
+        for j in range(i + 1, len(paths)):
+            if (i, j) != whole and low <= bounds[j] - bounds[i] <= high:
+                part = part_between(group, paths[i], paths[j])
+                if part is not None and part.box[3] >= MIN_PART_HEIGHT * height:
+                    parts[i, j] = part
+    keys = list(parts)
+    if classify is None:
+        scores = np.zeros(len(keys))
+    else:
+        inputs = np.stack([normalize_digit(crop_ink(ink, parts[key])) for key in keys])
+        scores = np.log(np.clip(classify(inputs).max(axis=1), 1e-6, 1.0))
+    stroke = stroke_px(group.mask)
+    cut_ink = [0.0, *(crossed / stroke for _, crossed in seams), 0.0]
+    return CutOptions(group, bounds, parts, dict(zip(keys, scores.tolist(), strict=True)), cut_ink)
+
+
+def choose_parts(options: CutOptions, height: float, digit_width: float) -> list[Group]:
+    """The cut of a piece that scores best: parts that read well, are digit-wide, meet at thin
+    columns, and as many as the piece's width suggests (a dynamic programme over bounds)."""
+    bounds, parts = options.bounds, options.parts
+    expected = options.group.box[2] / digit_width
+
+    def part_score(key: tuple[int, int]) -> float:
+        part_width = parts[key].box[2]
+        too_wide = max(0.0, part_width / digit_width - WIDE_FROM) + max(0.0, part_width / height - MAX_DIGIT_WIDTH)
+        squat = max(0.0, part_width / parts[key].box[3] - ASPECT_FROM)
+        return (
+            options.readings[key]
+            - WIDE_PENALTY * too_wide
+            - ASPECT_PENALTY * squat
+            - CUT_INK_PENALTY * options.cut_ink[key[0]]
+            + PART_BONUS
+        )
+
+    # best[j][n]: the best score of n parts covering bounds[0]..bounds[j], and where the last began.
+    best: list[dict[int, tuple[float, int]]] = [dict() for _ in bounds]
+    best[0][0] = (0.0, -1)
+    for j in range(1, len(bounds)):
+        for i in range(j):
+            if (i, j) not in parts:
+                continue
+            score = part_score((i, j))
+            for n, (total, _) in list(best[i].items()):
+                if n + 1 not in best[j] or total + score > best[j][n + 1][0]:
+                    best[j][n + 1] = (total + score, i)
+    end = len(bounds) - 1
+    count = max(best[end], key=lambda n: best[end][n][0] - COUNT_PENALTY * max(0.0, abs(n - expected) - COUNT_SLACK))
+    chosen, j = [], end
+    for n in range(count, 0, -1):
+        i = best[j][n][1]
+        chosen.append(parts[i, j])
+        j = i
+    return chosen[::-1]
+
+
+def best_cuts(group: Group, ink: np.ndarray, height: float, digit_width: float, classify: Classifier | None) -> list[Group]:
+    """Read a wide piece as one digit or cut it into several, whichever scores best."""
+    return choose_parts(cut_options(group, ink, height, classify), height, digit_width)
+
+
+# 3. The whole row -----------------------------------------------------------------------------
+
+
+def crop_ink(ink: np.ndarray, group: Group) -> np.ndarray:
+    """The group's ink, with a 1 px fringe of its soft edges, nothing of its neighbours."""
+    x, y, w, h = group.box
+    left, top = max(0, x - 1), max(0, y - 1)
+    right, bottom = min(ink.shape[1], x + w + 1), min(ink.shape[0], y + h + 1)
+    box = (left, top, right - left, bottom - top)
+    keep = ndi.binary_dilation(_paste(group.mask, group.box, box), structure=np.ones((3, 3), dtype=bool))
+    return np.where(keep, ink[top:bottom, left:right], 0.0).astype(np.float32)
+
+
+def segment_ink(ink: np.ndarray, classify: Classifier | None = None) -> list[Group]:
+    """The digits of a row in an ink map, left to right."""
+    groups = keep_row(attach_fragments(join_overlapping(drop_specks(components_as_groups(ink)))))
+    if not groups:
+        return []
+    height = row_height(groups)
+    digit_width = typical_width(groups, height)
+    digits: list[Group] = []
+    for group in groups:
+        if group.box[2] > SPLIT_FROM * height and group.box[2] > 1.3 * digit_width:
+            digits += best_cuts(group, ink, height, digit_width, classify)
+        else:
+            digits.append(group)
+    return sorted(digits, key=lambda g: g.centre_x)
+
+
+def working_side(size: tuple[int, int]) -> int:
+    """Longest working side for a row image: wide rows keep ROW_SHORT_SIDE pixels across."""
+    longest, shortest = max(size), max(1, min(size))
+    return int(min(ROW_MAX_SIDE, max(WORK_SIDE, ROW_SHORT_SIDE * longest / shortest)))
+
+
+def at_working_size(image: Image.Image, side: int) -> Image.Image:
+    """The image in grey with its longest side ``side`` (ink_map's own scaling only shrinks,
+    and a tight row of small digits needs enlarging), knowing its upload's size."""
+    grey = image if image.mode == "L" else image.convert("L")
+    factor = side / max(image.size)
+    if abs(factor - 1.0) > 1e-3:
+        size = (max(1, round(image.size[0] * factor)), max(1, round(image.size[1] * factor)))
+        if factor > 1:
+            grey = grey.resize(size, Image.Resampling.BICUBIC)
+        else:
+            grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    elif grey is image:
+        grey = image.copy()
+    grey.info[UPLOAD_SIZE_KEY] = image.info.get(UPLOAD_SIZE_KEY, image.size)
+    return grey
+
+
+def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> InkMap:
+    """``ink_map`` of a row image at working size ``side``, mirrored above and below first.
+
+    The ink map removes printed lines (long thin strokes across most of the image); in an
+    image cropped tight around a row, a "1" or a "4"'s stem spans most of its height too.
+    Mirrored margins make the image taller, so only real ruled lines (which the mirror
+    continues) still span it. The mirrored margins are cut off the map again.
+    """
+    grey = at_working_size(image, side)
+    pad = min(grey.size[1] - 1, int(np.ceil(LINE_PAD * grey.size[1])))
+    taller = Image.fromarray(np.pad(np.asarray(grey), ((pad, pad), (0, 0)), mode="reflect"), mode="L")
+    taller.info[UPLOAD_SIZE_KEY] = grey.info[UPLOAD_SIZE_KEY]
+    mapped = ink_map(taller, max_side=max(taller.size), dark_ink=dark_ink)
+    return dataclasses.replace(mapped, ink=mapped.ink[pad : pad + grey.size[1]])
+
+
+def _second_look(image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, classify: Classifier | None):
+    """Re-read a row that is small in the working map from the image's own pixels."""
+    upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
+    per_upload = image.size[0] / upload_size[0]  # image pixels per upload pixel
+    region = groups[0].box
+    for group in groups[1:]:
+        region = _union_box(region, group.box)
+    margin = 0.5 * height
+    x, y, w, h = region
+    to_image = per_upload / frame.scale  # image pixels per working pixel
+    left = max(0, int((x - margin) * to_image))
+    top = max(0, int((y - margin) * to_image))
+    right = min(image.size[0], int(np.ceil((x + w + margin) * to_image)))
+    bottom = min(image.size[1], int(np.ceil((y + h + margin) * to_image)))
+    crop = image.crop((left, top, right, bottom))
+    crop.info.pop(UPLOAD_SIZE_KEY, None)
+    zoom = min(1.0, REFINE_HEIGHT / max(1.0, height * to_image))  # working pixels per crop pixel
+    side = int(min(2 * ROW_MAX_SIDE, max(WORK_SIDE, max(crop.size) * zoom)))
+    closer = row_ink_map(crop, side, dark_ink=dark_ink)
+    if closer.is_blank:
+        return None
+    found = segment_ink(closer.ink, classify)
+    if not found:
+        return None
+    crop_frame = Frame(scale=closer.scale * per_upload, left=left / per_upload, top=top / per_upload)
+    return closer.ink, crop_frame, found
+
+
+def find_digits(image: Image.Image, classify: Classifier | None = None) -> list[FoundDigit]:
+    """The digits of a row in a decoded upload, left to right, boxes in upload pixels.
+
+    ``classify`` (the model) helps decide where and whether touching digits are cut.
+    Raises NoDigitFound when there is no ink worth calling a digit.
+    """
+    first = row_ink_map(image, working_side(image.size))
+    if first.is_blank:
+        raise NoDigitFound("no digit found: the image looks blank")
+    ink, frame = first.ink, Frame(first.scale)
+    groups = segment_ink(ink, classify)
+    if not groups:
+        raise NoDigitFound("no digit found: only specks of ink")
+    height = row_height(groups)
+    if height < REFINE_BELOW and image.size[0] / ink.shape[1] > 1.5:
+        closer = _second_look(image, frame, groups, height, first.dark_ink, classify)
+        if closer is not None:
+            ink, frame, groups = closer
+    upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
+    found = []
+    for group in groups:
+        crop = crop_ink(ink, group)
+        found.append(FoundDigit(crop, normalize_digit(crop), frame.to_upload(group.box, upload_size)))
+    return found
+
+
+# The whole way ------------------------------------------------------------------------------
+
+
+def model_probabilities(inputs: np.ndarray) -> np.ndarray:
+    """The serving model as a Classifier (confirms where touching digits are cut)."""
+    return get_model().run(inputs).probs
+
+
+def read_row(data: bytes, *, feature_maps: bool = False) -> MultiPredictionResponse:
+    """Answer one uploaded image of a row of digits (raises ClientError on bad input).
+
+    One forward pass reads every digit; ``feature_maps`` stores each digit's input and
+    feature-map grids (a prediction of its own) and links them, which costs time.
+    """
+    settings = get_settings()
+    if len(data) > settings.max_upload_bytes:
+        raise UploadTooLarge(f"the upload is larger than {settings.max_upload_bytes} bytes")
+    image = decode_upload(data, max_pixels=settings.max_image_pixels)
+    found = find_digits(image, classify=model_probabilities)
+    answers = predict_inputs([digit.model_input for digit in found], store=feature_maps)
+    digits = [
+        DigitInRow(
+            predicted_digit=answer.predicted_digit,
+            confidence=answer.confidence,
+            probabilities=answer.probabilities,
+            box=list(digit.box),
+            prediction_id=answer.prediction_id if feature_maps else None,
+            input_url=answer.input_url,
+            feature_maps=answer.feature_maps,
+        )
+        for digit, answer in zip(found, answers, strict=True)
+    ]
+    warnings = sorted({warning for answer in answers for warning in answer.warnings})
+    number = "".join(str(digit.predicted_digit) for digit in digits)
+    return MultiPredictionResponse(number=number, digits=digits, warnings=warnings)

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Deploy to AWS with SAM: build the function's image, deploy the stack, publish the site.
+#
+#   ./infra/deploy.sh            (make deploy) sam build, sam deploy, publish site/
+#   ./infra/deploy.sh publish    publish site/ only (after editing the site)
+#   ./infra/deploy.sh delete     empty both buckets, then sam delete (asks first)
+#
+# STACK_NAME (default digits) and the AWS region (AWS_REGION, or your profile's) choose the
+# stack; samconfig.toml holds the rest. Extra arguments go to `sam deploy`, e.g.
+# ./infra/deploy.sh --parameter-overrides ReservedConcurrency=5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STACK_NAME="${STACK_NAME:-digits}"
+PY="${PY:-.venv/bin/python}"
+SAM="${SAM:-sam}"
+
+die() {
+  echo "deploy: $*" >&2
+  exit 1
+}
+
+need_python() {
+  [ -x "$PY" ] || die "no $PY: run 'make venv' first (publishing the site uses its boto3)."
+}
+
+need_sam() {
+  command -v "$SAM" >/dev/null 2>&1 || die "the SAM CLI ('$SAM') is not installed. Install it in a
+  virtual environment of its own (its pins clash with .venv's):
+    python3 -m venv ~/.sam-cli && ~/.sam-cli/bin/pip install aws-sam-cli
+  then put ~/.sam-cli/bin on PATH, or run SAM=~/.sam-cli/bin/sam make deploy."
+}
+
+need_docker() {
+  command -v docker >/dev/null 2>&1 \
+    || die "Docker is not installed: 'sam build' builds the function's container image with it."
+  docker info >/dev/null 2>&1 \
+    || die "Docker is installed but its engine is not running (or this user may not use it): start it, then retry."
+}
+
+aws_region() {
+  "$PY" -c 'import boto3; print(boto3.session.Session().region_name or "")'
+}
+
+need_credentials() {
+  local who
+  who="$("$PY" -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])' 2>/dev/null)" \
+    || die "no usable AWS credentials: set AWS_PROFILE (then 'aws sso login' if it uses SSO) or
+  AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and check them with 'aws sts get-caller-identity'."
+  REGION="$(aws_region)"
+  [ -n "$REGION" ] || die "no AWS region: set AWS_REGION (e.g. export AWS_REGION=eu-west-1) or give your profile one."
+  echo "deploy: as $who, stack $STACK_NAME in $REGION"
+}
+
+publish() {
+  "$PY" -m infra.publish_site --stack-name "$STACK_NAME" --region "$REGION"
+}
+
+deploy() {
+  need_python
+  need_sam
+  need_docker
+  need_credentials
+  "$SAM" build
+  "$SAM" deploy --stack-name "$STACK_NAME" --region "$REGION" "$@"
+  publish
+}
+
+delete() {
+  need_python
+  need_sam
+  need_credentials
+  read -r -p "Delete stack $STACK_NAME in $REGION and everything in its buckets? [y/N] " answer
+  [ "$answer" = "y" ] || [ "$answer" = "Y" ] || die "nothing deleted."
+  # CloudFormation cannot delete a bucket that still holds objects.
+  "$PY" -m infra.publish_site --stack-name "$STACK_NAME" --region "$REGION" --empty
+  "$SAM" delete --stack-name "$STACK_NAME" --region "$REGION" --no-prompts
+}
+
+case "${1:-}" in
+  publish)
+    need_python
+    need_credentials
+    publish
+    ;;
+  delete)
+    delete
+    ;;
+  *)
+    deploy "$@"
+    ;;
+esac

@@ -1,0 +1,126 @@
+// Calls to the recognizer API (same origin, under /api) and plain-words error messages.
+
+const API = "/api";
+
+/** An API answer that is not a success, or a request that never got an answer. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status; // 0 when the request never reached the server
+    this.code = code || "";
+  }
+}
+
+async function errorFromResponse(response) {
+  let code = "";
+  let message = "";
+  try {
+    const body = await response.json();
+    code = body?.error?.code ?? "";
+    message = body?.error?.message ?? "";
+  } catch {
+    // Not JSON (a proxy's or gateway's own error page): the status says enough.
+  }
+  return new ApiError(response.status, code, message);
+}
+
+async function request(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(`${API}${path}`, { credentials: "same-origin", ...options });
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, navigator.onLine === false ? "offline" : "network", String(err));
+  }
+  if (!response.ok) throw await errorFromResponse(response);
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+function formWith(field, files) {
+  const form = new FormData();
+  for (const [blob, name] of files) form.append(field, blob, name);
+  return form;
+}
+
+/** One image -> {predicted_digit, confidence, probabilities, prediction_id, input_url, feature_maps}. */
+export function predict(blob, filename, signal) {
+  return request("/predict", {
+    method: "POST",
+    body: formWith("image", [[blob, filename]]),
+    signal,
+  });
+}
+
+/** Several images -> {results: [prediction | {error}]}, in order. */
+export function predictBatch(files, signal) {
+  return request("/predict/batch", {
+    method: "POST",
+    body: formWith("images", files.map((file) => [file, file.name])),
+    signal,
+  });
+}
+
+/** A row of digits -> {number, digits: [{box: [x, y, w, h], ...prediction}]}, with each digit's maps. */
+export function predictMulti(file, signal) {
+  return request("/predict/multi?feature_maps=true", {
+    method: "POST",
+    body: formWith("image", [[file, file.name]]),
+    signal,
+  });
+}
+
+/** Removes what a prediction stored (its feature maps and input image). */
+export function deletePrediction(id) {
+  return request(`/predictions/${encodeURIComponent(id)}`, { method: "DELETE" });
+}
+
+/**
+ * Which optional endpoints this API has, read from its OpenAPI document, so that the
+ * controls for endpoints that are not there yet stay absent rather than broken.
+ */
+export async function fetchCapabilities() {
+  const none = { batch: false, multi: false };
+  if (navigator.onLine === false) return none;
+  try {
+    const response = await fetch(`${API}/openapi.json`, { credentials: "same-origin" });
+    if (!response.ok) return none;
+    const paths = Object.keys((await response.json())?.paths ?? {});
+    const has = (suffix) => paths.some((path) => path.endsWith(suffix));
+    return { batch: has("/predict/batch"), multi: has("/predict/multi") };
+  } catch {
+    return none;
+  }
+}
+
+const MESSAGES = {
+  file_too_large:
+    "That file is too large. The limit is 5 MB: try a smaller photo, or crop it to the digit.",
+  image_too_large:
+    "That image has too many pixels to read. Try a smaller photo, or crop it to the digit.",
+  unsupported_media_type:
+    "That file is not an image we can read. Use a PNG, JPEG, GIF, BMP or WebP picture.",
+  invalid_image:
+    "That file is not an image we can read, or it is damaged. Use a PNG, JPEG, GIF, BMP or WebP picture.",
+  no_digit_found:
+    "No digit found in that image. Try a darker, thicker digit on a plain background, filling most of the picture.",
+  missing_image: "No image was sent. Choose a file, take a photo or draw a digit.",
+  not_found: "That prediction is gone from the server already.",
+  too_many_files: "Too many files at once. Send fewer images in one go.",
+  offline: "You are offline. The page still works, but predictions need a connection.",
+  network: "Could not reach the server. Check your connection and try again.",
+};
+
+/** A sentence a person understands, for any error a call above can throw. */
+export function describeError(err) {
+  if (!(err instanceof ApiError)) return "Something went wrong in this page. Reload it and try again.";
+  if (MESSAGES[err.code]) return MESSAGES[err.code];
+  if (err.status === 0) return MESSAGES.network;
+  if (err.status === 413) return MESSAGES.file_too_large;
+  if (err.status === 415) return MESSAGES.unsupported_media_type;
+  if (err.status === 422) return MESSAGES.invalid_image;
+  if (err.status === 429) return "Too many requests just now. Wait a few seconds and try again.";
+  if (err.status >= 500) return "The server had a problem reading that. Try again in a moment.";
+  return err.message ? `The server refused that: ${err.message}` : MESSAGES.network;
+}

@@ -1,0 +1,142 @@
+"""The Lambda entry point with API Gateway HTTP API (payload 2.0) events, S3 by moto."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from recognizer import handler as lambda_module
+from recognizer.handler import handler
+from tests.conftest import multipart_body
+
+
+def invoke(event: dict, context) -> tuple[int, dict, dict]:
+    response = handler(event, context)
+    body = response["body"]
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return response["statusCode"], response["headers"], json.loads(body)
+
+
+def emitted_metrics(stdout: str) -> list[dict]:
+    """The CloudWatch EMF documents Powertools printed."""
+    documents = []
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            documents.append(json.loads(line))
+    return documents
+
+
+def test_multipart_upload_is_answered(moto_s3, digit_png, api_gateway_event, lambda_context):
+    body, content_type = multipart_body({"image": ("digit.png", digit_png(0), "image/png")})
+    event = api_gateway_event("POST", "/api/predict", body=body, headers={"content-type": content_type})
+    status, headers, answer = invoke(event, lambda_context)
+    assert status == 200, answer
+    assert headers["content-type"] == "application/json"
+    assert len(answer["probabilities"]) == 10
+    assert sum(answer["probabilities"]) == pytest.approx(1.0)
+    prefix = f"predictions/{answer['prediction_id']}/"
+    assert len(moto_s3.keys(prefix)) == 3
+    assert prefix + "conv2.png" in answer["feature_maps"]["conv2"]["url"]
+
+
+def test_raw_image_body_is_answered(moto_s3, digit_png, api_gateway_event, lambda_context):
+    event = api_gateway_event(
+        "POST", "/api/predict", body=digit_png(7), headers={"content-type": "image/png"}
+    )
+    status, _, answer = invoke(event, lambda_context)
+    assert status == 200, answer
+    assert 0 <= answer["predicted_digit"] <= 9
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "code"),
+    [
+        ("GET", "/api/nowhere", None, {}, 404, "not_found"),
+        ("GET", "/api/predict", None, {}, 405, "method_not_allowed"),
+        ("POST", "/api/predict", b"", {"content-type": "image/png"}, 422, "missing_image"),
+        ("POST", "/api/predict", b"plain words", {"content-type": "image/png"}, 415,
+         "unsupported_media_type"),
+        ("POST", "/api/predict", b"\x89PNG\r\n\x1a\n broken", {"content-type": "image/png"}, 422,
+         "invalid_image"),
+        ("DELETE", "/api/predictions/" + "0" * 32, None, {}, 404, "not_found"),
+        ("DELETE", "/api/predictions/nope", None, {}, 422, "invalid_prediction_id"),
+    ],
+)
+def test_errors_keep_their_shape_through_lambda(
+    moto_s3, api_gateway_event, lambda_context, method, path, body, headers, status, code
+):
+    got_status, _, answer = invoke(api_gateway_event(method, path, body=body, headers=headers), lambda_context)
+    assert got_status == status, answer
+    assert answer["error"]["code"] == code and answer["error"]["message"]
+
+
+def test_an_oversized_body_is_413(moto_s3, api_gateway_event, lambda_context, monkeypatch):
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
+    from recognizer.settings import get_settings
+
+    get_settings.cache_clear()
+    event = api_gateway_event(
+        "POST", "/api/predict", body=b"\x89PNG" + b"\0" * 2000, headers={"content-type": "image/png"}
+    )
+    status, _, answer = invoke(event, lambda_context)
+    assert status == 413 and answer["error"]["code"] == "file_too_large"
+
+
+def test_health_and_delete(moto_s3, digit_png, api_gateway_event, lambda_context):
+    status, _, health = invoke(api_gateway_event("GET", "/api/health"), lambda_context)
+    assert status == 200 and health["status"] == "ok"
+    event = api_gateway_event("POST", "/api/predict", body=digit_png(2), headers={"content-type": "image/png"})
+    prediction_id = invoke(event, lambda_context)[2]["prediction_id"]
+    status, _, deleted = invoke(
+        api_gateway_event("GET", "/api/reset", query={"prediction_id": prediction_id}), lambda_context
+    )
+    assert status == 200 and deleted["deleted"] == 3
+    assert moto_s3.keys(f"predictions/{prediction_id}/") == []
+
+
+def test_metrics_and_correlation_id(moto_s3, digit_png, api_gateway_event, lambda_context, capsys):
+    event = api_gateway_event(
+        "POST", "/api/predict", body=digit_png(9), headers={"content-type": "image/png"},
+        request_id="req-abc-123",
+    )
+    status, _, answer = invoke(event, lambda_context)
+    assert status == 200
+    assert lambda_module.logger.get_correlation_id() == "req-abc-123"
+    invoke(api_gateway_event("GET", "/api/missing"), lambda_context)
+
+    documents = emitted_metrics(capsys.readouterr().out)
+    namespaces = {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in documents}
+    assert namespaces == {"DigitRecognizer"}
+    predictions = [d for d in documents if "Predictions" in d]
+    assert [d["digit"] for d in predictions] == [str(answer["predicted_digit"])]
+    latencies = [value for d in documents if "Latency" in d for value in d["Latency"]]
+    assert len(latencies) == 2 and all(value > 0 for value in latencies)
+    assert [d["code"] for d in documents if "Errors" in d] == ["not_found"]
+
+
+def test_tracing_is_off_outside_lambda(monkeypatch):
+    monkeypatch.delenv("LAMBDA_TASK_ROOT", raising=False)
+    assert not lambda_module.tracing_enabled()
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    assert lambda_module.tracing_enabled()
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    assert not lambda_module.tracing_enabled()
+
+
+def test_a_server_bug_is_a_500_in_the_error_shape(
+    moto_s3, digit_png, api_gateway_event, lambda_context, monkeypatch
+):
+    from recognizer.api.routes import predict as predict_route
+
+    def broken(data: bytes):
+        raise RuntimeError("a bug, not the client's fault")
+
+    monkeypatch.setattr(predict_route, "predict_upload", broken)
+    event = api_gateway_event("POST", "/api/predict", body=digit_png(1), headers={"content-type": "image/png"})
+    status, _, answer = invoke(event, lambda_context)
+    assert status == 500
+    assert answer == {"error": {"code": "internal_error", "message": "an internal error occurred"}}

@@ -1,0 +1,142 @@
+"""The handler template.yaml names, invoked in-process as Lambda would, S3 by moto.
+
+Events: the HTTP API (payload 2.0) event `sam local generate-event apigateway http-api-proxy`
+generated (tests/events/), carrying real MNIST digits as base64 multipart bodies. The
+function's environment is template.yaml's, with the bucket's !Ref resolved to moto's bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import forget_cached_configuration, multipart_body
+from tests.lambda_image import function_properties, handler_name, sam_http_api_event, template
+
+REGION = "us-east-1"  # conftest's FAKE_AWS_ENV
+STAGE = "test"
+
+
+def lambda_handler() -> Callable[[dict, object], dict]:
+    module_name, _, attribute = handler_name().rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def resolve(value: object, refs: dict[str, str]) -> str:
+    if isinstance(value, dict):
+        (ref,) = value.values()
+        return refs[ref]
+    return str(value)
+
+
+@pytest.fixture
+def template_env(moto_s3, monkeypatch: pytest.MonkeyPatch):
+    """The function's environment from template.yaml, MapsBucket being moto's bucket."""
+    refs = {"MapsBucket": moto_s3.bucket, "Stage": STAGE}
+    for name, value in function_properties()["Environment"]["Variables"].items():
+        monkeypatch.setenv(name, resolve(value, refs))
+    forget_cached_configuration()
+    yield moto_s3
+    forget_cached_configuration()
+
+
+def invoke(event: dict, context) -> tuple[int, dict]:
+    response = lambda_handler()(event, context)
+    body = response["body"]
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return response["statusCode"], json.loads(body)
+
+
+def upload_event(png: bytes, path: str = "/api/predict") -> dict:
+    body, content_type = multipart_body({"image": ("digit.png", png, "image/png")})
+    return sam_http_api_event("POST", path, body=body, content_type=content_type)
+
+
+def test_the_templates_handler_is_importable_by_its_dotted_name():
+    assert callable(lambda_handler())
+    assert handler_name() == "recognizer.handler.handler"
+
+
+def test_powertools_names_in_the_template_are_the_handlers():
+    handler_module = importlib.import_module(handler_name().rpartition(".")[0])
+    variables = function_properties()["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == handler_module.SERVICE
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == handler_module.NAMESPACE
+
+
+def test_the_sam_event_is_an_http_api_payload_2_event():
+    event = sam_http_api_event("POST", "/api/predict", body=b"x", content_type="image/png")
+    assert event["version"] == "2.0"
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"x"
+    assert event["routeKey"] == "ANY /api/{proxy+}"
+    assert event["requestContext"]["http"]["method"] == "POST"
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_a_multipart_upload_of_a_real_digit_is_read_correctly(
+    template_env, digit_png, lambda_context, digit: int
+):
+    status, answer = invoke(upload_event(digit_png(digit)), lambda_context)
+
+    assert status == 200, answer
+    assert answer["predicted_digit"] == digit
+    assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+    stored = template_env.keys(f"predictions/{answer['prediction_id']}/")
+    assert len(stored) == 3
+    assert answer["warnings"] == []
+
+
+def test_presigned_urls_point_at_the_host_the_csp_allows(template_env, digit_png, lambda_context):
+    status, answer = invoke(upload_event(digit_png(3)), lambda_context)
+    assert status == 200, answer
+
+    csp = template()["Resources"]["SecurityHeadersPolicy"]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    allowed_host = (
+        "https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}"
+        .replace("${MapsBucket}", template_env.bucket)
+        .replace("${AWS::Region}", REGION)
+        .replace("${AWS::URLSuffix}", "amazonaws.com")
+    )
+    assert "https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}" in csp
+    urls = [answer["input_url"], *(m["url"] for m in answer["feature_maps"].values())]
+    for url in urls:
+        parts = urlsplit(url)
+        assert f"{parts.scheme}://{parts.netloc}" == allowed_host
+        assert "X-Amz-Signature=" in parts.query
+
+
+def test_a_raw_image_body_is_read_correctly(template_env, digit_png, lambda_context):
+    event = sam_http_api_event("POST", "/api/predict", body=digit_png(4), content_type="image/png")
+    status, answer = invoke(event, lambda_context)
+    assert status == 200, answer
+    assert answer["predicted_digit"] == 4
+
+
+def test_not_an_image_is_a_4xx_json_error(template_env, lambda_context):
+    body, content_type = multipart_body({"image": ("notes.png", b"just some words", "image/png")})
+    event = sam_http_api_event("POST", "/api/predict", body=body, content_type=content_type)
+    status, answer = invoke(event, lambda_context)
+    assert 400 <= status < 500
+    assert set(answer["error"]) == {"code", "message"}
+    assert template_env.keys() == []
+
+
+def test_deleting_a_prediction_removes_what_it_stored(template_env, digit_png, lambda_context):
+    _, answer = invoke(upload_event(digit_png(8)), lambda_context)
+    prefix = f"predictions/{answer['prediction_id']}/"
+    assert template_env.keys(prefix)
+
+    event = sam_http_api_event("DELETE", f"/api/predictions/{answer['prediction_id']}")
+    status, deleted = invoke(event, lambda_context)
+
+    assert status == 200, deleted
+    assert template_env.keys(prefix) == []

@@ -1,0 +1,156 @@
+"""The maps bucket: per-prediction prefixes, concurrent uploads, presigned URLs, deletion."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from recognizer.errors import InvalidPredictionId, PredictionNotFound
+from recognizer.settings import get_settings
+from recognizer.storage import (
+    StorageError,
+    get_store,
+    new_prediction_id,
+    object_key,
+    s3_client,
+    validate_prediction_id,
+)
+
+PNG_FILES = {"input.png": b"\x89PNG input", "conv1.png": b"\x89PNG one", "conv2.png": b"\x89PNG two"}
+
+
+def renderers(files: dict[str, bytes] = PNG_FILES) -> dict:
+    return {name: (lambda data=data: data) for name, data in files.items()}
+
+
+def test_prediction_ids_are_random_hex_and_validated() -> None:
+    ids = {new_prediction_id() for _ in range(100)}
+    assert len(ids) == 100
+    for prediction_id in ids:
+        assert validate_prediction_id(prediction_id) == prediction_id
+    assert object_key(next(iter(ids)), "conv1.png").startswith("predictions/")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "../../etc/passwd", "a" * 31, "a" * 33, "A" * 32, "g" * 32, "0" * 31 + "/",
+     "0" * 32 + "\n", "predictions/x", "*"],
+)
+def test_ids_that_could_escape_their_prefix_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidPredictionId):
+        validate_prediction_id(bad)
+    with pytest.raises(InvalidPredictionId):
+        object_key(bad, "input.png")
+
+
+def test_files_land_under_the_prediction_prefix_as_png(moto_s3) -> None:
+    prediction_id = new_prediction_id()
+    urls = get_store().put_files(prediction_id, renderers())
+    assert set(urls) == set(PNG_FILES)
+    assert moto_s3.keys() == sorted(f"predictions/{prediction_id}/{name}" for name in PNG_FILES)
+    for name, data in PNG_FILES.items():
+        stored = moto_s3.client.get_object(Bucket=moto_s3.bucket, Key=object_key(prediction_id, name))
+        assert stored["Body"].read() == data
+        assert stored["ContentType"] == "image/png"
+
+
+def test_presigned_urls_expire_as_configured(moto_s3, monkeypatch) -> None:
+    prediction_id = new_prediction_id()
+    urls = get_store().put_files(prediction_id, renderers())
+    query = parse_qs(urlparse(urls["conv1.png"]).query)
+    assert query["X-Amz-Expires"] == ["900"]
+    assert urlparse(urls["conv1.png"]).path.endswith(f"predictions/{prediction_id}/conv1.png")
+
+    monkeypatch.setenv("PRESIGNED_URL_EXPIRY", "60")
+    get_settings.cache_clear()
+    url = get_store().presigned_url(prediction_id, "input.png")
+    assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["60"]
+
+
+def test_the_uploads_run_concurrently(moto_s3) -> None:
+    # Each render waits until all three have started: sequential uploads would time out.
+    barrier = threading.Barrier(len(PNG_FILES), timeout=10)
+
+    def waiting(data: bytes):
+        def render() -> bytes:
+            barrier.wait()
+            return data
+
+        return render
+
+    urls = get_store().put_files(
+        new_prediction_id(), {name: waiting(data) for name, data in PNG_FILES.items()}
+    )
+    assert len(urls) == 3
+
+
+def test_presigned_urls_fetch_the_files_from_the_moto_server(moto_server_s3) -> None:
+    prediction_id = new_prediction_id()
+    urls = get_store().put_files(prediction_id, renderers())
+    for name, url in urls.items():
+        assert url.startswith(moto_server_s3.endpoint)
+        response = httpx.get(url)
+        assert response.status_code == 200
+        assert response.content == PNG_FILES[name]
+        assert response.headers["content-type"] == "image/png"
+
+
+def test_delete_removes_every_file_of_one_prediction_only(moto_server_s3) -> None:
+    store = get_store()
+    kept, removed = new_prediction_id(), new_prediction_id()
+    store.put_files(kept, renderers())
+    urls = store.put_files(removed, renderers())
+
+    assert store.delete_prediction(removed) == 3
+    assert moto_server_s3.keys() == sorted(f"predictions/{kept}/{name}" for name in PNG_FILES)
+    assert httpx.get(urls["conv2.png"]).status_code == 404
+    with pytest.raises(PredictionNotFound):
+        store.delete_prediction(removed)
+
+
+def test_delete_refuses_foreign_ids_before_touching_s3(moto_s3) -> None:
+    moto_s3.client.put_object(Bucket=moto_s3.bucket, Key="secret.txt", Body=b"x")
+    with pytest.raises(InvalidPredictionId):
+        get_store().delete_prediction("../secret.txt")
+    assert moto_s3.keys() == ["secret.txt"]
+
+
+def test_a_missing_bucket_is_a_storage_error_naming_why(moto_s3, monkeypatch) -> None:
+    monkeypatch.setenv("MAPS_BUCKET", "no-such-bucket-here")
+    get_settings.cache_clear()
+    with pytest.raises(StorageError, match="NoSuchBucket"):
+        get_store().put_files(new_prediction_id(), renderers())
+
+
+def test_a_failing_render_is_a_storage_error(moto_s3) -> None:
+    def broken() -> bytes:
+        raise RuntimeError("boom")
+
+    with pytest.raises(StorageError, match="conv2.png"):
+        get_store().put_files(new_prediction_id(), {**renderers(), "conv2.png": broken})
+
+
+def test_client_timeouts_and_retries_come_from_settings(aws_env, monkeypatch) -> None:
+    monkeypatch.setenv("STORAGE_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("STORAGE_MAX_ATTEMPTS", "3")
+    get_settings.cache_clear()
+    config = s3_client().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 2)
+    assert config.retries["total_max_attempts"] == 3
+    assert s3_client() is s3_client()  # one client per process and configuration
+
+
+def test_uploads_skip_the_100_continue_round_trip(moto_s3) -> None:
+    sent: list[dict] = []
+    client = s3_client()
+    record = lambda request, **_: sent.append(dict(request.headers))  # noqa: E731
+    client.meta.events.register("before-send.s3.PutObject", record)
+    try:
+        get_store().put_files(new_prediction_id(), renderers())
+    finally:
+        client.meta.events.unregister("before-send.s3.PutObject", record)
+    assert len(sent) == 3
+    assert not any("Expect" in headers for headers in sent)

@@ -1,0 +1,192 @@
+"""Accuracy per kind of realistic upload, through the real decoding + preprocessing + LiteRT model.
+
+    python -m training.evaluate_preprocessing [--data-dir ../shared/data/mnist] [--per-kind 500]
+
+For every kind in ``training.realistic.KINDS`` it renders ``--per-kind`` uploads from MNIST test
+digits (the same digits for every kind) and as many from handwriting-style fonts (when any are
+installed), reads each one as the service does (``decode_upload`` then ``to_model_input``) and
+as the original app did (grey, resize to 28x28, divide by 255), and prints and writes
+(``models/preprocessing_eval.json``) the accuracy of both and the time our reading took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer.decoding import decode_upload  # noqa: E402
+from recognizer.errors import ClientError  # noqa: E402
+from recognizer.inference import LiteRTModel  # noqa: E402
+from recognizer.preprocessing import to_model_input  # noqa: E402
+from training import realistic  # noqa: E402
+from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx  # noqa: E402
+
+MAX_PIXELS = 25_000_000
+DEFAULT_OUTPUT = REPO / "models" / "preprocessing_eval.json"
+
+
+@dataclass
+class Tally:
+    """Predictions for one (kind, source): ours and the original app's naive pipeline."""
+
+    labels: list[int] = field(default_factory=list)
+    ours: list[np.ndarray] = field(default_factory=list)
+    ours_refused: list[bool] = field(default_factory=list)
+    naive: list[np.ndarray] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)
+
+
+def naive_input(data: bytes) -> np.ndarray:
+    """What the original app fed its model: grey, squashed to 28x28, divided by 255."""
+    try:
+        image = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
+        return np.asarray(image, dtype=np.float32) / 255.0
+    except Exception:  # the original app answered 500; count it as wrong
+        return np.zeros((28, 28), dtype=np.float32)
+
+
+def our_input(data: bytes) -> tuple[np.ndarray, bool, float]:
+    """Our reading: (input, refused, seconds). A refusal (no digit found...) counts as wrong."""
+    start = time.perf_counter()
+    try:
+        x = to_model_input(decode_upload(data, max_pixels=MAX_PIXELS, draft_side=512))
+        refused = False
+    except ClientError:
+        x, refused = np.zeros((28, 28), dtype=np.float32), True
+    return x, refused, time.perf_counter() - start
+
+
+def _format_of(data: bytes) -> str:
+    try:
+        image = Image.open(io.BytesIO(data))
+        return f"{image.format}/{image.mode}"
+    except Exception:
+        return "?"
+
+
+def collect(samples, tally: Tally) -> None:
+    for sample in samples:
+        x, refused, seconds = our_input(sample.data)
+        tally.labels.append(sample.label)
+        tally.ours.append(x)
+        tally.ours_refused.append(refused)
+        tally.naive.append(naive_input(sample.data))
+        tally.seconds.append(seconds)
+        tally.formats.append(_format_of(sample.data))
+
+
+def accuracy(model: LiteRTModel, inputs: list[np.ndarray], labels: np.ndarray, batch: int = 256) -> tuple[float, np.ndarray]:
+    predictions = []
+    stacked = np.stack(inputs).astype(np.float32)
+    for start in range(0, len(stacked), batch):
+        predictions.append(model.run(stacked[start : start + batch]).probs.argmax(axis=1))
+    predicted = np.concatenate(predictions)
+    return float((predicted == labels).mean()), predicted
+
+
+def summarise(model: LiteRTModel, tally: Tally) -> dict:
+    labels = np.asarray(tally.labels)
+    ours, predicted = accuracy(model, tally.ours, labels)
+    naive, _ = accuracy(model, tally.naive, labels)
+    ms = np.asarray(tally.seconds) * 1000
+    wrong = np.flatnonzero(predicted != labels)
+    by_format: dict[str, list[int]] = {}
+    for fmt, right in zip(tally.formats, predicted == labels, strict=True):
+        by_format.setdefault(fmt, []).append(int(right))
+    return {
+        "n": int(len(labels)),
+        "accuracy": round(ours, 4),
+        "naive_accuracy": round(naive, 4),
+        "refused": int(np.sum(tally.ours_refused)),
+        "ms_p50": round(float(np.percentile(ms, 50)), 2),
+        "ms_p95": round(float(np.percentile(ms, 95)), 2),
+        "by_format": {k: {"n": len(v), "accuracy": round(float(np.mean(v)), 4)} for k, v in sorted(by_format.items())},
+        "wrong": [{"index": int(i), "label": int(labels[i]), "predicted": int(predicted[i])} for i in wrong[:50]],
+    }
+
+
+def load_test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    def find(names: tuple[str, ...]) -> Path:
+        for name in names:
+            for candidate in (data_dir / f"{name}.gz", data_dir / name):
+                if candidate.is_file():
+                    return candidate
+        raise SystemExit(f"{data_dir}: no {names[0]}[.gz]; pass --data-dir with the MNIST test set")
+
+    return load_idx(find(TEST_IMAGE_NAMES)), load_idx(find(TEST_LABEL_NAMES))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    parser.add_argument("--per-kind", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kinds", nargs="*", default=list(realistic.KINDS), choices=list(realistic.KINDS))
+    parser.add_argument("--no-fonts", action="store_true", help="MNIST digits only")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "digits.tflite")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+
+    images, labels = load_test_set(args.data_dir)
+    chosen = np.random.default_rng(args.seed).permutation(len(images))[: args.per_kind]
+    images, labels = images[chosen], labels[chosen]
+    fonts = [] if args.no_fonts else realistic.handwriting_fonts()
+    model = LiteRTModel(args.model)
+
+    results: dict[str, dict[str, dict]] = {}
+    header = f"{'kind':<20} {'MNIST ours':>10} {'naive':>7} {'fonts ours':>10} {'naive':>7} {'ms p50':>7} {'ms p95':>7}"
+    print(header)
+    print("-" * len(header))
+    for kind in args.kinds:
+        results[kind] = {}
+        tally = Tally()
+        collect(realistic.mnist_samples(kind, images, labels, args.per_kind, seed=args.seed), tally)
+        results[kind]["mnist"] = summarise(model, tally)
+        if fonts:
+            tally_fonts = Tally()
+            collect(realistic.font_samples(kind, args.per_kind, fonts, seed=args.seed), tally_fonts)
+            results[kind]["fonts"] = summarise(model, tally_fonts)
+        row = results[kind]
+        fonts_cols = (
+            f"{row['fonts']['accuracy']:>10.2%} {row['fonts']['naive_accuracy']:>7.2%}" if "fonts" in row else f"{'-':>10} {'-':>7}"
+        )
+        print(
+            f"{kind:<20} {row['mnist']['accuracy']:>10.2%} {row['mnist']['naive_accuracy']:>7.2%} {fonts_cols}"
+            f" {row['mnist']['ms_p50']:>7.2f} {row['mnist']['ms_p95']:>7.2f}",
+            flush=True,
+        )
+
+    report = {
+        "command": "python -m training.evaluate_preprocessing " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "model": str(args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model),
+        "model_sha256": hashlib.sha256(args.model.read_bytes()).hexdigest(),
+        "per_kind": args.per_kind,
+        "seed": args.seed,
+        "mnist_test_indices": "numpy.random.default_rng(seed).permutation(10000)[:per_kind]",
+        "fonts": [f.name for f in fonts],
+        "naive": "Image.convert('L').resize((28, 28)) / 255, as the original app",
+        "timing": "ms per image for decode_upload + to_model_input on this machine (shared CPU)",
+        "kinds": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

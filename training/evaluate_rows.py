@@ -1,0 +1,135 @@
+"""How well rows of digits are read: whole numbers exactly right, by length and by kind.
+
+    python -m training.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0]
+
+Builds ``--rows`` rows of 2 to 6 MNIST *test* digits on paper (``training.rows``: spaced,
+close, touching, ruled, photo, MNIST strips; kinds in turn, seeded), reads each one as
+``POST /api/predict/multi`` does (``recognizer.segmentation.read_row`` on the decoded upload,
+the committed LiteRT model, nothing stored), and prints and writes
+(``models/rows_eval.json``) the share of rows whose whole number is exactly right, overall,
+by length and by kind, and the share whose digit count is right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer.errors import ClientError  # noqa: E402
+from recognizer.segmentation import read_row  # noqa: E402
+from training import rows as row_kinds  # noqa: E402
+from training.data import load_from_dir  # noqa: E402
+
+DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
+
+
+def read_number(data: bytes) -> tuple[str, list[list[int]]]:
+    """The number the service reads in an image file, and its digits' boxes ('' when none)."""
+    try:
+        answer = read_row(data)
+    except ClientError:
+        return "", []
+    return answer.number, [digit.box for digit in answer.digits]
+
+
+def iou(a: Sequence[int], b: Sequence[int]) -> float:
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    shared = max(0, width) * max(0, height)
+    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
+
+
+def boxes_match(found: list[list[int]], truth: Sequence[Sequence[int]]) -> bool:
+    """Every digit found where it is: as many boxes, each overlapping its own by IoU >= 0.5."""
+    return len(found) == len(truth) and all(iou(f, t) >= 0.5 for f, t in zip(found, truth, strict=True))
+
+
+def _share(values: list[bool]) -> dict:
+    return {"n": len(values), "exact": round(float(np.mean(values)), 4) if values else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kinds", nargs="*", default=list(row_kinds.KINDS), choices=list(row_kinds.KINDS))
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--failures", type=Path, help="write the misread rows' images here")
+    args = parser.parse_args(argv)
+
+    test = load_from_dir(args.data_dir).test
+    exact: list[bool] = []
+    count_right: list[bool] = []
+    segmented: list[bool] = []
+    by_length: dict[int, list[bool]] = defaultdict(list)
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    seconds: list[float] = []
+    wrong: list[dict] = []
+    if args.failures:
+        args.failures.mkdir(parents=True, exist_ok=True)
+    rows = row_kinds.make_rows(test.images, test.labels, args.rows, tuple(args.kinds), seed=args.seed)
+    for index, row in enumerate(rows):
+        started = time.perf_counter()
+        read, boxes = read_number(row.data)
+        seconds.append(time.perf_counter() - started)
+        right = read == row.number
+        exact.append(right)
+        count_right.append(len(read) == len(row.number))
+        segmented.append(boxes_match(boxes, row.boxes))
+        by_length[len(row.number)].append(right)
+        by_kind[row.kind].append(right)
+        if not right:
+            wrong.append({"index": index, "kind": row.kind, "number": row.number, "read": read,
+                          "segmented": segmented[-1]})
+            if args.failures:
+                suffix = "png" if row.data.startswith(b"\x89PNG") else "jpg"
+                name = f"{index:05d}_{row.kind}_{row.number}_read{read or 'none'}{'' if segmented[-1] else '_seg'}"
+                (args.failures / f"{name}.{suffix}").write_bytes(row.data)
+
+    ms = np.asarray(seconds) * 1000
+    model = REPO / "models" / "digits.tflite"
+    report = {
+        "command": "python -m training.evaluate_rows " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "rows": len(exact),
+        "seed": args.seed,
+        "source": "MNIST test set (t10k), digits drawn at random per row, seeded",
+        "model": "models/digits.tflite",
+        "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None,
+        "exact_number_accuracy": round(float(np.mean(exact)), 4),
+        "digit_count_accuracy": round(float(np.mean(count_right)), 4),
+        "segmentation_accuracy": round(float(np.mean(segmented)), 4),
+        "segmentation": "rows whose digits were all found where they are (box IoU >= 0.5 each)",
+        "by_length": {str(k): _share(v) for k, v in sorted(by_length.items())},
+        "by_kind": {k: _share(v) for k, v in by_kind.items()},
+        "ms_per_row_p50": round(float(np.percentile(ms, 50)), 1),
+        "ms_per_row_p95": round(float(np.percentile(ms, 95)), 1),
+        "timing": "decode + segmentation + one forward pass per row on this machine (shared CPU)",
+        "wrong": wrong[:100],
+    }
+    print(f"rows {report['rows']}: whole number exact {report['exact_number_accuracy']:.2%}, "
+          f"digit count right {report['digit_count_accuracy']:.2%}, "
+          f"every digit found where it is {report['segmentation_accuracy']:.2%}")
+    print("by length: " + ", ".join(f"{k}: {v['exact']:.2%} (n={v['n']})" for k, v in report["by_length"].items()))
+    print("by kind:   " + ", ".join(f"{k}: {v['exact']:.2%} (n={v['n']})" for k, v in report["by_kind"].items()))
+    print(f"ms per row: p50 {report['ms_per_row_p50']}, p95 {report['ms_per_row_p95']}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""Rows of 2 to 6 handwritten MNIST test digits on paper, as people photograph or scan numbers.
+
+Each row is a seeded image file (mostly JPEG) with its true number and the box of every digit
+in the file's pixels. Kinds:
+
+- ``spaced``: clear gaps between the digits;
+- ``close``: small gaps, some digits nearly or just touching;
+- ``touching``: at least one pair of neighbours whose ink touches or overlaps;
+- ``ruled``: ruled notebook paper, the lines crossing the digits;
+- ``photo``: tinted paper, uneven light, a shadow, a little blur;
+- ``mnist_strip``: the 28x28 MNIST images side by side, white on black (PNG).
+
+Digits vary in size (+-15%) and sit slightly off a common baseline. The paper, light, lines
+and JPEG come from ``training.realistic`` (the single-digit uploads use the same ones).
+Used by ``training.evaluate_rows`` and the tests; the serving code never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from training.realistic import (
+    Rng,
+    _dark_ink_colour,
+    _encode,
+    _grain,
+    _ink_onto,
+    _jpeg,
+    _lighting,
+    _rgb_paper,
+    _ruled_lines,
+    _shadow,
+    _to_image,
+    mnist_glyph,
+)
+
+KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip")
+MIN_DIGITS, MAX_DIGITS = 2, 6
+TOUCH_LEVEL = 0.5  # ink from which two digits count as touching
+
+# Gap between neighbouring digits' ink boxes, as a fraction of the digit height.
+GAPS = {
+    "spaced": (0.25, 0.7),
+    "close": (0.0, 0.2),
+    "touching": (0.04, 0.3),
+    "ruled": (0.08, 0.5),
+    "photo": (0.1, 0.5),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    number: str  # the digits, left to right
+    data: bytes  # the image file
+    boxes: tuple[tuple[int, int, int, int], ...]  # x, y, w, h of each digit's ink, file pixels
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Digits' ink placed on one canvas (alpha in [0, 1]) and where each one went."""
+
+    alpha: np.ndarray
+    boxes: tuple[tuple[int, int, int, int], ...]
+
+
+def _touching_shift(canvas: np.ndarray, ink: np.ndarray, x: int, y: int) -> int:
+    """How far right of ``x`` the ink can go and just touch what the canvas holds (may be <0)."""
+    h, w = ink.shape
+    rows = slice(y, y + h)
+    placed = canvas[rows] >= TOUCH_LEVEL
+    mine = ink >= TOUCH_LEVEL
+    have_placed, have_mine = placed.any(axis=1), mine.any(axis=1)
+    both = have_placed & have_mine
+    if not both.any():
+        return 0
+    rightmost = placed.shape[1] - 1 - np.argmax(placed[:, ::-1], axis=1)
+    leftmost = x + np.argmax(mine, axis=1)
+    # The ink touches (8-connected) when a row's leftmost pixel is next to the rightmost one.
+    return int(np.min((leftmost - rightmost)[both])) - 1
+
+
+def layout_digits(
+    glyphs: list[np.ndarray], height: int, gaps: list[float], touch: list[bool], rng: Rng
+) -> Layout:
+    """Place ink crops left to right; ``touch[i]``: digit i+1 slides left until it meets digit i."""
+    jitter = [int(rng.uniform(-0.08, 0.08) * height) for _ in glyphs]
+    margin_x = int(rng.uniform(0.3, 0.9) * height) + 2
+    margin_y = int(rng.uniform(0.3, 0.8) * height) + 2
+    tallest = max(g.shape[0] for g in glyphs)
+    width = margin_x * 2 + sum(g.shape[1] for g in glyphs) + int(sum(max(0.0, g) for g in gaps) * height) + 4
+    canvas = np.zeros((tallest + 2 * margin_y + 2 * abs(max(jitter, key=abs)) + 2, width), np.float32)
+    baseline = canvas.shape[0] // 2
+    boxes = []
+    cursor = margin_x
+    for index, ink in enumerate(glyphs):
+        h, w = ink.shape
+        y = baseline - h // 2 + jitter[index]
+        x = cursor
+        if index > 0:
+            x += int(gaps[index - 1] * height)
+            if touch[index - 1]:
+                x -= _touching_shift(canvas, ink, x, y)
+                x -= int(rng.integers(0, max(1, height // 25) + 1))  # a little overlap at times
+        x = max(0, x)
+        canvas[y : y + h, x : x + w] = np.maximum(canvas[y : y + h, x : x + w], ink)
+        boxes.append((x, y, w, h))
+        cursor = max(cursor, x + w)
+    right = cursor + margin_x
+    return Layout(alpha=canvas[:, :right], boxes=tuple(boxes))
+
+
+def _render_glyphs(images: np.ndarray, labels: np.ndarray, height: int, rng: Rng) -> list[np.ndarray]:
+    glyphs = []
+    for image, label in zip(images, labels, strict=True):
+        size = int(round(height * rng.uniform(0.85, 1.15)))
+        glyphs.append(mnist_glyph(image, int(label)).render(size, rng))
+    return glyphs
+
+
+def _paper_row(layout: Layout, rng: Rng, kind: str) -> Image.Image:
+    shape = layout.alpha.shape
+    if kind == "ruled":
+        paper = _rgb_paper(shape, rng, base=240, spread=12)
+        spacing = float(rng.uniform(0.5, 1.0) * max(b[3] for b in layout.boxes))
+        colour = [(120, 170, 230), (150, 150, 150), (100, 150, 200), (170, 190, 220)][int(rng.integers(4))]
+        paper = _ink_onto(paper, _ruled_lines(shape, rng, spacing, False, rng.uniform(-2, 2)), colour)
+        pixels = _ink_onto(paper, layout.alpha, _dark_ink_colour(rng))
+        pixels *= _lighting(shape, rng, rng.uniform(0.0, 0.2))[..., None]
+        pixels += _grain((*shape, 3), rng, rng.uniform(1, 4))
+    elif kind == "photo":
+        paper = _rgb_paper(shape, rng, base=225, spread=25)
+        pixels = _ink_onto(paper, layout.alpha, _dark_ink_colour(rng))
+        light = _lighting(shape, rng, rng.uniform(0.15, 0.4)) * _shadow(shape, rng, rng.uniform(0.2, 0.5))
+        pixels *= light[..., None]
+        pixels = ndi.gaussian_filter(pixels, sigma=(rng.uniform(0.3, 1.0), rng.uniform(0.3, 1.0), 0))
+        pixels += _grain((*shape, 3), rng, rng.uniform(2, 6))
+    else:
+        paper = np.full(shape, rng.uniform(215, 252), dtype=np.float32)
+        pixels = _ink_onto(paper, layout.alpha, rng.uniform(0, 70))
+        pixels += _grain(shape, rng, rng.uniform(0.5, 5))
+    return _to_image(pixels)
+
+
+def _ink_box(image: np.ndarray, offset: int) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    return offset + int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def mnist_strip(images: np.ndarray) -> bytes:
+    """The MNIST images themselves side by side (white on black), as a PNG."""
+    return _encode(Image.fromarray(np.hstack(list(images)), mode="L"), "PNG")
+
+
+def make_row(kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng) -> Row:
+    """One row of the given MNIST digits as an image file of ``kind``."""
+    number = "".join(str(int(label)) for label in labels)
+    if kind == "mnist_strip":
+        boxes = tuple(_ink_box(image, offset=28 * i) for i, image in enumerate(images))
+        return Row(kind, number, mnist_strip(images), boxes)
+    height = int(rng.integers(28, 120))
+    glyphs = _render_glyphs(images, labels, height, rng)
+    low, high = GAPS[kind]
+    gaps = [float(rng.uniform(low, high)) for _ in range(len(glyphs) - 1)]
+    if kind == "touching":
+        touch = [bool(rng.random() < 0.35) for _ in gaps]
+        touch[int(rng.integers(len(touch)))] = True
+    elif kind == "close":
+        touch = [bool(rng.random() < 0.1) for _ in gaps]
+    else:
+        touch = [False] * len(gaps)
+    layout = layout_digits(glyphs, height, gaps, touch, rng)
+    image = _paper_row(layout, rng, kind)
+    data = _jpeg(image, rng, 60, 92) if rng.random() < 0.8 else _encode(image, "PNG")
+    return Row(kind, number, data, layout.boxes)
+
+
+def row_rng(seed: int, kind: str, index: int) -> Rng:
+    return np.random.default_rng([seed, KINDS.index(kind), index])
+
+
+def make_rows(
+    images: np.ndarray, labels: np.ndarray, count: int, kinds: tuple[str, ...] = KINDS, seed: int = 0
+) -> Iterator[Row]:
+    """``count`` rows, kinds in turn, 2-6 digits each drawn from ``images`` (seeded)."""
+    for index in range(count):
+        kind = kinds[index % len(kinds)]
+        rng = row_rng(seed, kind, index)
+        length = int(rng.integers(MIN_DIGITS, MAX_DIGITS + 1))
+        chosen = rng.choice(len(images), size=length, replace=False)
+        yield make_row(kind, images[chosen], labels[chosen], rng)
