@@ -378,7 +378,7 @@ def kind_marker(glyph: Glyph, rng: Rng) -> bytes:
     """A thick felt-tip marker: heavy strokes, black or coloured, on white."""
     digit = int(rng.integers(50, 260))
     ink = glyph.render(digit, rng)
-    ink = _thicken(ink, rng.uniform(0.04, 0.09) * digit)
+    ink = _thicken(ink, rng.uniform(0.02, 0.06) * digit)  # strokes about 1/5 to 1/4 of the height
     shape = _frame_for(ink.shape[0], rng.uniform(0.45, 0.8), rng.uniform(0.8, 1.3))
     shape = (max(shape[0], ink.shape[0] + 2), max(shape[1], ink.shape[1] + 2))
     colours = [(15, 15, 15), (20, 40, 160), (180, 20, 30), (20, 110, 50), (90, 20, 120)]

@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Train, export and evaluate the digit CNN.")
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: keras.datasets.mnist, 60,000 images)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
-    parser.add_argument("--head", choices=("original", "wide", "wide-light"), default="original")
+    parser.add_argument("--head", choices=("original", "wide", "wide-light"), default="wide-light")
     parser.add_argument("--epochs", type=int, default=80, help="upper bound; early stopping usually ends sooner")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument(

@@ -1,0 +1,184 @@
+"""Fit the digit probe: how likely a piece cut from a row of digits is exactly one digit.
+
+    python -m training.fit_digit_probe --data-dir ../shared/data/mnist [--rows 1200] [--seed 1]
+
+The network reads anything squeezed into 28x28 as some digit, often confidently: two touching
+digits, or half of a wide one. Whether to cut a clump of ink, and where, is decided by a
+logistic regression over what the network's convolution layers made of each candidate part
+(pooled maps, probabilities) and the part's shape (``recognizer.segmentation.FEATURES``).
+
+It is fitted on rows made from MNIST *training* digits (``training.rows``, the same kinds as
+the evaluation, never the test set): every candidate part the segmentation considers is
+labelled one digit or not from the rows' true digit boxes. A fifth of the rows is held out to
+report how often clumps are then read as the right digits. Writes ``models/digit_probe.json``
+for the current ``models/digits.tflite`` (its SHA-256 is recorded: after retraining the model,
+fit the probe again; until then the service cuts touching digits by shape only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer import segmentation as seg  # noqa: E402
+from recognizer.decoding import decode_upload  # noqa: E402
+from recognizer.settings import get_settings  # noqa: E402
+from training.data import load_from_dir  # noqa: E402
+from training.rows import KINDS, make_rows  # noqa: E402
+
+MATCH_IOU = 0.5  # a part is a digit when it overlaps one true digit box this much, and no other
+
+
+@dataclass
+class Clump:
+    """A piece of a row that may hold several digits: its options and the true digits in it."""
+
+    row: int
+    options: seg.CutOptions
+    truth: list[tuple[float, float, float, float]]  # true boxes (working pixels) in the piece
+
+
+def iou(a, b) -> float:
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    shared = max(0.0, width) * max(0.0, height)
+    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
+
+
+def is_one_digit(box, truth) -> bool:
+    centres = [t for t in truth if box[0] <= t[0] + t[2] / 2 < box[0] + box[2]]
+    return len(centres) == 1 and iou(box, centres[0]) >= MATCH_IOU
+
+
+def clumps_of(data: bytes, boxes, row: int) -> list[Clump]:
+    """Segment one generated row as the service does, keeping every cutting option."""
+    image = decode_upload(data, max_pixels=get_settings().max_image_pixels)
+    mapped = seg.row_ink_map(image, seg.working_side(image.size))
+    groups = seg.row_groups(mapped.ink)
+    if not groups:
+        return []
+    height = seg.row_height(groups)
+    digit_width = seg.typical_width(groups, height)
+    truth = [tuple(v * mapped.scale for v in box) for box in boxes]
+    clumps = []
+    for group in groups:
+        if not seg.may_hold_several(group, height):
+            continue
+        x, _, w, _ = group.box
+        inside = [t for t in truth if x <= t[0] + t[2] / 2 < x + w]
+        options = seg.cut_options(group, mapped.ink, height, digit_width, seg.run_model, probe=None)
+        clumps.append(Clump(row, options, inside))
+    return clumps
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 25) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (standardised inputs)."""
+    z = np.column_stack([x, np.ones(len(x))])
+    w = np.zeros(z.shape[1])
+    penalty = l2 * len(x) * np.eye(z.shape[1])
+    penalty[-1, -1] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return w[:-1], float(w[-1])
+
+
+def clump_read_right(clump: Clump, probe: seg.DigitProbe | None) -> bool:
+    options = clump.options
+    scored = seg.CutOptions(
+        options.group, options.bounds, options.keys, options.parts, options.features,
+        probe.log_one_digit(options.features) if probe else options.one_digit,
+    )
+    parts = seg.choose_parts(scored)
+    return len(parts) == len(clump.truth) and all(
+        is_one_digit(part.box, clump.truth) for part in parts
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    parser.add_argument("--rows", type=int, default=1200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--l2", type=float, default=1e-3)
+    parser.add_argument(
+        "--kinds", nargs="*", default=list(KINDS), choices=list(KINDS),
+        help="kinds of row, in turn (name one twice to have more of it)",
+    )
+    parser.add_argument("--output", type=Path, default=None, help="default: MODEL_DIR/digit_probe.json")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    model_file = settings.tflite_path
+    output = args.output or settings.model_dir / seg.PROBE_FILE
+    train = load_from_dir(args.data_dir).train
+    started = time.perf_counter()
+    clumps: list[Clump] = []
+    for index, row in enumerate(make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)):
+        clumps += clumps_of(row.data, row.boxes, index)
+        if (index + 1) % 200 == 0:
+            print(f"{index + 1} rows, {len(clumps)} clumps, {time.perf_counter() - started:.0f} s", flush=True)
+
+    held_out = {i for i in range(args.rows) if i % 5 == 4}
+    fit_clumps = [c for c in clumps if c.row not in held_out]
+    test_clumps = [c for c in clumps if c.row in held_out]
+    x = np.concatenate([c.options.features for c in fit_clumps])
+    y = np.concatenate([[is_one_digit(p.box, c.truth) for p in c.options.parts] for c in fit_clumps]).astype(float)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    weights, bias = fit_logistic((x - mean) / scale, y, args.l2)
+    probe = seg.DigitProbe(mean=mean, scale=scale, weights=weights, bias=bias)
+
+    several = [c for c in test_clumps if len(c.truth) > 1]
+    single = [c for c in test_clumps if len(c.truth) == 1]
+    report = {
+        "pieces_held_out": len(test_clumps),
+        "holding_several_digits": len(several),
+        "read_right_with_probe": {
+            "several": round(float(np.mean([clump_read_right(c, probe) for c in several])), 4) if several else None,
+            "single": round(float(np.mean([clump_read_right(c, probe) for c in single])), 4) if single else None,
+        },
+        "read_right_by_shape_only": {
+            "several": round(float(np.mean([clump_read_right(c, None) for c in several])), 4) if several else None,
+            "single": round(float(np.mean([clump_read_right(c, None) for c in single])), 4) if single else None,
+        },
+    }
+    print(json.dumps(report, indent=2))
+    spec = {
+        "what": "logistic regression: P(a candidate part of a row of digits is exactly one digit)",
+        "command": "python -m training.fit_digit_probe " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "data": "rows made by training.rows from the MNIST training images (train-10k), seed "
+        f"{args.seed}, {args.rows} rows of kinds {args.kinds} in turn; every fifth row held out",
+        "model_file": model_file.name,
+        "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
+        "parts_fitted": int(len(y)),
+        "parts_one_digit": int(y.sum()),
+        "held_out": report,
+        "features": list(seg.FEATURES),
+        "mean": mean.round(6).tolist(),
+        "scale": scale.round(6).tolist(),
+        "weights": weights.round(6).tolist(),
+        "bias": round(bias, 6),
+    }
+    output.write_text(json.dumps(spec, indent=1) + "\n")
+    print(f"wrote {output} ({len(y)} parts from {len(fit_clumps)} pieces, {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
