@@ -161,8 +161,19 @@ def create_local_app(site_dir: Path = SITE_DIR):
     from fastapi.responses import FileResponse
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException
+    from starlette.routing import Match, Mount
 
     from recognizer.api import create_app
+
+    class SiteMount(Mount):
+        """The site at /, except under /api: there the API's router alone answers, so a wrong
+        method is a 405 naming the route's own methods (as in Lambda), not the site's GET."""
+
+        def matches(self, scope):
+            path = scope.get("path", "")
+            if scope.get("type") == "http" and (path == "/api" or path.startswith("/api/")):
+                return Match.NONE, {}
+            return super().matches(scope)
 
     app = create_app()
 
@@ -178,7 +189,7 @@ def create_local_app(site_dir: Path = SITE_DIR):
     app.add_api_route("/", page("index.html"), include_in_schema=False)
     app.add_api_route("/feature_maps", page("feature_maps.html"), include_in_schema=False)
     if site_dir.is_dir():
-        app.mount("/", StaticFiles(directory=site_dir, html=True), name="site")
+        app.router.routes.append(SiteMount("/", StaticFiles(directory=site_dir, html=True), name="site"))
     return app
 
 

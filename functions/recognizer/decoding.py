@@ -9,10 +9,11 @@ checked from the header before any pixel data is decoded, and every parser failu
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
 
@@ -111,6 +112,12 @@ def _refuse_unsupported(data: bytes) -> str:
     return sniffed.name
 
 
+# Pillow's WebP decoder holds three RGBA copies of the picture (its canvas, the frame it hands
+# over, the image): 12 bytes a pixel where the other formats take at most 4, so a WebP gets a
+# quarter of the pixel budget and a 25-megapixel WebP bomb of 1 kB cannot take 300 MB.
+_PIXEL_COST = {"WEBP": 4}
+
+
 def _open_checked(data: bytes, kind: str, max_pixels: int) -> Image.Image:
     """Parse the header only and refuse oversized images before any pixel data is decoded."""
     try:
@@ -122,8 +129,9 @@ def _open_checked(data: bytes, kind: str, max_pixels: int) -> Image.Image:
     width, height = image.size
     if width <= 0 or height <= 0:
         raise InvalidImage(f"the {kind} declares an empty size {width}x{height}")
-    if width * height > max_pixels:
-        raise TooManyPixels(f"{width}x{height} = {width * height:,} pixels; at most {max_pixels:,} are accepted")
+    limit = max_pixels // _PIXEL_COST.get(image.format or "", 1)
+    if width * height > limit:
+        raise TooManyPixels(f"{width}x{height} = {width * height:,} pixels; at most {limit:,} are accepted in a {kind}")
     return image
 
 
@@ -142,57 +150,136 @@ def _load_first_frame(image: Image.Image, kind: str, draft_side: int | None) -> 
     return image
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; a corrupt EXIF block means no rotation, not an error."""
+# Exif orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# Whole-image float maths on a 25-megapixel upload takes gigabytes (a 1 kB WebP or a 20 kB GIF
+# can declare that many pixels): conversions run over strips of about this many pixels.
+_STRIP_PIXELS = 1 << 18
+_INVERT = [255 - level for level in range(256)]
+
+
+def _upright(image: Image.Image, exif_source: Image.Image) -> Image.Image:
+    """Apply ``exif_source``'s EXIF orientation to ``image`` (the 8-bit result, the cheapest
+    to turn); a corrupt EXIF block means no rotation, not an error."""
     try:
-        return ImageOps.exif_transpose(image)
+        orientation = exif_source.getexif().get(0x0112, 1)
     except Exception:  # corrupt EXIF from arbitrary cameras/editors: keep the pixels as stored
         return image
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
 
 
-def _scaled_to_8bit(values: np.ndarray, declared_max: float | None) -> Image.Image:
+def _strip_boxes(image: Image.Image) -> Iterator[tuple[int, int, int, int]]:
+    """Boxes of a few whole rows covering the image, top to bottom."""
+    rows = max(1, _STRIP_PIXELS // max(1, image.width))
+    for top in range(0, image.height, rows):
+        yield 0, top, image.width, min(image.height, top + rows)
+
+
+def _by_strips(image: Image.Image, convert: Callable[[Image.Image], Image.Image]) -> Image.Image:
+    """``convert`` applied a strip at a time into one 8-bit L image: the only full-size copy."""
+    result = Image.new("L", image.size)
+    for box in _strip_boxes(image):
+        result.paste(convert(image.crop(box)), box)
+    return result
+
+
+def _finite_range(image: Image.Image) -> tuple[float, float] | None:
+    """Lowest and highest value, non-finite ones counted as 0; None if none is finite."""
+    low, high, any_finite = np.inf, -np.inf, False
+    for box in _strip_boxes(image):
+        values = np.asarray(image.crop(box), dtype=np.float64)
+        finite = np.isfinite(values)
+        if finite.any():
+            any_finite = True
+            low, high = min(low, float(values[finite].min())), max(high, float(values[finite].max()))
+        if not finite.all():
+            low, high = min(low, 0.0), max(high, 0.0)
+    return (low, high) if any_finite else None
+
+
+def _scaled_to_8bit(image: Image.Image, declared_max: float | None) -> Image.Image:
     """High bit-depth grey (I;16, I, F) as 8-bit L: by the declared range, else the data's own."""
-    values = values.astype(np.float64, copy=False)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return Image.new("L", (values.shape[1], values.shape[0]), 0)
-    values = np.where(finite, values, 0.0)
-    low, high = float(values.min()), float(values.max())
     if declared_max is not None:
         low, top = 0.0, declared_max
-    elif low >= 0.0 and high <= 1.0:
-        top = 1.0  # float images in [0, 1]
-    elif low >= 0.0 and high <= 255.0:
-        top = 255.0
-    elif low >= 0.0 and high <= 65535.0:
-        top = 65535.0
     else:
-        top = high if high > low else low + 1.0
-    scaled = np.clip((values - low) / (top - low) * 255.0, 0.0, 255.0)
-    return Image.fromarray(np.rint(scaled).astype(np.uint8), mode="L")
+        found = _finite_range(image)
+        if found is None:
+            return Image.new("L", image.size, 0)
+        low, high = found
+        if low >= 0.0 and high <= 1.0:
+            top = 1.0  # float images in [0, 1]
+        elif low >= 0.0 and high <= 255.0:
+            top = 255.0
+        elif low >= 0.0 and high <= 65535.0:
+            top = 65535.0
+        else:
+            top = high if high > low else low + 1.0
+
+    def scaled(strip: Image.Image) -> Image.Image:
+        values = np.array(strip, dtype=np.float64)  # a copy of its own: scaled in place
+        values[~np.isfinite(values)] = 0.0
+        values -= low
+        values *= 255.0 / (top - low)
+        np.clip(values, 0.0, 255.0, out=values)
+        return Image.fromarray(np.rint(values, out=values).astype(np.uint8), mode="L")
+
+    return _by_strips(image, scaled)
+
+
+def _clearness(strip: Image.Image) -> Image.Image:
+    """How transparent each pixel is, as L (255: fully transparent)."""
+    if strip.mode in ("RGBA", "LA"):
+        return strip.getchannel("A").point(_INVERT)
+    key = strip.info["transparency"]
+    if strip.mode == "P":
+        if isinstance(key, int):  # one palette entry is transparent (GIF, PNG)
+            lut = [255 if index == key else 0 for index in range(256)]
+        else:  # an alpha per palette entry (PNG tRNS); the entries after it are opaque
+            alphas = list(key)
+            lut = [255 - alphas[index] if index < len(alphas) else 0 for index in range(256)]
+        return strip.point(lut, "L")
+    # L or RGB with one colour keyed as transparent (a PNG tRNS chunk).
+    pixels = np.asarray(strip)
+    match = pixels == np.asarray(key, dtype=pixels.dtype)
+    keyed = match.all(axis=-1) if match.ndim == 3 else match
+    return Image.fromarray(np.where(keyed, 255, 0).astype(np.uint8), mode="L")
 
 
 def _composite_transparency(image: Image.Image) -> Image.Image:
-    """Flatten alpha onto a background that contrasts with what is drawn.
+    """Flatten alpha onto a background that contrasts with what is drawn, as L.
 
     A canvas drawing is often black strokes on a fully transparent (black) background, so the
     colour under the strokes says nothing; the alpha does. The background is chosen opposite to
     the opaque pixels' own brightness: dark strokes land on white, light strokes on black.
+    (Compositing the grey level is compositing the colours, then taking the grey level.)
     """
-    has_colour = image.mode not in ("LA", "La")
-    rgba = image.convert("RGBA") if has_colour else image.convert("LA")
-    pixels = np.asarray(rgba, dtype=np.float32)
-    alpha = pixels[..., -1:] / 255.0
-    colour = pixels[..., :-1]
-    grey = colour.mean(axis=-1, keepdims=True)
-    weight = float(alpha.sum())
-    opaque_brightness = float((grey * alpha).sum()) / weight if weight > 0 else 255.0
-    background = 255.0 if opaque_brightness < 128.0 else 0.0
-    flat = colour * alpha + background * (1.0 - alpha)
-    flat = np.rint(flat).astype(np.uint8)
-    if flat.shape[-1] == 1:
-        return Image.fromarray(flat[..., 0], mode="L")
-    return Image.fromarray(flat, mode="RGB")
+    if image.mode not in ("RGBA", "LA", "P", "L", "RGB"):
+        image = image.convert("RGBA")  # RGBa, La, PA: rare enough to pay for a copy
+    weight = weighted = 0.0
+    for box in _strip_boxes(image):
+        strip = image.crop(box)
+        alpha = 255.0 - np.asarray(_clearness(strip), dtype=np.float32)
+        weight += float(alpha.sum(dtype=np.float64))
+        weighted += float((np.asarray(strip.convert("L"), dtype=np.float32) * alpha).sum(dtype=np.float64))
+    opaque_brightness = weighted / weight if weight > 0 else 255.0
+    background = 255 if opaque_brightness < 128.0 else 0
+
+    def flattened(strip: Image.Image) -> Image.Image:
+        grey = strip.convert("L")
+        grey.paste(background, mask=_clearness(strip))
+        return grey
+
+    return _by_strips(image, flattened)
 
 
 def _has_transparency(image: Image.Image) -> bool:
@@ -202,10 +289,12 @@ def _has_transparency(image: Image.Image) -> bool:
 
 
 def to_8bit_opaque(image: Image.Image) -> Image.Image:
-    """Any Pillow mode -> ``L`` (grey sources) or ``RGB``, 8 bits, no alpha."""
+    """Any Pillow mode -> ``L`` or ``RGB``, 8 bits, no alpha.
+
+    ``L`` for grey sources and for what is flattened here (transparency, CMYK, high bit
+    depth), strip by strip: the result is the only full-size copy made.
+    """
     if _has_transparency(image):
-        if image.mode in ("L", "RGB", "P"):
-            image = image.convert("RGBA")
         return _composite_transparency(image)
     mode = image.mode
     if mode == "L":
@@ -215,15 +304,17 @@ def to_8bit_opaque(image: Image.Image) -> Image.Image:
     if mode == "1":
         return image.convert("L")
     if mode.startswith("I;16"):
-        return _scaled_to_8bit(np.asarray(image.convert("I")), declared_max=65535.0)
+        return _scaled_to_8bit(image, declared_max=65535.0)
     if mode in ("I", "F"):
-        return _scaled_to_8bit(np.asarray(image), declared_max=None)
+        return _scaled_to_8bit(image, declared_max=None)
     if mode == "P":
         palette_mode = image.palette.mode if image.palette is not None else "RGB"
         return image.convert("L" if palette_mode == "L" else "RGB")
     if mode == "LAB":
         return image.getchannel("L")
-    return image.convert("RGB")  # CMYK, YCbCr, HSV, RGBX, ...
+    if mode == "CMYK":
+        return _by_strips(image, lambda strip: strip.convert("L"))  # Pillow goes via RGB
+    return image.convert("RGB")  # YCbCr, HSV, RGBX, ...
 
 
 def decode_upload(data: bytes, *, max_pixels: int, draft_side: int | None = None) -> Image.Image:
@@ -244,9 +335,9 @@ def decode_upload(data: bytes, *, max_pixels: int, draft_side: int | None = None
     try:
         image = _load_first_frame(image, kind, draft_side)
         loaded_size = image.size
-        image = _upright(image)
-        quarter_turned = loaded_size[0] != loaded_size[1] and image.size == loaded_size[::-1]
-        result = to_8bit_opaque(image)
+        # Flattened first, turned upright after: turning an 8-bit grey image costs least.
+        result = _upright(to_8bit_opaque(image), exif_source=image)
+        quarter_turned = loaded_size[0] != loaded_size[1] and result.size == loaded_size[::-1]
     except ClientError:
         raise
     except Exception as exc:  # a mode or file we cannot convert is the upload's problem

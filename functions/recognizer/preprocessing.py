@@ -31,6 +31,7 @@ MIN_WORK_SIDE = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
 COARSE_FACTOR = 4  # background is estimated at 1/4 of the working resolution
 POLARITY_TILES = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
 BACKGROUND_WINDOW = 0.3  # of the short side: ink narrower than this is not background
+STROKE_WINDOWS = 4  # or, once the strokes are known, this many stroke widths
 MIN_CONTRAST = 0.06  # ink must differ from its paper by 6% of the full range
 NOISE_SIGMAS = 4.0  # and stand out from the paper's noise by this many sigmas
 INK_LEVEL = 0.5  # an ink-map value from which a pixel counts as ink
@@ -161,16 +162,17 @@ def _smooth_trend(coarse: np.ndarray) -> np.ndarray:
     return fit.reshape(height, width).astype(np.float32)
 
 
-def estimate_background(bright_ink: np.ndarray) -> np.ndarray:
+def estimate_background(bright_ink: np.ndarray, window: int | None = None) -> np.ndarray:
     """The paper under bright ink, following uneven light and shadows.
 
     At a quarter of the resolution, a grey opening removes strokes narrower than its window
     and keeps shadows; but near the frame's edges it flattens light that keeps falling off.
     The same opening after taking out a smooth quadratic trend does not. Both lie under the
-    paper, so the higher of the two is the better estimate everywhere.
+    paper, so the higher of the two is the better estimate everywhere. ``window``: the
+    opening's side in coarse pixels (default: BACKGROUND_WINDOW of the short side).
     """
     coarse = _coarse(bright_ink)
-    window = _background_window(coarse)
+    window = window or _background_window(coarse)
 
     def opened(values: np.ndarray) -> np.ndarray:
         return ndi.uniform_filter(
@@ -189,7 +191,8 @@ def _tile_medians(grey: np.ndarray) -> np.ndarray:
     """The median of each of about POLARITY_TILES x POLARITY_TILES tiles, brought back to
     full size: the paper, wherever ink covers less than half a tile, whatever its polarity."""
     height, width = grey.shape
-    tile = max(4, min(height, width) // POLARITY_TILES)
+    # Never wider than the image: a strip only a few pixels thin has tiles that thin.
+    tile = min(max(4, min(height, width) // POLARITY_TILES), height, width)
     rows, cols = max(1, height // tile), max(1, width // tile)
     tiles = grey[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).transpose(0, 2, 1, 3)
     medians = np.median(tiles.reshape(rows, cols, tile * tile), axis=-1).astype(np.float32)
@@ -254,7 +257,7 @@ def _lighting_gain(paper: np.ndarray) -> np.ndarray:
     """Light multiplies ink and paper alike: a stroke in shadow has less absolute contrast.
     Scale each place by how much dimmer its paper is than the typical paper (at most 4x)."""
     typical = float(np.median(paper[::4, ::4]))
-    return np.clip(typical / np.maximum(paper, 1e-3), 0.25, 4.0).astype(np.float32)
+    return np.clip(typical / np.maximum(paper, 0.05), 0.5, 4.0).astype(np.float32)
 
 
 def _contrast_normalised(excess: np.ndarray) -> tuple[np.ndarray, float]:
@@ -289,23 +292,37 @@ def _opened_along(values: np.ndarray, length: int, axis: int) -> np.ndarray:
     return ndi.maximum_filter1d(eroded, length, axis=axis, mode="nearest")
 
 
-def _line_candidates(ink: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
-    """Long, thin, straight structures along ``axis`` (1: horizontal): their mask and count.
-    Faint ones count too: printed lines are often lighter than the ink."""
+@dataclass(frozen=True)
+class Lines:
+    """Printed lines along one axis: how many cross the image, how thick they are (drift
+    included), and the mask of every thin straight segment, crossing or not."""
+
+    count: int
+    thickness: float
+    segments: np.ndarray
+
+
+def _line_candidates(ink: np.ndarray, axis: int) -> Lines:
+    """Long, thin, straight structures along ``axis`` (1: horizontal). Faint ones count too:
+    printed lines are often lighter than the ink."""
     along, across = ink.shape[axis], ink.shape[1 - axis]
     opened = _opened_along(ink, max(8, along // 4), axis)
     candidates = opened >= LINE_LEVEL
     if not candidates.any():
-        return candidates, 0
+        return Lines(0, 0.0, candidates)
     labels, count = ndi.label(candidates)
-    lines = np.zeros(count + 1, dtype=bool)
+    thin = np.zeros(count + 1, dtype=bool)
     max_thickness = max(4.0, LINE_MAX_THICKNESS * across) + LINE_DRIFT + 1
     areas = ndi.sum_labels(candidates, labels, index=np.arange(1, count + 1))
+    crossing = []
     for index, piece in enumerate(ndi.find_objects(labels), start=1):
         span = piece[axis].stop - piece[axis].start
-        if span >= LINE_MIN_SPAN * along and areas[index - 1] / span <= max_thickness:
-            lines[index] = True
-    return lines[labels], int(lines.sum())
+        thickness = areas[index - 1] / span
+        thin[index] = thickness <= max_thickness
+        if thin[index] and span >= LINE_MIN_SPAN * along:
+            crossing.append(thickness)
+    thickness = float(np.median(crossing)) if crossing else 0.0
+    return Lines(len(crossing), thickness, thin[labels])
 
 
 def _may_hold_lines(ink: np.ndarray) -> bool:
@@ -318,37 +335,56 @@ def _may_hold_lines(ink: np.ndarray) -> bool:
     return bool(max(rows, cols) >= LINE_MIN_SPAN)
 
 
-def _without_lines_along(ink: np.ndarray, lines: np.ndarray, axis: int) -> np.ndarray:
-    """Subtract the lines' own ink level along them; strokes crossing keep the rest, and the
-    few pixels a crossing stroke loses in the band are closed across it."""
-    band = ndi.maximum_filter1d(lines, LINE_DRIFT, axis=1 - axis)
-    level = _opened_along(ink, max(8, ink.shape[axis] // 4), axis)
-    # A stroke running along a line must not count as the line: cap at the lines' own level.
-    typical = float(np.median(level[lines]))
-    cleaned = np.where(band, np.maximum(ink - np.minimum(level, 1.2 * typical), 0.0), ink)
-    gap = 2 * LINE_DRIFT + 3
-    bridged = ndi.grey_closing(cleaned, size=(gap, 1) if axis == 1 else (1, gap), mode="nearest")
-    return np.where(band, np.maximum(cleaned, bridged), cleaned)
+def _without_lines_along(ink: np.ndarray, lines: Lines, axis: int) -> np.ndarray:
+    """Inside the lines' band keep only ink thicker across than the lines themselves: a grey
+    opening across them removes the printed line but not a stroke crossing it, nor one
+    running along it that is thicker than the line."""
+    across = 1 - axis
+    # The measured thickness includes the drift allowance and the row pairing.
+    size = int(np.ceil(max(1.0, lines.thickness - LINE_DRIFT))) + 1
+    band = ndi.maximum_filter1d(lines.segments, LINE_DRIFT, axis=across)
+    thick = ndi.grey_opening(ink, size=(size, 1) if axis == 1 else (1, size), mode="nearest")
+    return np.where(band, np.minimum(ink, thick), ink)
 
 
 def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
     """Take out ruled or squared paper's printed lines, keeping the strokes that cross them.
 
-    Paper shows at least two parallel lines; a single long straight stroke (a "1", a "7"'s
-    bar) does not make paper. On paper, a lone line across the other way (a margin) goes too.
+    Paper shows at least two parallel lines crossing the image; a single long straight stroke
+    (a "1", a "7"'s bar) does not make paper. On paper, in each direction that has a line
+    across (a margin counts), every thin straight segment goes (lines broken by JPEG or
+    fading too), as far as it is no thicker than the printed lines.
     """
     if not _may_hold_lines(ink):
         return ink
-    horizontal, rows = _line_candidates(ink, axis=1)
-    vertical, cols = _line_candidates(ink, axis=0)
-    if rows < 2 and cols < 2:
+    horizontal = _line_candidates(ink, axis=1)
+    vertical = _line_candidates(ink, axis=0)
+    if horizontal.count < 2 and vertical.count < 2:
         return ink
     cleaned = ink
-    if rows:
-        cleaned = _without_lines_along(cleaned, horizontal, axis=1)
-    if cols:
-        cleaned = _without_lines_along(cleaned, vertical, axis=0)
+    for lines, axis in ((horizontal, 1), (vertical, 0)):
+        if lines.count:  # a direction with no line across the image has only strokes
+            cleaned = _without_lines_along(cleaned, lines, axis)
     return cleaned.astype(np.float32, copy=False)
+
+
+def _ink_against_paper(bright_ink: np.ndarray, dark_ink: bool, window: int | None) -> tuple[np.ndarray, float]:
+    background = estimate_background(bright_ink, window)
+    excess = bright_ink - background
+    if dark_ink:  # on dark paper (MNIST's black) there is no paper brightness to divide by
+        excess *= _lighting_gain(1.0 - background)
+    return _contrast_normalised(excess)
+
+
+def _window_for_strokes(ink: np.ndarray) -> int:
+    """A background window (coarse pixels) of about four stroke widths, the width taken as
+    twice the ink's area over its outline (no ink: a huge window, meaning no change)."""
+    mask = ink >= INK_LEVEL
+    outline = int(np.count_nonzero(mask & ~ndi.binary_erosion(mask)))
+    if outline == 0:
+        return 1 << 30
+    width = 2.0 * np.count_nonzero(mask) / outline
+    return max(3, int(np.ceil(STROKE_WINDOWS * width / COARSE_FACTOR))) | 1
 
 
 def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | None = None) -> InkMap:
@@ -364,9 +400,12 @@ def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | N
     if dark_ink is None:
         dark_ink = ink_is_dark(grey)
     bright_ink = 1.0 - grey if dark_ink else grey
-    background = estimate_background(bright_ink)
-    excess = (bright_ink - background) * _lighting_gain(1.0 - background if dark_ink else background)
-    ink, contrast = _contrast_normalised(excess)
+    ink, contrast = _ink_against_paper(bright_ink, dark_ink, window=None)
+    # The default window allows for marker strokes filling the frame; thinner strokes let a
+    # tighter window follow shadow edges and corners closely.
+    tighter = _window_for_strokes(ink)
+    if contrast > 0 and tighter < 0.75 * _background_window(_coarse(bright_ink)):
+        ink, contrast = _ink_against_paper(bright_ink, dark_ink, window=tighter)
     if contrast > 0:
         ink = remove_printed_lines(ink)
     return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)

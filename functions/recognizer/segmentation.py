@@ -16,8 +16,12 @@ Built on the single-digit preprocessing (``ink_map``, ``ink_components``, ``norm
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -25,21 +29,22 @@ from scipy import ndimage as ndi
 
 from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload
 from recognizer.errors import NoDigitFound, UploadTooLarge
-from recognizer.inference import get_model
+from recognizer.inference import Activations, get_model
 from recognizer.pipeline import predict_inputs
 from recognizer.preprocessing import WORK_SIDE, InkMap, ink_components, ink_map, normalize_digit
 from recognizer.schemas import DigitInRow, MultiPredictionResponse
 from recognizer.settings import get_settings
 
-ROW_SHORT_SIDE = 128  # working pixels wanted across a row (its image's short side)
-ROW_MAX_SIDE = 1024  # and at most this many along it
+ROW_SHORT_SIDE = 100  # working pixels wanted across a row (its image's short side)
+ROW_MAX_SIDE = 800  # and at most this many along it
 LINE_PAD = 0.35  # of the height, mirrored above and below so strokes never look like ruled lines
 REFINE_BELOW = 40  # digits shorter than this in the working map are re-read from the upload
 REFINE_HEIGHT = 80  # working height of the digits on that second look
 
 # All lengths below are fractions of the row's height (the digits' typical height).
 SPECK = 0.03  # pieces with less ink than this (of the largest piece's) and ...
-SPECK_HEIGHT = 0.25  # ... shorter than this are specks
+SPECK_HEIGHT = 0.25  # ... shorter than this are specks, unless ...
+SPECK_NEIGHBOUR = 0.08  # ... another piece lies this close (the dots of a dotted line)
 MERGE_OVERLAP = 0.5  # pieces sharing this much of the narrower one's columns are one digit
 MERGE_VERTICAL_GAP = 0.35  # if they lie at most this far apart vertically
 MERGE_TALL_OVERLAP = 0.8  # but two tall ones (each at least STROKE_HEIGHT) must share this
@@ -50,29 +55,29 @@ FRAGMENT_HEIGHT = 0.5  # a piece shorter than this is part of a digit, not a dig
 FRAGMENT_REACH = 0.35  # it joins the nearest digit within this distance, else it is dropped
 ROW_BAND = 0.75  # a digit's centre lies within this of the row's centre line
 
-SPLIT_FROM = 0.8  # pieces wider than this (and than 1.3 typical digits) may hold several
+SPLIT_FROM = 0.8  # pieces wider than this, or ...
+SPLIT_ASPECT = 0.6  # ... wider than this many times their own height, may hold several
 TYPICAL_WIDTH = 0.62  # a digit's width when the row shows none on its own
 MIN_PART = 0.12  # a part cut from a piece is at least this wide ...
-MAX_PART = 1.15  # ... and at most this wide
-MAX_CUTS = 14  # candidate cuts tried per piece (from its thinnest columns)
+MAX_PART = 1.15  # ... at most this wide ...
+MIN_PART_HEIGHT = 0.55  # ... and at least this tall
+SURE_ONE_DIGIT = 0.95  # a piece the probe finds this likely to be one digit is not cut
+MAX_CUTS = 10  # candidate cuts tried per piece (from its thinnest columns)
 SEAM_BAND = 0.25  # a cut may lean this far from its column
 SEAM_STEP = 0.05  # what a sideways step costs, in pixels of ink: straight cuts win ties
 SLIVER = 0.12  # after a cut, a bit with less than this of the part's ink is the neighbour's
 
-MIN_PART_HEIGHT = 0.55  # ... and at least this tall
+# Without a probe, how likely a part is one digit (log scale): how well it reads, less ...
+ASPECT_FROM = 0.9  # ... for being wider than this many times its height ...
+ASPECT_PENALTY = 5.0  # ... this per unit of aspect ratio beyond it ...
+WIDE_FROM = 2.0  # ... for being wider than this many of the row's typical digits ...
+WIDE_PENALTY = 2.0  # ... this per typical digit beyond ...
+CUT_INK_PENALTY = 3.0  # ... and this per stroke width of ink its left cut goes through
 
-# Scoring a way to cut a piece (log scale): the parts' readings, their widths, the cuts' ink.
-WIDE_FROM = 2.0  # parts wider than this many typical digits ...
-WIDE_PENALTY = 2.0  # ... lose this per typical digit of extra width
-ASPECT_FROM = 0.9  # parts wider than this many times their own height ...
-ASPECT_PENALTY = 5.0  # ... lose this per unit of aspect ratio beyond it
-COUNT_SLACK = 0.6  # a count within this of the width's suggestion is not penalised
-COUNT_PENALTY = 0.5  # beyond that, this per part
-CUT_INK_PENALTY = 3.0  # per stroke width of ink a cut goes through
-PART_BONUS = 0.0  # per part, on top of the readings' log probabilities
+logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]  # x, y, w, h
-Classifier = Callable[[np.ndarray], np.ndarray]  # [N, 28, 28] inputs -> [N, 10] probabilities
+ModelRunner = Callable[[np.ndarray], Activations]  # [N, 28, 28] inputs -> one forward pass
 
 
 @dataclass(frozen=True)
@@ -172,12 +177,24 @@ def components_as_groups(ink: np.ndarray) -> list[Group]:
 
 
 def drop_specks(groups: list[Group]) -> list[Group]:
-    """Dust, pepper noise, JPEG blocks: tiny against both the largest piece and the row."""
+    """Dust, pepper noise, JPEG blocks: pieces tiny against both the largest piece and the
+    tallest, and alone (a dotted pencil line's dots lie close to one another: they stay)."""
     if not groups:
         return groups
     largest = max(g.area for g in groups)
     tallest = max(g.box[3] for g in groups)
-    return [g for g in groups if g.area >= SPECK * largest or g.box[3] >= SPECK_HEIGHT * tallest]
+    tiny = np.array([g.area < SPECK * largest and g.box[3] < SPECK_HEIGHT * tallest for g in groups])
+    if not tiny.any():
+        return groups
+    boxes = np.array([g.box for g in groups], dtype=np.float64)
+    left, top = boxes[:, 0], boxes[:, 1]
+    right, bottom = left + boxes[:, 2], top + boxes[:, 3]
+    gap_x = np.maximum(0.0, np.maximum(left[:, None], left[None]) - np.minimum(right[:, None], right[None]))
+    gap_y = np.maximum(0.0, np.maximum(top[:, None], top[None]) - np.minimum(bottom[:, None], bottom[None]))
+    distance = np.hypot(gap_x, gap_y)
+    np.fill_diagonal(distance, np.inf)
+    alone = distance.min(axis=1) > SPECK_NEIGHBOUR * tallest
+    return [g for g, drop in zip(groups, tiny & alone, strict=True) if not drop]
 
 
 def join_overlapping(groups: list[Group]) -> list[Group]:
@@ -328,85 +345,171 @@ def part_between(group: Group, left: np.ndarray, right: np.ndarray) -> Group | N
 
 @dataclass(frozen=True)
 class CutOptions:
-    """The ways a wide piece may be cut: bounds (paths crossing little ink, and the piece's two
-    ends) and the parts between pairs of them, each with what speaks for it being one digit."""
+    """The ways a piece may be read: bounds (paths crossing little ink, and the piece's two
+    ends), the digit-sized parts between pairs of them, and how likely each is one digit."""
 
     group: Group
     bounds: list[float]  # mean column of each bound, ascending (first 0, last the width)
-    parts: dict[tuple[int, int], Group]  # (i, j) -> the part from bound i to bound j
-    readings: dict[tuple[int, int], float]  # log P(most likely digit), 0 without a classifier
-    cut_ink: list[float]  # ink a cut along each bound goes through, in stroke widths
+    keys: list[tuple[int, int]]  # (i, j): the part from bound i to bound j; keys[0] the whole
+    parts: list[Group]
+    features: np.ndarray  # [len(parts), len(FEATURES)], see part_features
+    one_digit: np.ndarray  # log P(the part is exactly one digit), by the probe or the fallback
 
 
-def cut_options(group: Group, ink: np.ndarray, height: float, classify: Classifier | None) -> CutOptions:
-    """Every stretch between two bounds that is digit-sized is a possible part; the
-    classifier reads them all in one batch."""
+# What the digit probe sees of a part (the order of its weights in models/digit_probe.json).
+GEOMETRY_FEATURES = (
+    "aspect", "width_of_row_height", "height_of_row_height", "log_width_of_typical",
+    "cut_ink_left", "cut_ink_right", "is_whole", "log_top_probability", "entropy",
+)
+FEATURES = (
+    *GEOMETRY_FEATURES,
+    *(f"log_p{digit}" for digit in range(10)),
+    *(f"conv1_mean{k}" for k in range(32)),
+    *(f"conv2_mean{k}" for k in range(64)),
+    *(f"conv2_max{k}" for k in range(64)),
+)
+
+
+def part_features(
+    parts: Sequence[Group], activations: Activations, cut_ink: Sequence[tuple[float, float]],
+    whole: Sequence[bool], height: float, digit_width: float,
+) -> np.ndarray:
+    """One row of FEATURES per part: its shape in the row, the ink its cuts cross, and what
+    the network made of it (its probabilities and its pooled convolution maps)."""
+    probs = np.clip(np.asarray(activations.probs, dtype=np.float64), 1e-7, 1.0)
+    log_probs = np.log(probs)
+    boxes = np.array([part.box for part in parts], dtype=np.float64)
+    geometry = np.column_stack([
+        boxes[:, 2] / boxes[:, 3],
+        boxes[:, 2] / height,
+        boxes[:, 3] / height,
+        np.log(boxes[:, 2] / digit_width),
+        [left for left, _ in cut_ink],
+        [right for _, right in cut_ink],
+        np.asarray(whole, dtype=np.float64),
+        log_probs.max(axis=1),
+        -(probs * log_probs).sum(axis=1),
+    ])
+    conv1, conv2 = np.asarray(activations.conv1), np.asarray(activations.conv2)
+    return np.column_stack([
+        geometry, log_probs, conv1.mean(axis=(1, 2)), conv2.mean(axis=(1, 2)), conv2.max(axis=(1, 2)),
+    ])
+
+
+@dataclass(frozen=True)
+class DigitProbe:
+    """Logistic regression over FEATURES: how likely a part of a row is exactly one digit.
+
+    Fitted by ``python -m training.fit_digit_probe`` on rows made from MNIST training digits,
+    for one model file (its SHA-256); the convolution features mean nothing for another.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def log_one_digit(self, features: np.ndarray) -> np.ndarray:
+        z = ((features - self.mean) / self.scale) @ self.weights + self.bias
+        return -np.logaddexp(0.0, -z)  # log sigmoid, without overflow
+
+
+PROBE_FILE = "digit_probe.json"
+
+
+def load_probe(model_dir: Path, model_file: Path) -> DigitProbe | None:
+    """The probe fitted for ``model_file``, or None (missing, or fitted for another model)."""
+    path = model_dir / PROBE_FILE
+    if not path.is_file() or not model_file.is_file():
+        return None
+    spec = json.loads(path.read_text())
+    if spec.get("model_sha256") != hashlib.sha256(model_file.read_bytes()).hexdigest():
+        logger.warning("%s was fitted for another model file: touching digits are cut by shape only", path)
+        return None
+    if tuple(spec["features"]) != FEATURES:
+        logger.warning("%s has other features than this code: not used", path)
+        return None
+    return DigitProbe(
+        mean=np.asarray(spec["mean"], dtype=np.float64),
+        scale=np.asarray(spec["scale"], dtype=np.float64),
+        weights=np.asarray(spec["weights"], dtype=np.float64),
+        bias=float(spec["bias"]),
+    )
+
+
+_probes: dict[tuple[Path, Path], DigitProbe | None] = {}
+
+
+def get_probe() -> DigitProbe | None:
+    """The process-wide probe for the configured model (read once)."""
+    settings = get_settings()
+    key = (settings.model_dir, settings.tflite_path)
+    if key not in _probes:
+        _probes[key] = load_probe(*key)
+    return _probes[key]
+
+
+def shape_only_one_digit(features: np.ndarray) -> np.ndarray:
+    """Without a probe: a part is likely one digit when it reads well, is not much wider
+    than tall nor than the row's digits, and its cuts cross little ink."""
+    column = {name: features[:, index] for index, name in enumerate(GEOMETRY_FEATURES)}
+    return (
+        column["log_top_probability"]
+        - ASPECT_PENALTY * np.maximum(0.0, column["aspect"] - ASPECT_FROM)
+        - WIDE_PENALTY * np.maximum(0.0, np.exp(column["log_width_of_typical"]) - WIDE_FROM)
+        - CUT_INK_PENALTY * column["cut_ink_left"]
+    )
+
+
+def cut_options(
+    group: Group, ink: np.ndarray, height: float, digit_width: float, run: ModelRunner, probe: DigitProbe | None,
+) -> CutOptions:
+    """Every stretch between two bounds that is digit-sized is a possible part; the model
+    reads them all in one batch and the probe (or the shape) says which look like one digit."""
     width, rows = group.box[2], group.box[3]
     seams = candidate_cuts(group, height)
     paths = [np.zeros(rows, dtype=np.int64), *(path for path, _ in seams), np.full(rows, width, dtype=np.int64)]
+    crossed = [0.0, *(ink_crossed for _, ink_crossed in seams), 0.0]
+    stroke = stroke_px(group.mask)
     bounds = [float(path.mean()) for path in paths]
     low, high = MIN_PART * height, MAX_PART * height
     whole = (0, len(paths) - 1)
-    parts: dict[tuple[int, int], Group] = {whole: group}
+    keys, parts = [whole], [group]
     for i in range(len(paths)):
         for j in range(i + 1, len(paths)):
             if (i, j) != whole and low <= bounds[j] - bounds[i] <= high:
                 part = part_between(group, paths[i], paths[j])
                 if part is not None and part.box[3] >= MIN_PART_HEIGHT * height:
-                    parts[i, j] = part
-    keys = list(parts)
-    if classify is None:
-        scores = np.zeros(len(keys))
-    else:
-        inputs = np.stack([normalize_digit(crop_ink(ink, parts[key])) for key in keys])
-        scores = np.log(np.clip(classify(inputs).max(axis=1), 1e-6, 1.0))
-    stroke = stroke_px(group.mask)
-    cut_ink = [0.0, *(crossed / stroke for _, crossed in seams), 0.0]
-    return CutOptions(group, bounds, parts, dict(zip(keys, scores.tolist(), strict=True)), cut_ink)
+                    keys.append((i, j))
+                    parts.append(part)
+    activations = run(np.stack([normalize_digit(crop_ink(ink, part)) for part in parts]))
+    cut_ink = [(crossed[i] / stroke, crossed[j] / stroke) for i, j in keys]
+    features = part_features(parts, activations, cut_ink, [key == whole for key in keys], height, digit_width)
+    one_digit = probe.log_one_digit(features) if probe is not None else shape_only_one_digit(features)
+    return CutOptions(group, bounds, keys, parts, features, one_digit)
 
 
-def choose_parts(options: CutOptions, height: float, digit_width: float) -> list[Group]:
-    """The cut of a piece that scores best: parts that read well, are digit-wide, meet at thin
-    columns, and as many as the piece's width suggests (a dynamic programme over bounds)."""
-    bounds, parts = options.bounds, options.parts
-    expected = options.group.box[2] / digit_width
-
-    def part_score(key: tuple[int, int]) -> float:
-        part_width = parts[key].box[2]
-        too_wide = max(0.0, part_width / digit_width - WIDE_FROM) + max(0.0, part_width / height - MAX_DIGIT_WIDTH)
-        squat = max(0.0, part_width / parts[key].box[3] - ASPECT_FROM)
-        return (
-            options.readings[key]
-            - WIDE_PENALTY * too_wide
-            - ASPECT_PENALTY * squat
-            - CUT_INK_PENALTY * options.cut_ink[key[0]]
-            + PART_BONUS
-        )
-
-    # best[j][n]: the best score of n parts covering bounds[0]..bounds[j], and where the last began.
-    best: list[dict[int, tuple[float, int]]] = [dict() for _ in bounds]
-    best[0][0] = (0.0, -1)
-    for j in range(1, len(bounds)):
+def choose_parts(options: CutOptions) -> list[Group]:
+    """The reading of a piece as parts (one or more) that are most likely all single digits:
+    a dynamic programme over the bounds, adding up each part's log-likelihood."""
+    score = dict(zip(options.keys, options.one_digit.tolist(), strict=True))
+    part = dict(zip(options.keys, options.parts, strict=True))
+    end = len(options.bounds) - 1
+    # best[j]: the best total for parts covering bound 0 to bound j, and where the last began.
+    best: list[tuple[float, int] | None] = [None] * (end + 1)
+    best[0] = (0.0, -1)
+    for j in range(1, end + 1):
         for i in range(j):
-            if (i, j) not in parts:
-                continue
-            score = part_score((i, j))
-            for n, (total, _) in list(best[i].items()):
-                if n + 1 not in best[j] or total + score > best[j][n + 1][0]:
-                    best[j][n + 1] = (total + score, i)
-    end = len(bounds) - 1
-    count = max(best[end], key=lambda n: best[end][n][0] - COUNT_PENALTY * max(0.0, abs(n - expected) - COUNT_SLACK))
+            if (i, j) in score and best[i] is not None:
+                total = best[i][0] + score[i, j]
+                if best[j] is None or total > best[j][0]:
+                    best[j] = (total, i)
     chosen, j = [], end
-    for n in range(count, 0, -1):
-        i = best[j][n][1]
-        chosen.append(parts[i, j])
+    while j > 0:
+        i = best[j][1]
+        chosen.append(part[i, j])
         j = i
     return chosen[::-1]
-
-
-def best_cuts(group: Group, ink: np.ndarray, height: float, digit_width: float, classify: Classifier | None) -> list[Group]:
-    """Read a wide piece as one digit or cut it into several, whichever scores best."""
-    return choose_parts(cut_options(group, ink, height, classify), height, digit_width)
 
 
 # 3. The whole row -----------------------------------------------------------------------------
@@ -422,20 +525,42 @@ def crop_ink(ink: np.ndarray, group: Group) -> np.ndarray:
     return np.where(keep, ink[top:bottom, left:right], 0.0).astype(np.float32)
 
 
-def segment_ink(ink: np.ndarray, classify: Classifier | None = None) -> list[Group]:
-    """The digits of a row in an ink map, left to right."""
-    groups = keep_row(attach_fragments(join_overlapping(drop_specks(components_as_groups(ink)))))
-    if not groups:
-        return []
+def row_groups(ink: np.ndarray) -> list[Group]:
+    """The row's pieces of ink as digits or clumps of touching digits, left to right."""
+    return keep_row(attach_fragments(join_overlapping(drop_specks(components_as_groups(ink)))))
+
+
+def may_hold_several(group: Group, height: float) -> bool:
+    """Only pieces as wide as two narrow digits are worth cutting ("11" is the narrowest)."""
+    return group.box[2] > SPLIT_FROM * height or group.box[2] > SPLIT_ASPECT * group.box[3]
+
+
+def clearly_one_digit(groups: list[Group], ink: np.ndarray, height: float, digit_width: float,
+                      run: ModelRunner, probe: DigitProbe | None) -> list[bool]:
+    """Which pieces need no cutting: read whole in one batch, they look like one digit
+    (by the probe; without it, by being no wider than 1.3 typical digits)."""
+    if probe is None:
+        return [g.box[2] <= SPLIT_FROM * height or g.box[2] <= 1.3 * digit_width for g in groups]
+    activations = run(np.stack([normalize_digit(crop_ink(ink, g)) for g in groups]))
+    features = part_features(groups, activations, [(0.0, 0.0)] * len(groups), [True] * len(groups), height, digit_width)
+    return (probe.log_one_digit(features) >= np.log(SURE_ONE_DIGIT)).tolist()
+
+
+def segment_ink(ink: np.ndarray, run: ModelRunner | None = None) -> list[Group]:
+    """The digits of a row in an ink map, left to right. ``run`` (the model) is needed to cut
+    touching digits apart; without it, touching digits stay one."""
+    groups = row_groups(ink)
+    if not groups or run is None:
+        return groups
     height = row_height(groups)
     digit_width = typical_width(groups, height)
-    digits: list[Group] = []
-    for group in groups:
-        if group.box[2] > SPLIT_FROM * height and group.box[2] > 1.3 * digit_width:
-            digits += best_cuts(group, ink, height, digit_width, classify)
-        else:
-            digits.append(group)
-    return sorted(digits, key=lambda g: g.centre_x)
+    probe = get_probe()
+    wide = [g for g in groups if may_hold_several(g, height)]
+    settled = [g for g in groups if not may_hold_several(g, height)]
+    sure = clearly_one_digit(wide, ink, height, digit_width, run, probe) if wide else []
+    for group, one in zip(wide, sure, strict=True):
+        settled += [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe))
+    return sorted(settled, key=lambda g: g.centre_x)
 
 
 def working_side(size: tuple[int, int]) -> int:
@@ -477,7 +602,7 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
     return dataclasses.replace(mapped, ink=mapped.ink[pad : pad + grey.size[1]])
 
 
-def _second_look(image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, classify: Classifier | None):
+def _second_look(image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, run: ModelRunner | None):
     """Re-read a row that is small in the working map from the image's own pixels."""
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
     per_upload = image.size[0] / upload_size[0]  # image pixels per upload pixel
@@ -498,29 +623,30 @@ def _second_look(image: Image.Image, frame: Frame, groups: list[Group], height: 
     closer = row_ink_map(crop, side, dark_ink=dark_ink)
     if closer.is_blank:
         return None
-    found = segment_ink(closer.ink, classify)
+    found = segment_ink(closer.ink, run)
     if not found:
         return None
     crop_frame = Frame(scale=closer.scale * per_upload, left=left / per_upload, top=top / per_upload)
     return closer.ink, crop_frame, found
 
 
-def find_digits(image: Image.Image, classify: Classifier | None = None) -> list[FoundDigit]:
+def find_digits(image: Image.Image, run: ModelRunner | None = None) -> list[FoundDigit]:
     """The digits of a row in a decoded upload, left to right, boxes in upload pixels.
 
-    ``classify`` (the model) helps decide where and whether touching digits are cut.
+    ``run`` (the model) decides where and whether touching digits are cut; without it they
+    are left whole.
     Raises NoDigitFound when there is no ink worth calling a digit.
     """
     first = row_ink_map(image, working_side(image.size))
     if first.is_blank:
         raise NoDigitFound("no digit found: the image looks blank")
     ink, frame = first.ink, Frame(first.scale)
-    groups = segment_ink(ink, classify)
+    groups = segment_ink(ink, run)
     if not groups:
         raise NoDigitFound("no digit found: only specks of ink")
     height = row_height(groups)
     if height < REFINE_BELOW and image.size[0] / ink.shape[1] > 1.5:
-        closer = _second_look(image, frame, groups, height, first.dark_ink, classify)
+        closer = _second_look(image, frame, groups, height, first.dark_ink, run)
         if closer is not None:
             ink, frame, groups = closer
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
@@ -534,9 +660,9 @@ def find_digits(image: Image.Image, classify: Classifier | None = None) -> list[
 # The whole way ------------------------------------------------------------------------------
 
 
-def model_probabilities(inputs: np.ndarray) -> np.ndarray:
-    """The serving model as a Classifier (confirms where touching digits are cut)."""
-    return get_model().run(inputs).probs
+def run_model(inputs: np.ndarray) -> Activations:
+    """The serving model (decides where and whether touching digits are cut)."""
+    return get_model().run(inputs)
 
 
 def read_row(data: bytes, *, feature_maps: bool = False) -> MultiPredictionResponse:
@@ -549,7 +675,7 @@ def read_row(data: bytes, *, feature_maps: bool = False) -> MultiPredictionRespo
     if len(data) > settings.max_upload_bytes:
         raise UploadTooLarge(f"the upload is larger than {settings.max_upload_bytes} bytes")
     image = decode_upload(data, max_pixels=settings.max_image_pixels)
-    found = find_digits(image, classify=model_probabilities)
+    found = find_digits(image, run=run_model)
     answers = predict_inputs([digit.model_input for digit in found], store=feature_maps)
     digits = [
         DigitInRow(

@@ -1,0 +1,171 @@
+"""The `digits` command: offline with the local model, or --url against a running API."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognizer import cli
+from training.realistic import mnist_glyph
+from training.rows import layout_digits
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = cli.main(list(args), stdout=stdout, stderr=stderr)
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture
+def digit_files(tmp_path: Path, digit_png) -> list[Path]:
+    paths = []
+    for digit in (3, 7, 0):
+        path = tmp_path / f"digit-{digit}.png"
+        path.write_bytes(digit_png(digit, 4))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def row_file(tmp_path: Path, mnist_sample) -> Path:
+    rng = np.random.default_rng(1)
+    glyphs = [mnist_glyph(mnist_sample.image_of(d, 5), d).render(60, rng) for d in (2, 0, 4, 9)]
+    layout = layout_digits(glyphs, 60, [0.5, 0.5, 0.5], [False] * 3, rng)
+    path = tmp_path / "row.png"
+    Image.fromarray(np.clip(245 - 225 * layout.alpha, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline mode must never touch storage: any attempt fails the test."""
+    import recognizer.pipeline
+
+    def no_storage():
+        raise AssertionError("offline mode tried to use S3")
+
+    monkeypatch.setattr(recognizer.pipeline, "get_store", no_storage)
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+
+
+# --- offline ------------------------------------------------------------------------------
+
+
+def test_offline_prints_each_files_digit_and_confidence(offline, digit_files) -> None:
+    status, out, err = run_cli("predict", *map(str, digit_files))
+    assert status == 0, err
+    lines = out.splitlines()
+    assert len(lines) == len(digit_files)
+    for line, path in zip(lines, digit_files, strict=True):
+        name, answer = line.split(": ")
+        digit, confidence = answer.split(" ")
+        assert name == str(path) and digit in "0123456789"
+        assert confidence.startswith("(") and confidence.endswith("%)")
+        assert 0 < float(confidence[1:-2]) <= 100
+
+
+def test_offline_json_lines_carry_the_api_fields(offline, digit_files) -> None:
+    status, out, _ = run_cli("predict", "--json", *map(str, digit_files))
+    assert status == 0
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["file"] for a in answers] == [str(p) for p in digit_files]
+    for answer in answers:
+        assert {"predicted_digit", "confidence", "probabilities"} <= set(answer)
+        assert "input_url" not in answer and "feature_maps" not in answer  # nothing was stored
+        assert answer["warnings"] == []
+
+
+def test_offline_multi_reads_the_number(offline, row_file) -> None:
+    status, out, err = run_cli("predict", "--multi", str(row_file))
+    assert status == 0, err
+    name, number = out.strip().split(": ")
+    assert name == str(row_file) and len(number) == 4 and number.isdigit()
+    status, out, _ = run_cli("predict", "--multi", "--json", str(row_file))
+    answer = json.loads(out)
+    assert answer["number"] == number and len(answer["digits"]) == 4
+    assert all(len(digit["box"]) == 4 for digit in answer["digits"])
+
+
+def test_any_failed_file_makes_the_exit_status_1(offline, digit_files, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    missing = tmp_path / "missing.png"
+    status, out, err = run_cli("predict", str(digit_files[0]), str(text), str(missing))
+    assert status == 1
+    assert out.startswith(f"{digit_files[0]}: ")  # the good file is still answered
+    assert f"{text}: error: unsupported_media_type" in err
+    assert f"{missing}: error: unreadable_file" in err
+    status, out, _ = run_cli("predict", "--json", str(text))
+    assert status == 1 and json.loads(out)["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["predict"], ["predict", "--bogus", "x.png"], ["unknown", "x.png"],
+             ["predict", "--url", "ftp://example.com", "x.png"]],
+)
+def test_usage_errors_exit_with_2(args: list[str]) -> None:
+    status, _, err = run_cli(*args)
+    assert status == 2 and "usage" in err.lower()
+
+
+def test_a_progress_bar_goes_to_stderr(offline, digit_files) -> None:
+    status, out, err = run_cli("predict", "--progress", *map(str, digit_files))
+    assert status == 0
+    assert f"{len(digit_files)}/{len(digit_files)}" in err and "#" in err
+    assert "#" not in out
+    _, _, quiet = run_cli("predict", "--no-progress", *map(str, digit_files))
+    assert quiet == ""
+
+
+def test_the_console_script_is_installed(digit_files) -> None:
+    script = Path(sys.executable).with_name("digits")
+    assert script.is_file(), "run: .venv/bin/pip install --no-deps -e ."
+    done = subprocess.run([str(script), "predict", str(digit_files[0])], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{digit_files[0]}: ")
+
+
+# --- against the running local stack ------------------------------------------------------
+
+
+@pytest.mark.xdist_group("local_stack")
+def test_url_mode_gives_the_offline_answers(local_stack: str, digit_files, row_file) -> None:
+    files = [*map(str, digit_files)]
+    status, online, err = run_cli("predict", "--json", "--url", local_stack, *files)
+    assert status == 0, err
+    _, local, _ = run_cli("predict", "--json", *files)
+    for remote, here in zip(map(json.loads, online.splitlines()), map(json.loads, local.splitlines()), strict=True):
+        assert remote["file"] == here["file"]
+        assert remote["predicted_digit"] == here["predicted_digit"]
+        assert remote["probabilities"] == pytest.approx(here["probabilities"], abs=1e-5)
+        assert "conv1" in remote["feature_maps"]  # the API stored and linked them
+    status, number_online, _ = run_cli("predict", "--multi", "--url", local_stack + "/api/", str(row_file))
+    assert status == 0
+    assert number_online == run_cli("predict", "--multi", str(row_file))[1]
+
+
+@pytest.mark.xdist_group("local_stack")
+def test_url_mode_reports_the_apis_errors(local_stack: str, digit_files, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    status, out, err = run_cli("predict", "--url", local_stack, str(digit_files[0]), str(text))
+    assert status == 1
+    assert out.startswith(f"{digit_files[0]}: ")
+    assert f"{text}: error: unsupported_media_type" in err
+
+
+def test_url_mode_with_nothing_listening_fails_each_file(digit_files) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    status, out, _ = run_cli("predict", "--json", "--url", f"http://127.0.0.1:{port}", *map(str, digit_files))
+    assert status == 1
+    assert [json.loads(line)["error"]["code"] for line in out.splitlines()] == ["unreachable"] * len(digit_files)
