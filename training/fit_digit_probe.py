@@ -4,7 +4,7 @@
 
 The network reads anything squeezed into 28x28 as some digit, often confidently: two touching
 digits, or half of a wide one. Whether to cut a clump of ink, and where, is decided by a
-logistic regression over what the network's convolution layers made of each candidate part
+small neural network (one hidden layer, NumPy) over what the network's convolution layers made of each candidate part
 (pooled maps, probabilities) and the part's shape (``recognizer.segmentation.FEATURES``).
 
 It is fitted on rows made from MNIST *training* digits (``training.rows``, the same kinds as
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import pickle
 import sys
 import time
 from dataclasses import dataclass
@@ -82,21 +83,46 @@ def clumps_of(data: bytes, boxes, row: int) -> list[Clump]:
     return clumps
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 25) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method (standardised inputs)."""
-    z = np.column_stack([x, np.ones(len(x))])
-    w = np.zeros(z.shape[1])
-    penalty = l2 * len(x) * np.eye(z.shape[1])
-    penalty[-1, -1] = 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        gradient = z.T @ (p - y) + penalty @ w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-6:
-            break
-    return w[:-1], float(w[-1])
+def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, weight_decay: float, seed: int) -> dict:
+    """One hidden ReLU layer and a logistic output, by Adam on the cross-entropy (standardised
+    inputs, deterministic for a seed). Returns DigitProbe's fields."""
+    rng = np.random.default_rng(seed)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    z = (x - mean) / scale
+    params = [
+        rng.normal(0.0, np.sqrt(2.0 / z.shape[1]), (z.shape[1], hidden)),
+        np.zeros(hidden),
+        rng.normal(0.0, np.sqrt(1.0 / hidden), hidden),
+        np.zeros(1),
+    ]
+    first = [np.zeros_like(p) for p in params]
+    second = [np.zeros_like(p) for p in params]
+    step, rate, batch = 0, 1e-3, 256
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), batch):
+            chosen = order[start : start + batch]
+            inputs, targets = z[chosen], y[chosen]
+            activity = np.maximum(0.0, inputs @ params[0] + params[1])
+            predicted = 1.0 / (1.0 + np.exp(-(activity @ params[2] + params[3][0])))
+            error = (predicted - targets) / len(chosen)
+            back = np.outer(error, params[2]) * (activity > 0)
+            grads = [
+                inputs.T @ back + weight_decay * params[0],
+                back.sum(axis=0),
+                activity.T @ error + weight_decay * params[2],
+                np.array([error.sum()]),
+            ]
+            step += 1
+            for index, (param, grad) in enumerate(zip(params, grads, strict=True)):
+                first[index] = 0.9 * first[index] + 0.1 * grad
+                second[index] = 0.999 * second[index] + 0.001 * grad * grad
+                corrected = first[index] / (1 - 0.9**step)
+                param -= rate * corrected / (np.sqrt(second[index] / (1 - 0.999**step)) + 1e-8)
+    return {
+        "mean": mean, "scale": scale, "hidden_weights": params[0], "hidden_bias": params[1],
+        "output_weights": params[2], "output_bias": float(params[3][0]),
+    }
 
 
 def clump_read_right(clump: Clump, probe: seg.DigitProbe | None) -> bool:
@@ -116,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
     parser.add_argument("--rows", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--l2", type=float, default=1e-3)
+    parser.add_argument("--hidden", type=int, default=32, help="units in the probe's hidden layer")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--weight-decay", type=float, default=1e-3)
     parser.add_argument(
         "--kinds", nargs="*", default=list(KINDS), choices=list(KINDS),
         help="kinds of row, in turn (name one twice to have more of it)",
     )
     parser.add_argument("--output", type=Path, default=None, help="default: MODEL_DIR/digit_probe.json")
+    parser.add_argument("--clumps", type=Path, help="keep the segmented rows here (reused when it exists)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -129,20 +158,24 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or settings.model_dir / seg.PROBE_FILE
     train = load_from_dir(args.data_dir).train
     started = time.perf_counter()
-    clumps: list[Clump] = []
-    for index, row in enumerate(make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)):
-        clumps += clumps_of(row.data, row.boxes, index)
-        if (index + 1) % 200 == 0:
-            print(f"{index + 1} rows, {len(clumps)} clumps, {time.perf_counter() - started:.0f} s", flush=True)
+    if args.clumps and args.clumps.is_file():
+        clumps: list[Clump] = pickle.loads(args.clumps.read_bytes())
+    else:
+        clumps = []
+        for index, row in enumerate(make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)):
+            clumps += clumps_of(row.data, row.boxes, index)
+            if (index + 1) % 200 == 0:
+                print(f"{index + 1} rows, {len(clumps)} clumps, {time.perf_counter() - started:.0f} s", flush=True)
+        if args.clumps:
+            args.clumps.write_bytes(pickle.dumps(clumps))
 
     held_out = {i for i in range(args.rows) if i % 5 == 4}
     fit_clumps = [c for c in clumps if c.row not in held_out]
     test_clumps = [c for c in clumps if c.row in held_out]
     x = np.concatenate([c.options.features for c in fit_clumps])
     y = np.concatenate([[is_one_digit(p.box, c.truth) for p in c.options.parts] for c in fit_clumps]).astype(float)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    weights, bias = fit_logistic((x - mean) / scale, y, args.l2)
-    probe = seg.DigitProbe(mean=mean, scale=scale, weights=weights, bias=bias)
+    fitted = fit_network(x, y, args.hidden, args.epochs, args.weight_decay, args.seed)
+    probe = seg.DigitProbe(**fitted)
 
     several = [c for c in test_clumps if len(c.truth) > 1]
     single = [c for c in test_clumps if len(c.truth) == 1]
@@ -160,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(report, indent=2))
     spec = {
-        "what": "logistic regression: P(a candidate part of a row of digits is exactly one digit)",
+        "what": "P(a candidate part of a row of digits is exactly one digit): one hidden ReLU layer",
         "command": "python -m training.fit_digit_probe " + " ".join(argv if argv is not None else sys.argv[1:]),
         "data": "rows made by training.rows from the MNIST training images (train-10k), seed "
         f"{args.seed}, {args.rows} rows of kinds {args.kinds} in turn; every fifth row held out",
@@ -170,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         "parts_one_digit": int(y.sum()),
         "held_out": report,
         "features": list(seg.FEATURES),
-        "mean": mean.round(6).tolist(),
-        "scale": scale.round(6).tolist(),
-        "weights": weights.round(6).tolist(),
-        "bias": round(bias, 6),
+        **{
+            name: (np.round(value, 6).tolist() if isinstance(value, np.ndarray) else round(value, 6))
+            for name, value in fitted.items()
+        },
     }
     output.write_text(json.dumps(spec, indent=1) + "\n")
     print(f"wrote {output} ({len(y)} parts from {len(fit_clumps)} pieces, {time.perf_counter() - started:.0f} s)")

@@ -30,12 +30,18 @@ WORK_SIDE = 256  # longest side of the working resolution
 MIN_WORK_SIDE = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
 COARSE_FACTOR = 4  # background is estimated at 1/4 of the working resolution
 POLARITY_TILES = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
-BACKGROUND_WINDOW = 0.3  # of the short side: ink narrower than this is not background
+BACKGROUND_WINDOW = 0.4  # of the short side: ink narrower than this is not background
+RECONSTRUCTION_STEPS = 24  # at most: shadow tips are restored up to 24 coarse pixels deep
 STROKE_WINDOWS = 4  # or, once the strokes are known, this many stroke widths
 MIN_CONTRAST = 0.06  # ink must differ from its paper by 6% of the full range
 NOISE_SIGMAS = 4.0  # and stand out from the paper's noise by this many sigmas
 INK_LEVEL = 0.5  # an ink-map value from which a pixel counts as ink
 FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
+
+MIN_DIGIT_AREA = 12  # working pixels of real ink, below which it is specks
+DOT_FILL, DOT_ASPECT = 0.8, 1.6  # a piece this filled and this round is a dot, not a digit
+FRAGMENT_INSIDE = 0.015  # of the main piece's ink: a fragment within the digit's box joins
+FRAGMENT_OUTSIDE = 0.08  # one that widens the box must be a stroke in its own right
 
 LINE_MIN_SPAN = 0.7  # a printed line crosses at least this much of the image
 LINE_MAX_THICKNESS = 0.03  # and is at most this thick (of the other side), 4 px at least
@@ -149,17 +155,73 @@ def _smooth_trend(coarse: np.ndarray) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     yy, xx = yy / max(height - 1, 1) - 0.5, xx / max(width - 1, 1) - 0.5
     basis = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
-    values = coarse.reshape(-1)
+    basis = basis.astype(np.float64)
+    values = coarse.reshape(-1).astype(np.float64)
     use = np.ones(values.shape, dtype=bool)
     fit = np.zeros_like(values)
     for _ in range(3):
         if use.sum() < 12:
             break
-        coefficients, *_ = np.linalg.lstsq(basis[use], values[use], rcond=None)
+        chosen = basis[use]  # least squares by normal equations: 6x6, no LAPACK threads
+        gram = chosen.T @ chosen + 1e-6 * np.eye(6)
+        coefficients = np.linalg.solve(gram, chosen.T @ values[use])
         fit = basis @ coefficients
         residual = values - fit
         use = residual <= np.percentile(residual, 40)
     return fit.reshape(height, width).astype(np.float32)
+
+
+def _dilated_3x3(values: np.ndarray) -> np.ndarray:
+    """3x3 grey dilation by shifted maxima (on small arrays, several times faster than SciPy's)."""
+    rows = values.copy()
+    np.maximum(rows[1:], values[:-1], out=rows[1:])
+    np.maximum(rows[:-1], values[1:], out=rows[:-1])
+    both = rows.copy()
+    np.maximum(both[:, 1:], rows[:, :-1], out=both[:, 1:])
+    np.maximum(both[:, :-1], rows[:, 1:], out=both[:, :-1])
+    return both
+
+
+def _reconstructed(marker: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Grey reconstruction by dilation: ``marker`` grown step by step under ``mask``. A
+    shadow the opening kept in its body comes back whole, narrow tips and slivers included;
+    ink the opening removed stays removed (nothing high is connected to it)."""
+    current = np.minimum(marker, mask)
+    for step in range(RECONSTRUCTION_STEPS):
+        grown = np.minimum(_dilated_3x3(current), mask)
+        if step % 4 == 3 and np.array_equal(grown, current):
+            break
+        current = grown
+    return current
+
+
+@dataclass(frozen=True)
+class _Paper:
+    """What the background estimate needs, computed once per image at coarse scale."""
+
+    coarse: np.ndarray
+    trend: np.ndarray | None
+    shape: tuple[int, int]
+
+
+def _paper_of(bright_ink: np.ndarray) -> _Paper:
+    coarse = _coarse(bright_ink)
+    trend = _smooth_trend(coarse) if min(coarse.shape) >= 8 else None
+    return _Paper(coarse, trend, bright_ink.shape)
+
+
+def _background(paper: _Paper, window: int) -> np.ndarray:
+    def opened(values: np.ndarray) -> np.ndarray:
+        return ndi.uniform_filter(
+            ndi.grey_opening(values, size=(window, window), mode="nearest"), size=max(3, window // 2), mode="nearest"
+        )
+
+    level = opened(paper.coarse)
+    if paper.trend is not None:
+        level = np.maximum(level, opened(paper.coarse - paper.trend) + paper.trend)
+    level = ndi.uniform_filter(_reconstructed(level, paper.coarse), size=3, mode="nearest")
+    height, width = paper.shape
+    return _resize_float(level, (width, height))
 
 
 def estimate_background(bright_ink: np.ndarray, window: int | None = None) -> np.ndarray:
@@ -168,23 +230,12 @@ def estimate_background(bright_ink: np.ndarray, window: int | None = None) -> np
     At a quarter of the resolution, a grey opening removes strokes narrower than its window
     and keeps shadows; but near the frame's edges it flattens light that keeps falling off.
     The same opening after taking out a smooth quadratic trend does not. Both lie under the
-    paper, so the higher of the two is the better estimate everywhere. ``window``: the
-    opening's side in coarse pixels (default: BACKGROUND_WINDOW of the short side).
+    paper, so the higher of the two is the better estimate everywhere. Reconstruction then
+    restores the parts of shadows narrower than the window. ``window``: the opening's side in
+    coarse pixels (default: BACKGROUND_WINDOW of the short side).
     """
-    coarse = _coarse(bright_ink)
-    window = window or _background_window(coarse)
-
-    def opened(values: np.ndarray) -> np.ndarray:
-        return ndi.uniform_filter(
-            ndi.grey_opening(values, size=(window, window), mode="nearest"), size=max(3, window // 2), mode="nearest"
-        )
-
-    paper = opened(coarse)
-    if min(coarse.shape) >= 8:
-        trend = _smooth_trend(coarse)
-        paper = np.maximum(paper, opened(coarse - trend) + trend)
-    height, width = bright_ink.shape
-    return _resize_float(paper, (width, height))
+    paper = _paper_of(bright_ink)
+    return _background(paper, window or _background_window(paper.coarse))
 
 
 def _tile_medians(grey: np.ndarray) -> np.ndarray:
@@ -368,8 +419,8 @@ def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
     return cleaned.astype(np.float32, copy=False)
 
 
-def _ink_against_paper(bright_ink: np.ndarray, dark_ink: bool, window: int | None) -> tuple[np.ndarray, float]:
-    background = estimate_background(bright_ink, window)
+def _ink_against_paper(bright_ink: np.ndarray, paper: _Paper, dark_ink: bool, window: int) -> tuple[np.ndarray, float]:
+    background = _background(paper, window)
     excess = bright_ink - background
     if dark_ink:  # on dark paper (MNIST's black) there is no paper brightness to divide by
         excess *= _lighting_gain(1.0 - background)
@@ -400,12 +451,14 @@ def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | N
     if dark_ink is None:
         dark_ink = ink_is_dark(grey)
     bright_ink = 1.0 - grey if dark_ink else grey
-    ink, contrast = _ink_against_paper(bright_ink, dark_ink, window=None)
+    paper = _paper_of(bright_ink)
+    window = _background_window(paper.coarse)
+    ink, contrast = _ink_against_paper(bright_ink, paper, dark_ink, window)
     # The default window allows for marker strokes filling the frame; thinner strokes let a
     # tighter window follow shadow edges and corners closely.
     tighter = _window_for_strokes(ink)
-    if contrast > 0 and tighter < 0.75 * _background_window(_coarse(bright_ink)):
-        ink, contrast = _ink_against_paper(bright_ink, dark_ink, window=tighter)
+    if contrast > 0 and tighter < 0.75 * window:
+        ink, contrast = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
     if contrast > 0:
         ink = remove_printed_lines(ink)
     return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
@@ -459,35 +512,53 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
     return left, top, right - left, bottom - top
 
 
-def select_digit(ink: np.ndarray) -> Digit:
-    """The digit in an ink map holding one: its main piece plus the fragments close to it.
+def _looks_like_a_dot(component: Component) -> bool:
+    """A filled, roundish blob (a speck, a blot, a pen dot) is no digit; even a marker "1"
+    is elongated and other digits leave paper inside their box."""
+    _, _, w, h = component.box
+    fill = component.area / float(w * h)
+    return fill >= DOT_FILL and max(w, h) <= DOT_ASPECT * min(w, h)
 
-    Raises NoDigitFound when there is no ink worth calling a digit.
+
+def _joins(box: tuple[int, int, int, int], other: Component, main: Component) -> bool:
+    """Does a fragment belong to the digit: close by, and either inside its box (a broken
+    pencil stroke) or big enough to be a stroke of its own (a "5"'s bar)?"""
+    side = max(box[2], box[3])
+    if _box_gap(box, other.box) > 0.3 * side or (other.touches_border and other.mass > main.mass):
+        return False
+    merged = _union(box, other.box)
+    grows = max(merged[2], merged[3]) / side
+    if grows > 1.6:
+        return False  # a neighbour that would change the digit's size is something else
+    return other.mass >= (FRAGMENT_INSIDE if grows <= 1.1 else FRAGMENT_OUTSIDE) * main.mass
+
+
+def select_digit(ink: np.ndarray) -> Digit:
+    """The digit in an ink map holding one: its main piece plus the fragments belonging to it.
+
+    Raises NoDigitFound when there is no ink worth calling a digit (blank, specks, a dot).
     """
     labels, components = ink_components(ink)
     if not components:
         raise NoDigitFound("no digit found: the image looks blank")
     main = max(components, key=lambda c: _score(c, ink.shape))
-    minimum = max(4, 0.002 * ink.size ** 0.5 * max(main.box[2], main.box[3]))
-    if main.area < minimum and main.area < 12:
+    if main.area < MIN_DIGIT_AREA:
         raise NoDigitFound("no digit found: only specks of ink")
     chosen, box = [main], main.box
-    others = [c for c in components if c is not main and c.mass >= 0.03 * main.mass]
+    others = sorted((c for c in components if c is not main), key=lambda c: -c.mass)
     grown = True
-    while grown:  # a "5"'s separate bar, a broken pencil stroke: join what lies close
+    while grown:
         grown = False
-        reach = 0.3 * max(box[2], box[3])
         for other in list(others):
-            if _box_gap(box, other.box) <= reach and not (other.touches_border and other.mass > main.mass):
-                merged = _union(box, other.box)
-                if max(merged[2], merged[3]) > 1.6 * max(box[2], box[3]) + 2:
-                    continue  # a neighbour that would change the digit's size is another thing
+            if _joins(box, other, main):
                 chosen.append(other)
                 others.remove(other)
-                box, grown = merged, True
+                box, grown = _union(box, other.box), True
+    if len(chosen) == 1 and _looks_like_a_dot(main):
+        raise NoDigitFound("no digit found: only a dot or blot of ink")
     x, y, w, h = box
     keep = np.isin(labels[y : y + h, x : x + w], [c.label for c in chosen])
-    # Soft edges below INK_LEVEL belong to the nearest chosen piece: keep a 1 px fringe.
+    # Soft edges below FAINT_INK_LEVEL belong to the nearest chosen piece: keep a 1 px fringe.
     keep = ndi.binary_dilation(keep, structure=np.ones((3, 3), dtype=bool))
     crop = np.where(keep, ink[y : y + h, x : x + w], 0.0).astype(np.float32)
     return Digit(ink=crop, box=box)

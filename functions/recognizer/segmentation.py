@@ -61,7 +61,7 @@ TYPICAL_WIDTH = 0.62  # a digit's width when the row shows none on its own
 MIN_PART = 0.12  # a part cut from a piece is at least this wide ...
 MAX_PART = 1.15  # ... at most this wide ...
 MIN_PART_HEIGHT = 0.55  # ... and at least this tall
-SURE_ONE_DIGIT = 0.95  # a piece the probe finds this likely to be one digit is not cut
+SURE_ONE_DIGIT = 0.5  # a piece the probe finds this likely to be one digit is not cut
 MAX_CUTS = 10  # candidate cuts tried per piece (from its thinnest columns)
 SEAM_BAND = 0.25  # a cut may lean this far from its column
 SEAM_STEP = 0.05  # what a sideways step costs, in pixels of ink: straight cuts win ties
@@ -286,11 +286,13 @@ def seam_near(mask: np.ndarray, centre: int, band: int) -> tuple[np.ndarray, flo
     energy = mask[:, low:high].astype(np.float64) + SEAM_STEP * np.abs(columns - centre) / max(1, band)
     cost = energy[0].copy()
     moves = np.zeros((height, high - low), dtype=np.int8)
+    from_left, from_right = np.full_like(cost, np.inf), np.full_like(cost, np.inf)
     for row in range(1, height):
-        choices = np.stack((np.r_[np.inf, cost[:-1]], cost, np.r_[cost[1:], np.inf]))
-        move = choices.argmin(axis=0)
-        cost = energy[row] + choices[move, np.arange(high - low)] + SEAM_STEP * (move != 1)
-        moves[row] = move - 1
+        from_left[1:] = cost[:-1] + SEAM_STEP
+        from_right[:-1] = cost[1:] + SEAM_STEP
+        best = np.minimum(cost, np.minimum(from_left, from_right))
+        moves[row] = np.where(best == cost, 0, np.where(best == from_left, -1, 1))
+        cost = energy[row] + best
     path = np.empty(height, dtype=np.int64)
     path[-1] = int(np.argmin(cost))
     for row in range(height - 1, 0, -1):
@@ -398,20 +400,25 @@ def part_features(
 
 @dataclass(frozen=True)
 class DigitProbe:
-    """Logistic regression over FEATURES: how likely a part of a row is exactly one digit.
+    """A small neural network over FEATURES (one hidden layer): how likely a part of a row is
+    exactly one digit.
 
     Fitted by ``python -m training.fit_digit_probe`` on rows made from MNIST training digits,
     for one model file (its SHA-256); the convolution features mean nothing for another.
     """
 
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
+    mean: np.ndarray  # [F] feature standardisation
+    scale: np.ndarray  # [F]
+    hidden_weights: np.ndarray  # [F, H]
+    hidden_bias: np.ndarray  # [H]
+    output_weights: np.ndarray  # [H]
+    output_bias: float
 
     def log_one_digit(self, features: np.ndarray) -> np.ndarray:
-        z = ((features - self.mean) / self.scale) @ self.weights + self.bias
-        return -np.logaddexp(0.0, -z)  # log sigmoid, without overflow
+        standard = (features - self.mean) / self.scale
+        hidden = np.maximum(0.0, standard @ self.hidden_weights + self.hidden_bias)
+        logit = hidden @ self.output_weights + self.output_bias
+        return -np.logaddexp(0.0, -logit)  # log sigmoid, without overflow
 
 
 PROBE_FILE = "digit_probe.json"
@@ -432,8 +439,10 @@ def load_probe(model_dir: Path, model_file: Path) -> DigitProbe | None:
     return DigitProbe(
         mean=np.asarray(spec["mean"], dtype=np.float64),
         scale=np.asarray(spec["scale"], dtype=np.float64),
-        weights=np.asarray(spec["weights"], dtype=np.float64),
-        bias=float(spec["bias"]),
+        hidden_weights=np.asarray(spec["hidden_weights"], dtype=np.float64),
+        hidden_bias=np.asarray(spec["hidden_bias"], dtype=np.float64),
+        output_weights=np.asarray(spec["output_weights"], dtype=np.float64),
+        output_bias=float(spec["output_bias"]),
     )
 
 

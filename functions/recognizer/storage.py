@@ -7,6 +7,7 @@ runs the uploads concurrently are created once per process; neither holds reques
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -29,6 +30,8 @@ PREFIX = "predictions"
 PNG = "image/png"
 _PREDICTION_ID = re.compile(r"[0-9a-f]{32}")
 _UPLOAD_WORKERS = 8
+
+logger = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
@@ -132,6 +135,7 @@ class MapStore:
     bucket: str
     url_expiry_seconds: int
     executor: ThreadPoolExecutor
+    cleanup_wait_seconds: float = 3.0  # how long a failed prediction waits for its cleanup
 
     def put_files(
         self, prediction_id: str, files: Mapping[str, Callable[[], bytes]]
@@ -139,7 +143,8 @@ class MapStore:
         """Render and upload each named PNG concurrently; presigned GET URLs by name.
 
         ``files`` maps a file name to a function making its bytes, so rendering one file
-        overlaps the upload of another. Raises StorageError if any upload fails.
+        overlaps the upload of another. Raises StorageError if any upload fails, after
+        deleting the prediction's files (no half set is left for anyone to find).
         """
         futures: dict[str, Future[str]] = {
             name: self.executor.submit(self._put, prediction_id, name, render)
@@ -153,8 +158,23 @@ class MapStore:
             except Exception as exc:  # noqa: BLE001 - reported as one StorageError below
                 failures.append(f"{name}: {describe_storage_failure(exc)}")
         if failures:
+            self._discard(prediction_id, list(files))
             raise StorageError("; ".join(failures))
         return urls
+
+    def _discard(self, prediction_id: str, names: list[str]) -> None:
+        """Delete every file of a prediction whose upload failed: those that landed, and those
+        that timed out on our side but may still land. Waits at most ``cleanup_wait_seconds``
+        (the answer must not wait on a slow S3 twice); the delete goes on without us."""
+        keys = [{"Key": object_key(prediction_id, name)} for name in names]
+        cleanup = self.executor.submit(
+            self.client.delete_objects, Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+        )
+        try:
+            cleanup.result(timeout=self.cleanup_wait_seconds)
+        except Exception as exc:  # noqa: BLE001 - S3 is failing already; leftovers expire in a day
+            reason = describe_storage_failure(exc)
+            logger.warning("could not delete the files of prediction %s: %s", prediction_id, reason)
 
     def _put(self, prediction_id: str, name: str, render: Callable[[], bytes]) -> str:
         body = render()
@@ -206,4 +226,5 @@ def get_store(settings: Settings | None = None) -> MapStore:
         bucket=settings.maps_bucket,
         url_expiry_seconds=settings.presigned_url_expiry,
         executor=upload_executor(),
+        cleanup_wait_seconds=settings.storage_timeout_seconds,
     )

@@ -7,8 +7,8 @@ Every case is an ``Upload``: one HTTP request and the answers it may get. They c
   ``file_uploads`` to all three upload routes (to the batch next to a good digit);
 - ``request_uploads``: bad requests around good files: wrong Content-Types, malformed or empty
   forms, a field with another name, wrong methods, escaping paths and ids;
-- ``bomb_files``: images declaring more than MAX_IMAGE_PIXELS (refused from the header, before
-  any pixel is allocated) and images just within it that are tiny on the wire;
+- ``declared_bombs``: headers declaring more than MAX_IMAGE_PIXELS (refused from the header,
+  before any pixel is allocated); ``inflating_bombs``: images just within it, tiny on the wire;
 - ``mutated_uploads``: seeded random mutations (bit flips, truncations, splices, extreme
   header fields) of valid digit images in every format the service reads.
 
@@ -152,6 +152,8 @@ def batch_first_result(file: HostileFile) -> str | None:
     """What the file's own result in a batch must be, from what /api/predict answers it."""
     if file.expect == {200}:
         return "prediction"
+    if file.code == "missing_image":
+        return "error"  # an empty file among others is an unreadable file, not a missing one
     if file.code is not None:
         return file.code
     return "error" if file.expect and 200 not in file.expect else None
@@ -390,8 +392,11 @@ def hostile_files(seeds: dict[str, bytes]) -> list[HostileFile]:
     ]
     for name, data in seeds.items():
         files.append(hostile(f"{name}, valid", data, [200]))
-        for cut in (8, 33, len(data) // 2, len(data) - 12):
-            files.append(hostile(f"{name}, truncated to {cut} bytes", data[:cut], [415, 422]))
+        for cut in (8, 33):
+            files.append(hostile(f"{name}, cut to its first {cut} bytes", data[:cut], [415, 422]))
+        # Cut later, a file may still hold a whole first frame (or lack only its end marker).
+        for cut in (len(data) // 2, len(data) - 12):
+            files.append(hostile(f"{name}, truncated to {cut} of {len(data)} bytes", data[:cut]))
     files += exif_files(jpeg, png)
     strip_with_ink = np.where(np.arange(10_000) % 97 < 20, 0, 255).astype(np.uint8)[None, :]
     first_frame_blank = encode(Image.new("P", (64, 64), 0), "GIF", save_all=True,
@@ -415,7 +420,9 @@ def hostile_files(seeds: dict[str, bytes]) -> list[HostileFile]:
 
 def exif_files(jpeg: bytes, png: bytes) -> list[HostileFile]:
     """Corrupt, looping, oversized and nonsensical EXIF: the pixels are still read."""
-    app1 = [lambda payload: jpeg_segment(0xE1, payload)][0]
+    def app1(payload: bytes) -> bytes:
+        return jpeg_segment(0xE1, payload)
+
     cases = {
         "JPEG with EXIF of random bytes": with_jpeg_segments(jpeg, [app1(b"Exif\x00\x00" + random.Random(2).randbytes(2000))]),
         "JPEG with EXIF entries pointing past the end": with_jpeg_segments(jpeg, [app1(exif_payload(500))]),
@@ -432,10 +439,10 @@ def exif_files(jpeg: bytes, png: bytes) -> list[HostileFile]:
     return [hostile(name, data, [200]) for name, data in cases.items()]
 
 
-def bomb_files(seeds: dict[str, bytes]) -> list[HostileFile]:
-    """Declared over MAX_IMAGE_PIXELS: 413 from the header. Just within it: a few bytes to a
-    few kB that decode to 25 million pixels for real, so memory and time are what counts."""
-    over = [
+def declared_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
+    """Headers declaring more than MAX_IMAGE_PIXELS over a few bytes of data: refused (413)
+    from the header, before any pixel is allocated."""
+    bombs = [
         hostile("PNG declaring 30,000 x 30,000", png_declaring(30_000, 30_000), [413], "image_too_large"),
         hostile("PNG declaring 100,000 x 100,000 16-bit RGBA", png_declaring(100_000, 100_000, bit_depth=16, colour_type=6),
                 [413], "image_too_large"),
@@ -447,6 +454,12 @@ def bomb_files(seeds: dict[str, bytes]) -> list[HostileFile]:
         hostile("TIFF declaring 200,000 x 200,000", with_tiff_size(seeds["tiff"], 200_000, 200_000), [413, 422]),
         hostile("WebP declaring 16,384 x 16,384", webp_vp8x_declaring(16_384, 16_384, seeds["webp-lossless-rgba"]), [413, 422]),
     ]
+    return [HostileFile(f.name, f.data, f.expect, f.code, f.filename, bomb=True) for f in bombs]
+
+
+def inflating_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
+    """Just within MAX_IMAGE_PIXELS: a few bytes to a few hundred kB that decode to 25 million
+    pixels for real (or unpack 50 MB of metadata), so memory and time are what counts."""
     side = BOMB_SIDE
     bar_16bit = b"".join(struct.pack(">H", 0 if side // 3 < x < side // 2 else 65535) for x in range(side))
     fifty_mb_of_zeros = zlib.compress(bytes(50_000_000), 9)
@@ -463,7 +476,7 @@ def bomb_files(seeds: dict[str, bytes]) -> list[HostileFile]:
         ("CMYK JPEG", encode(Image.new("CMYK", (side, side), 0), "JPEG", quality=10)),
         ("progressive JPEG", encode(Image.new("L", (side, side), 255), "JPEG", quality=10, progressive=True)),
     ]
-    bombs = over + [hostile(f"{name} {side} x {side} ({len(data):,} bytes)", data, bomb=True) for name, data in within]
+    bombs = [hostile(f"{name} {side} x {side} ({len(data):,} bytes)", data) for name, data in within]
     bombs += [
         hostile("grey PNG 25,000,000 x 1", png_streamed(25_000_000, 1, bytes(25_000_000)), [422], "no_digit_found"),
         hostile("PNG with a zTXt chunk of 50 MB", with_png_chunk(png, png_chunk(b"zTXt", b"k\x00\x00" + fifty_mb_of_zeros))),

@@ -1,0 +1,152 @@
+"""S3 that fails on purpose, on loopback: a closed port, a server that never answers, a proxy
+that answers late (its writes land after the client gave up), and a botocore hook that refuses
+chosen PUTs with AccessDenied."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+LOOPBACK = "127.0.0.1"
+
+
+def closed_port_endpoint() -> str:
+    """An endpoint nothing listens on (the port was free a moment ago): connection refused."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        port = probe.getsockname()[1]
+    return f"http://{LOOPBACK}:{port}"
+
+
+class SilentServer:
+    """Accepts connections and never answers: S3 stalled behind a load balancer."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server((LOOPBACK, 0))
+        self._held: list[socket.socket] = []
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOOPBACK}:{self._listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                continue
+            self._held.append(connection)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for connection in [*self._held, self._listener]:
+            connection.close()
+
+
+class SlowProxy:
+    """Holds every request ``delay`` seconds, then passes it to ``upstream`` and relays the
+    answer: slower than the client's timeout, yet every write eventually lands."""
+
+    def __init__(self, upstream: str, delay: float) -> None:
+        target = urlparse(upstream)
+        self.delay = delay
+
+        def forward(method: str, path: str, body: bytes, headers: dict[str, str]):
+            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                answer = connection.getresponse()
+                return answer.status, answer.getheaders(), answer.read()
+            finally:
+                connection.close()
+
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        proxy = self
+
+        class Relay(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                proxy._enter()
+                try:
+                    time.sleep(proxy.delay)
+                    status, headers, payload = forward(self.command, self.path, body, dict(self.headers))
+                except OSError:
+                    status, headers, payload = 502, [], b""
+                finally:
+                    proxy._leave()
+                try:
+                    self.send_response(status)
+                    for name, value in headers:
+                        if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client gave up long ago: that is the point
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
+
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), Relay)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def _enter(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def _leave(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Until every request it took has reached upstream (or ``timeout``)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class PutRefuser:
+    """A botocore hook refusing chosen PutObject calls (by arrival order) with AccessDenied,
+    as a bucket whose policy changed mid-prediction would; the other calls go through."""
+
+    def __init__(self, refuse: set[int]) -> None:
+        self.refuse = refuse
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, **_):
+        with self._lock:
+            self.calls += 1
+            number = self.calls
+        if number not in self.refuse:
+            return None
+
+        class Forbidden:
+            status_code = 403
+            headers: dict[str, str] = {}
+            content = b""
+
+        return Forbidden(), {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }

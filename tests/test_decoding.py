@@ -1,0 +1,286 @@
+"""Decoding uploads: accepted formats and modes, refusals, limits, EXIF orientation, no 5xx."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload, sniff_format
+from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
+
+LIMIT = 25_000_000
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def page() -> np.ndarray:
+    """A 60x40 white page with a black bar in its top-left quarter (to check orientation)."""
+    pixels = np.full((40, 60), 255, dtype=np.uint8)
+    pixels[4:12, 6:24] = 0
+    return pixels
+
+
+def decoded_grey(data: bytes, **kwargs) -> np.ndarray:
+    image = decode_upload(data, max_pixels=LIMIT, **kwargs)
+    assert image.mode in ("L", "RGB")
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def assert_is_page(grey: np.ndarray) -> None:
+    assert grey.shape == (40, 60)
+    assert grey[4:12, 6:24].mean() < 60, "the bar should be dark"
+    assert grey[20:, 30:].mean() > 200, "the paper should be light"
+
+
+# Accepted formats ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "params"),
+    [
+        ("PNG", "L", {}),
+        ("PNG", "RGB", {}),
+        ("PNG", "1", {}),
+        ("PNG", "P", {}),
+        ("JPEG", "L", {"quality": 95}),
+        ("JPEG", "RGB", {"quality": 95}),
+        ("JPEG", "CMYK", {"quality": 95}),
+        ("WEBP", "RGB", {"lossless": True}),
+        ("GIF", "P", {}),
+        ("BMP", "RGB", {}),
+        ("TIFF", "L", {"compression": "tiff_lzw"}),
+        ("TIFF", "RGB", {}),
+        ("TIFF", "CMYK", {}),
+    ],
+)
+def test_every_accepted_format_and_mode_decodes_to_8bit(fmt: str, mode: str, params: dict) -> None:
+    image = Image.fromarray(page()).convert(mode)
+    assert_is_page(decoded_grey(encode(image, fmt, **params)))
+
+
+def test_16bit_grey_is_scaled_by_its_full_range() -> None:
+    values = (page().astype(np.uint16) * 257).astype(np.uint16)
+    values[30:, :10] = 32768  # mid grey
+    grey = decoded_grey(encode(Image.fromarray(values), "PNG"))
+    assert_is_page(grey)
+    assert abs(grey[35, 5] - 128) <= 1
+
+
+def test_32bit_integer_and_float_images_are_scaled() -> None:
+    as_int = Image.fromarray(page().astype(np.int32) * 256)  # 0..65280 in mode I
+    assert_is_page(decoded_grey(encode(as_int, "TIFF")))
+    as_float = Image.fromarray(page().astype(np.float32) / 255.0)  # 0..1 in mode F
+    assert as_float.mode == "F"
+    assert_is_page(decoded_grey(encode(as_float, "TIFF")))
+
+
+def test_gif_and_tiff_give_their_first_frame() -> None:
+    first = Image.fromarray(page())
+    blank = Image.new("L", first.size, 255)
+    buffer = io.BytesIO()
+    first.convert("P").save(buffer, format="GIF", save_all=True, append_images=[blank.convert("P")])
+    assert_is_page(decoded_grey(buffer.getvalue()))
+    buffer = io.BytesIO()
+    first.save(buffer, format="TIFF", save_all=True, append_images=[blank])
+    assert_is_page(decoded_grey(buffer.getvalue()))
+
+
+# Transparency ----------------------------------------------------------------------------
+
+
+def strokes_alpha() -> np.ndarray:
+    alpha = np.zeros((40, 60), dtype=np.uint8)
+    alpha[4:12, 6:24] = 255
+    return alpha
+
+
+@pytest.mark.parametrize("under", [0, 255], ids=["transparent-black", "transparent-white"])
+def test_black_strokes_on_transparent_canvas_become_dark_on_light(under: int) -> None:
+    rgba = np.zeros((40, 60, 4), dtype=np.uint8)
+    rgba[..., :3] = under
+    rgba[4:12, 6:24, :3] = 0
+    rgba[..., 3] = strokes_alpha()
+    assert_is_page(decoded_grey(encode(Image.fromarray(rgba), "PNG")))
+
+
+def test_white_strokes_on_transparent_canvas_stay_visible() -> None:
+    rgba = np.zeros((40, 60, 4), dtype=np.uint8)
+    rgba[..., :3] = 255
+    rgba[..., 3] = strokes_alpha()
+    grey = decoded_grey(encode(Image.fromarray(rgba), "PNG"))
+    assert grey[4:12, 6:24].mean() > 200 and grey[20:, 30:].mean() < 60
+
+
+def test_la_and_palette_transparency_are_composited() -> None:
+    la = np.stack([np.zeros((40, 60), np.uint8), strokes_alpha()], axis=-1)
+    assert_is_page(decoded_grey(encode(Image.fromarray(la, mode="LA"), "PNG")))
+    indices = (strokes_alpha() > 0).astype(np.uint8)
+    palette = Image.fromarray(indices, mode="P")
+    palette.putpalette([0, 0, 0, 0, 0, 0] + [0] * 762)  # both entries black, entry 0 transparent
+    assert_is_page(decoded_grey(encode(palette, "PNG", transparency=0)))
+
+
+def test_semi_transparent_antialiasing_is_blended() -> None:
+    rgba = np.zeros((40, 60, 4), dtype=np.uint8)
+    rgba[..., 3] = 0
+    rgba[20, 20, 3] = 128
+    rgba[4:12, 6:24, 3] = 255
+    grey = decoded_grey(encode(Image.fromarray(rgba), "PNG"))
+    assert 110 <= grey[20, 20] <= 145
+
+
+# EXIF orientation ------------------------------------------------------------------------
+
+STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(STORE_FOR_ORIENTATION))
+def test_exif_orientation_is_applied(orientation: int) -> None:
+    upright = Image.fromarray(page())
+    transform = STORE_FOR_ORIENTATION[orientation]
+    stored = upright.transpose(transform) if transform is not None else upright
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+    image = decode_upload(data, max_pixels=LIMIT)
+    assert image.info[UPLOAD_SIZE_KEY] == (60, 40)
+    assert_is_page(np.asarray(image.convert("L"), dtype=np.float32))
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_corrupt_exif_means_no_rotation_not_an_error() -> None:
+    data = bytearray(encode(Image.fromarray(page()), "JPEG", quality=95, exif=b"Exif\x00\x00MM\x00*\xff\xff\xff\xff"))
+    assert_is_page(decoded_grey(bytes(data)))
+
+
+# Refusals --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (b"<!DOCTYPE html><html><body>hi</body></html>", "HTML"),
+        (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
+        (b"<svg width='10' height='10'></svg>", "SVG"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "ZIP"),
+        (b"just some text, not an image\n", "text"),
+        (b'{"image": "nope"}', "JSON"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "gzip"),
+        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00", "AVIF"),
+        (b"\x00\x00\x01\x00\x01\x00\x10\x10", "ICO"),
+        (bytes(range(256)) * 4, "unrecognised"),
+    ],
+)
+def test_not_an_image_we_read_is_415_naming_what_was_seen(data: bytes, named: str) -> None:
+    with pytest.raises(UnsupportedMediaType) as caught:
+        decode_upload(data, max_pixels=LIMIT)
+    assert caught.value.status_code == 415
+    assert named in caught.value.message
+
+
+def test_format_is_sniffed_from_bytes_not_trusted_from_elsewhere() -> None:
+    assert sniff_format(encode(Image.fromarray(page()), "PNG")).name == "PNG"
+    assert sniff_format(encode(Image.fromarray(page()), "WEBP")).name == "WebP"
+    assert not sniff_format(b"GIF8").accepted
+
+
+def test_empty_upload_is_invalid() -> None:
+    with pytest.raises(InvalidImage):
+        decode_upload(b"", max_pixels=LIMIT)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"])
+def test_truncated_image_is_422(fmt: str) -> None:
+    rng = np.random.default_rng(1)
+    noisy = Image.fromarray(rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8))
+    data = encode(noisy, fmt)
+    with pytest.raises(InvalidImage) as caught:
+        decode_upload(data[: len(data) // 2], max_pixels=LIMIT)
+    assert caught.value.status_code == 422
+
+
+def test_signature_followed_by_garbage_is_422() -> None:
+    with pytest.raises(InvalidImage):
+        decode_upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, max_pixels=LIMIT)
+
+
+# Limits ----------------------------------------------------------------------------------
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` but holds almost no pixel data."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + header
+    ihdr = struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    data = zlib.compress(b"\x00" * 16)
+    idat = struct.pack(">I", len(data)) + b"IDAT" + data + struct.pack(">I", zlib.crc32(b"IDAT" + data))
+    iend = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + idat + iend
+
+
+def test_too_many_pixels_is_413_from_the_header_alone() -> None:
+    with pytest.raises(TooManyPixels) as caught:
+        decode_upload(png_declaring(6000, 5000), max_pixels=LIMIT)
+    assert caught.value.status_code == 413
+    assert "30,000,000" in caught.value.message
+
+
+def test_a_decompression_bomb_past_pillows_own_limit_is_413() -> None:
+    with pytest.raises(TooManyPixels):
+        decode_upload(png_declaring(60000, 60000), max_pixels=10**12)
+
+
+def test_the_limit_is_inclusive_and_configurable() -> None:
+    data = encode(Image.fromarray(page()), "PNG")
+    assert decode_upload(data, max_pixels=60 * 40).size == (60, 40)
+    with pytest.raises(TooManyPixels):
+        decode_upload(data, max_pixels=60 * 40 - 1)
+
+
+def test_jpeg_draft_decodes_smaller_and_remembers_the_upload_size() -> None:
+    big = Image.fromarray(np.kron(page(), np.ones((40, 40), dtype=np.uint8)))  # 2400x1600
+    image = decode_upload(encode(big, "JPEG", quality=90), max_pixels=LIMIT, draft_side=300)
+    assert image.info[UPLOAD_SIZE_KEY] == (2400, 1600)
+    assert 300 <= min(image.size) < 1600
+    assert image.size[0] / image.size[1] == pytest.approx(1.5)
+
+
+# Never a server error --------------------------------------------------------------------
+
+
+def test_mutated_images_raise_only_client_errors() -> None:
+    rng = np.random.default_rng(7)
+    noisy = Image.fromarray(rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8))
+    sources = [encode(noisy, fmt) for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")]
+    for trial in range(300):
+        data = bytearray(sources[trial % len(sources)])
+        for _ in range(int(rng.integers(1, 6))):
+            position = int(rng.integers(0, len(data)))
+            data[position] = int(rng.integers(0, 256))
+        if trial % 3 == 0:
+            data = data[: int(rng.integers(1, len(data)))]
+        try:
+            image = decode_upload(bytes(data), max_pixels=LIMIT)
+        except ClientError as error:
+            assert 400 <= error.status_code < 500
+        else:
+            assert image.mode in ("L", "RGB")
