@@ -57,6 +57,11 @@ def merged_figures(report_dir: Path) -> dict:
     return figures
 
 
+def milliseconds_in(case: str) -> float:
+    """The time at the end of a case's description, "... (code, 1234 ms)"."""
+    return float(case.rsplit(", ", 1)[-1].split(" ms")[0])
+
+
 def summarise(figures: dict, tests_passed: bool) -> dict:
     """The figures issue 7 asks for, and whether each target was met."""
     hostile = figures.get("hostile", {})
@@ -88,9 +93,11 @@ def summarise(figures: dict, tests_passed: bool) -> dict:
         "slowest_rejection_case": slowest["slowest_rejection_case"],
         "slowest_rejection_before_decoding_ms": max(
             hostile.get("slowest_rejection_before_decoding_ms", 0.0), bombs.get("slowest_rejection_before_decoding_ms", 0.0)),
-        "slowest_rejection_without_the_25_megapixel_bombs_ms": hostile.get("slowest_rejection_ms"),
+        "slowest_rejection_of_the_other_uploads_ms": hostile.get("slowest_rejection_ms"),
         "rejection_p95_ms": hostile.get("rejection_p95_ms"),
-        "rejections_over_200_ms": bombs.get("rejections_over_200_ms", []) + hostile.get("rejections_over_200_ms", []),
+        "rejections_over_200_ms": sorted(
+            bombs.get("rejections_over_200_ms", []) + hostile.get("rejections_over_200_ms", []),
+            key=milliseconds_in, reverse=True),
         "peak_server_memory_mb": {
             "under_bombs": bombs.get("peak_mb"),
             "by_route": bombs.get("peak_mb_by_route", {}),
@@ -114,7 +121,7 @@ def summarise(figures: dict, tests_passed: bool) -> dict:
 def targets(summary: dict, hostile: dict) -> dict[str, bool]:
     memory = summary["peak_server_memory_mb"]["under_bombs"]
     load = summary["load"]
-    over_limit = [case for case in summary["rejections_over_200_ms"]]
+    over_limit = summary["rejections_over_200_ms"]
     return {
         f"at least {MIN_HOSTILE_CASES:,} hostile cases": summary["cases_tried"]["hostile_http_uploads"] >= MIN_HOSTILE_CASES,
         "zero 5xx and zero dropped connections": summary["server_errors_5xx"] == 0 and summary["dropped_connections"] == 0,
@@ -143,11 +150,12 @@ def printable(summary: dict) -> str:
         f"  5xx answers             {summary['server_errors_5xx']} (dropped connections: {summary['dropped_connections']}; "
         f"answers off the error shape or unexpected: {summary['answers_not_in_the_error_shape_or_unexpected']})",
         f"  slowest rejection       {summary['slowest_rejection_ms']} ms: {summary['slowest_rejection_case']}",
-        f"                          without the 25-megapixel bombs {summary['slowest_rejection_without_the_25_megapixel_bombs_ms']} ms; "
+        f"                          other than the 25-megapixel bombs {summary['slowest_rejection_of_the_other_uploads_ms']} ms; "
         f"refused before decoding: at most {summary['slowest_rejection_before_decoding_ms']} ms; "
         f"p95 {summary['rejection_p95_ms']} ms; over 200 ms: {len(slow)}",
-        f"  peak server memory      {memory['under_bombs']} MB under the bombs (by route {memory['by_route']}); "
-        f"declared bombs grew it {memory['declared_bombs_largest_growth']} MB at most",
+        f"  peak server memory      {memory['under_bombs']} MB under the bombs ("
+        + ", ".join(f"{route.rsplit('/', 1)[-1]} {mb}" for route, mb in memory["by_route"].items())
+        + f"); declared bombs grew it {memory['declared_bombs_largest_growth']} MB at most",
         f"  load held               {load['clients']} clients, {load['requests']:,} requests in {load['seconds']} s: "
         f"{load['requests_per_second']} req/s, p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, {load['errors']} errors",
         f"  cross-talk              {summary['cross_talk']} (answers checked: digits of {load['requests']:,} requests, "
@@ -160,7 +168,10 @@ def printable(summary: dict) -> str:
     lines.append("  targets")
     lines += [f"    [{'x' if met else ' '}] {name}" for name, met in summary["targets"].items()]
     if slow:
-        lines.append("  rejections over 200 ms: " + "; ".join(slow[:12]) + (" ..." if len(slow) > 12 else ""))
+        lines.append(f"  rejections over {REJECTION_LIMIT_MS:.0f} ms ({len(slow)}), slowest first:")
+        lines += [f"    - {case}" for case in slow[:6]]
+        if len(slow) > 6:
+            lines.append(f"    - and {len(slow) - 6} more (.bench/reliability.json)")
     return "\n".join(lines)
 
 

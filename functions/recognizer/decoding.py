@@ -223,7 +223,9 @@ def _scaled_to_8bit(image: Image.Image, declared_max: float | None) -> Image.Ima
         elif low >= 0.0 and high <= 65535.0:
             top = 65535.0
         else:
-            top = high if high > low else low + 1.0
+            top = high
+        if top <= low:  # a flat image (all 1.0, say) has no range to divide by: it comes out black
+            top = low + 1.0
 
     def scaled(strip: Image.Image) -> Image.Image:
         values = np.array(strip, dtype=np.float64)  # a copy of its own: scaled in place

@@ -7,8 +7,8 @@ this module provides them with scipy.ndimage's call signatures and results:
 - Filters (``uniform_filter[1d]``, ``minimum_filter[1d]``, ``maximum_filter[1d]``,
   ``grey_erosion``, ``grey_dilation``, ``grey_opening``): a ``size`` (no footprint or
   structure), every boundary ``mode`` with ``cval`` and ``origin``, any number of dimensions.
-  The output has the input's dtype. ``uniform_filter1d`` repeats SciPy's running sum in float64
-  operation for operation, so its results are bit-identical, integer truncation included.
+  The output has the input's dtype. ``uniform_filter1d`` is bit-identical for float64 and
+  integer input and, but for the rare cases its docstring gives, for float32.
 - ``binary_erosion`` / ``binary_dilation``: any N-D structure with odd sides, ``iterations``
   (at least 1) and ``border_value``.
 - ``label``: 2-D with 4- or 8-connectivity (any symmetric 3x3 structure whose middle row is
@@ -40,10 +40,25 @@ _PAD_MODES = {
     "constant": "constant",
     "grid-constant": "constant",
 }
-SMALL_WINDOW = 8  # uniform windows up to this long are summed directly
 
 
 # Boundaries and windows -----------------------------------------------------------------------
+
+
+def _extension(n: int, before: int, after: int, pad_mode: str) -> np.ndarray:
+    """Indices into a line of ``n`` cells for the line extended by ``before`` and ``after``."""
+    at = np.arange(-before, n + after)
+    if pad_mode == "edge":
+        return np.clip(at, 0, n - 1)
+    if pad_mode == "wrap":
+        return at % n
+    if pad_mode == "symmetric":  # period 2n: a b c | c b a | a b c
+        at %= 2 * n
+        return np.where(at < n, at, 2 * n - 1 - at)
+    if n == 1:  # reflect about the end cells, period 2n - 2: a b c b | a b c b
+        return np.zeros_like(at)
+    at %= 2 * n - 2
+    return np.where(at < n, at, 2 * n - 2 - at)
 
 
 def _pad_along(values: np.ndarray, before: int, after: int, axis: int, mode: str, cval: float) -> np.ndarray:
@@ -52,31 +67,16 @@ def _pad_along(values: np.ndarray, before: int, after: int, axis: int, mode: str
         pad_mode = _PAD_MODES[mode]
     except KeyError:
         raise ValueError(f"boundary mode not supported: {mode!r}") from None
-    n, ndim = values.shape[axis], values.ndim
     if before == after == 0:
         return values
     if pad_mode == "constant":
-        widths = [(0, 0)] * ndim
-        widths[axis] = (before, after)
-        return np.pad(values, widths, mode="constant", constant_values=cval)
-    if max(before, after) >= n:  # extensions longer than the line: np.pad's general case
-        widths = [(0, 0)] * ndim
-        widths[axis] = (before, after)
-        return np.pad(values, widths, mode=pad_mode)
-
-    def part(start: int, stop: int) -> np.ndarray:
-        return values[_along(axis, ndim, start, stop)]
-
-    # np.pad is a Python loop; two slices and one concatenate cost a fraction of it.
-    if pad_mode == "edge":
-        head, tail = np.repeat(part(0, 1), before, axis), np.repeat(part(n - 1, n), after, axis)
-    elif pad_mode == "symmetric":
-        head, tail = np.flip(part(0, before), axis), np.flip(part(n - after, n), axis)
-    elif pad_mode == "reflect":
-        head, tail = np.flip(part(1, before + 1), axis), np.flip(part(n - 1 - after, n - 1), axis)
-    else:  # wrap
-        head, tail = part(n - before, n), part(0, after)
-    return np.concatenate((head, values, tail), axis=axis)
+        shape = list(values.shape)
+        shape[axis] = before
+        head = np.full(shape, cval, dtype=values.dtype)
+        shape[axis] = after
+        return np.concatenate((head, values, np.full(shape, cval, dtype=values.dtype)), axis=axis)
+    # One gather, several times faster than np.pad on the small maps the service filters.
+    return values.take(_extension(values.shape[axis], before, after, pad_mode), axis=axis)
 
 
 def _window_ends(size: int, origin: int) -> tuple[int, int]:
@@ -98,8 +98,8 @@ def _along(axis: int, ndim: int, start: int | None, stop: int | None) -> tuple[s
 def _sliding_extreme(padded: np.ndarray, size: int, axis: int, pick: np.ufunc) -> np.ndarray:
     """``pick`` (np.minimum or np.maximum) over every window of ``size`` along ``axis``.
 
-    Windows double in length each step (log2(size) passes), then two overlapping windows
-    cover the rest: exact, and as fast for a 64-long line as for a 3-long one.
+    Windows double in length each step, then two overlapping windows cover the rest: exact,
+    in log2(size) + 1 passes over the array however long the window.
     """
     ndim = padded.ndim
     span, result = 1, padded
@@ -161,38 +161,60 @@ def maximum_filter1d(
     return _extreme_filter1d(input, size, axis, mode, cval, origin, np.maximum)
 
 
+def _window_sums(padded: np.ndarray, size: int, axis: int, length: int) -> np.ndarray:
+    """Sums of every ``size`` consecutive cells along ``axis``: sums of 1, 2, 4, ... cells
+    by doubling, one of each binary digit of ``size`` added side by side (2 log2(size) passes)."""
+    ndim = padded.ndim
+    result, offset, span, current, remaining = None, 0, 1, padded, size
+    while True:
+        if remaining & 1:
+            piece = current[_along(axis, ndim, offset, offset + length)]
+            result = piece.copy() if result is None else np.add(result, piece, out=result)
+            offset += span
+        remaining >>= 1
+        if not remaining:
+            return result
+        current = current[_along(axis, ndim, None, -span)] + current[_along(axis, ndim, span, None)]
+        span *= 2
+
+
+def _running_sums(padded: np.ndarray, size: int, axis: int, length: int) -> np.ndarray:
+    """SciPy's running sum, term by term: the first window added cell by cell, then each step
+    adding the entering cell minus the leaving one."""
+    lines = np.ascontiguousarray(np.moveaxis(padded, axis, -1))  # cumsum is fastest along the last axis
+    steps = np.empty(lines.shape[:-1] + (length,))
+    steps[..., 0] = np.cumsum(lines[..., :size], axis=-1)[..., -1]
+    np.subtract(lines[..., size:], lines[..., :-size], out=steps[..., 1:])
+    return np.moveaxis(np.cumsum(steps, axis=-1), -1, axis)
+
+
 def uniform_filter1d(
     input: np.ndarray, size: int, axis: int = -1, *, mode: str = "reflect", cval: float = 0.0, origin: int = 0
 ) -> np.ndarray:
     """The mean over a window of ``size`` along ``axis`` (scipy.ndimage.uniform_filter1d).
 
-    Computed in float64 and stored in the input's dtype (integers truncated), as SciPy does.
-    SciPy keeps a running sum (the first window added cell by cell, then each step adds the
-    entering cell minus the leaving one); long windows repeat it term by term, so they give
-    the same bits. Windows of up to SMALL_WINDOW cells add their cells directly, many times
-    faster than a cumulative sum, and give the same bits whenever the window sums are exact
-    in float64 (integer-valued data; float32 data whose values span less than 2^28, such as
-    images in [0, 1]), and otherwise differ in the last float64 bit or so.
+    Summed in float64 and stored in the input's dtype (integers truncated), as SciPy does.
+    Integer, bool and float64 input repeat SciPy's running sum term by term: the same bits.
+    float32 (and float16) input sums each window directly, several times faster; each
+    window's float64 sum is then exact, so equal to SciPy's, unless the values in one window
+    (``cval`` included) span more than about 2^26, say 1.0 next to 1e-9, or ``cval`` is no
+    float32 value: then the sum can differ in the last float64 bit and so, very rarely, the
+    mean in the last float32 bit.
     """
     values = np.asarray(input)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"uniform_filter1d does not support {values.dtype} input")
     axis = axis % values.ndim
     size = int(size)
     before, after = _window_ends(size, origin)
     if values.size == 0:
         return values.copy()
     padded = _pad_along(values.astype(np.float64), before, after, axis, mode, cval)
-    ndim, length = values.ndim, values.shape[axis]
-    if size <= SMALL_WINDOW:
-        sums = padded[_along(axis, ndim, 0, length)].copy()
-        for shift in range(1, size):
-            sums += padded[_along(axis, ndim, shift, shift + length)]
+    length = values.shape[axis]
+    if values.dtype.kind == "f" and values.dtype.itemsize <= 4:
+        sums = _window_sums(padded, size, axis, length)
     else:
-        # Cumulative sums run far faster along the last, contiguous axis.
-        lines = np.ascontiguousarray(np.moveaxis(padded, axis, -1))
-        steps = np.empty(lines.shape[:-1] + (length,))
-        steps[..., 0] = np.cumsum(lines[..., :size], axis=-1)[..., -1]
-        np.subtract(lines[..., size:], lines[..., :-size], out=steps[..., 1:])
-        sums = np.moveaxis(np.cumsum(steps, axis=-1), -1, axis)
+        sums = _running_sums(padded, size, axis, length)
     sums /= size
     return np.ascontiguousarray(sums.astype(values.dtype, copy=False))
 
@@ -200,9 +222,7 @@ def uniform_filter1d(
 # N-D filters ----------------------------------------------------------------------------------
 
 
-def _separable(
-    filter1d, input: np.ndarray, size, mode: str, cval: float, origin
-) -> np.ndarray:
+def _separable(filter1d, input: np.ndarray, size, mode: str, cval: float, origin) -> np.ndarray:
     """SciPy's separable filters: one 1-D pass per axis whose size exceeds 1, in axis order,
     each pass stored in the input's dtype."""
     result = np.asarray(input)
@@ -294,7 +314,7 @@ def _offsets(structure: np.ndarray) -> np.ndarray:
 
 def _hit(mask: np.ndarray, offsets: np.ndarray, border_value: bool, combine: np.ufunc) -> np.ndarray:
     """``combine`` (and/or) over ``mask`` shifted by each offset, ``border_value`` outside."""
-    reach = np.abs(offsets).max(axis=0) if len(offsets) else np.zeros(mask.ndim, dtype=int)
+    reach = np.abs(offsets).max(axis=0)
     padded = np.pad(mask, [(r, r) for r in reach], constant_values=border_value)
     result = None
     for offset in offsets:
@@ -303,36 +323,48 @@ def _hit(mask: np.ndarray, offsets: np.ndarray, border_value: bool, combine: np.
     return result
 
 
-def _binary_iterations(mask: np.ndarray, iterations: int, step) -> np.ndarray:
+def _binary_morphology(
+    input: np.ndarray, structure: np.ndarray | None, iterations: int, border_value: int, erode: bool
+) -> np.ndarray:
+    mask = np.asarray(input) != 0
+    structure = _structure(structure, mask.ndim)
+    if not structure.any():
+        raise ValueError("structure must have a set cell")
     # SciPy's iterations < 1 (repeat until stable) never ends for structures that make the
     # mask oscillate; nothing here needs it.
     if iterations < 1:
         raise ValueError("iterations must be at least 1")
+    border = bool(border_value)
+    box = structure.all()  # a box: one minimum or maximum pass per axis
+    box_filter = minimum_filter if erode else maximum_filter
+    offsets = _offsets(structure) if erode else -_offsets(structure)  # dilation: the mirror
+    combine = np.logical_and if erode else np.logical_or  # erosion: all cells under it; dilation: any
     for _ in range(iterations):
-        mask = step(mask)
+        if box:
+            mask = box_filter(mask, structure.shape, mode="constant", cval=border)
+        else:
+            mask = _hit(mask, offsets, border, combine)
     return mask
 
 
 def binary_erosion(
     input: np.ndarray, structure: np.ndarray | None = None, iterations: int = 1, *, border_value: int = 0
 ) -> np.ndarray:
-    """Cells whose whole structure neighbourhood is set (scipy.ndimage.binary_erosion)."""
-    mask = np.asarray(input) != 0
-    offsets = _offsets(_structure(structure, mask.ndim))
-    if len(offsets) == 0:
-        raise ValueError("structure must have a set cell")
-    return _binary_iterations(mask, iterations, lambda m: _hit(m, offsets, bool(border_value), np.logical_and))
+    """Cells whose whole structure neighbourhood is set (scipy.ndimage.binary_erosion).
+
+    ``structure``: None (the cross) or an array with odd sides; ``border_value``: what lies
+    outside the array."""
+    return _binary_morphology(input, structure, iterations, border_value, erode=True)
 
 
 def binary_dilation(
     input: np.ndarray, structure: np.ndarray | None = None, iterations: int = 1, *, border_value: int = 0
 ) -> np.ndarray:
-    """Cells that the mirrored structure placed on a set cell covers (scipy.ndimage.binary_dilation)."""
-    mask = np.asarray(input) != 0
-    offsets = -_offsets(_structure(structure, mask.ndim))
-    if len(offsets) == 0:
-        raise ValueError("structure must have a set cell")
-    return _binary_iterations(mask, iterations, lambda m: _hit(m, offsets, bool(border_value), np.logical_or))
+    """Cells that the mirrored structure placed on a set cell covers (scipy.ndimage.binary_dilation).
+
+    ``structure``: None (the cross) or an array with odd sides; ``border_value``: what lies
+    outside the array."""
+    return _binary_morphology(input, structure, iterations, border_value, erode=False)
 
 
 # Connected components -------------------------------------------------------------------------
@@ -513,43 +545,38 @@ def find_objects(input: np.ndarray, max_label: int = 0) -> list[tuple[slice, ...
 # Distance transform ---------------------------------------------------------------------------
 
 
-def _column_distances(background: np.ndarray, cap: int, dtype: type) -> np.ndarray:
-    """Distance from each cell to the nearest background cell in its column (``cap`` where
-    the column has none)."""
-    height = background.shape[0]
-    rows = np.arange(height, dtype=dtype)[:, None]
-    above = np.maximum.accumulate(np.where(background, rows, -cap), axis=0)
-    below = np.minimum.accumulate(np.where(background, rows, height + cap)[::-1], axis=0)[::-1]
-    return np.minimum(np.minimum(rows - above, below - rows), cap)
+def _row_distances(background: np.ndarray, cap: int, dtype: type) -> np.ndarray:
+    """Distance from each cell to the nearest background cell in its row (``cap`` where the
+    row has none)."""
+    width = background.shape[1]
+    columns = np.arange(width, dtype=dtype)
+    before = np.maximum.accumulate(np.where(background, columns, -cap), axis=1)
+    after = np.minimum.accumulate(np.where(background, columns, width + cap)[:, ::-1], axis=1)[:, ::-1]
+    return np.minimum(np.minimum(columns - before, after - columns), cap)
 
 
 def _squared_distances(foreground: np.ndarray) -> np.ndarray:
     """Exact squared Euclidean distance to the nearest background cell (there is one).
 
-    Column distances g first; then along each row d(j) = min over k of g(k)^2 + (j - k)^2,
-    taken over offsets t = |j - k| = 1, 2, ... until t^2 reaches every row's current largest
-    d. The work follows the largest distance (stroke half-widths here), and rows that are
-    done are dropped as they finish.
+    Row distances h first; then down each column d(i) = min over k of h(k)^2 + (i - k)^2,
+    taken over offsets t = |i - k| = 1, 2, ... (whole shifted rows at a time) until t^2
+    reaches the largest d. The passes follow the largest distance: a stroke's half width
+    for distances inside strokes.
     """
     height, width = foreground.shape
-    cap = height + width  # more than any distance, so a capped column never wins
+    cap = height + width  # more than any distance, so a capped row distance never wins
     dtype = np.int32 if 2 * cap * cap < np.iinfo(np.int32).max else np.int64
-    g = _column_distances(~foreground, cap, dtype)
-    squares = g * g
+    h = _row_distances(~foreground, cap, dtype)
+    squares = h * h
     best = squares.copy()
-    rows = np.arange(height)
-    work_best, work_squares = best, squares
-    for t in range(1, width):
+    largest = int(best.max())
+    for t in range(1, height):
         t2 = t * t
-        open_rows = work_best.max(axis=1) > t2
-        if not open_rows.any():
+        if t2 >= largest:
             break
-        if 2 * np.count_nonzero(open_rows) < open_rows.size:
-            best[rows[~open_rows]] = work_best[~open_rows]
-            rows, work_best, work_squares = rows[open_rows], work_best[open_rows], work_squares[open_rows]
-        np.minimum(work_best[:, t:], work_squares[:, :-t] + t2, out=work_best[:, t:])
-        np.minimum(work_best[:, :-t], work_squares[:, t:] + t2, out=work_best[:, :-t])
-    best[rows] = work_best
+        np.minimum(best[t:], squares[:-t] + t2, out=best[t:])
+        np.minimum(best[:-t], squares[t:] + t2, out=best[:-t])
+        largest = int(best.max())
     return best
 
 
@@ -567,9 +594,9 @@ def distance_transform_edt(input: np.ndarray) -> np.ndarray:
         grids[0] += 1
         return np.sqrt(np.add.reduce(grids * grids, axis=0))
     plane = foreground.reshape(1, -1) if foreground.ndim == 1 else foreground
-    # Row offsets cost one pass over the image each: run them along the shorter side.
-    transposed = plane.shape[1] > plane.shape[0]
+    # One pass per offset, at most one per row: let the offsets run along the shorter side.
+    transposed = plane.shape[0] > plane.shape[1]
     squared = _squared_distances(plane.T if transposed else plane)
     if transposed:
         squared = squared.T
-    return np.sqrt(np.ascontiguousarray(squared).astype(np.float64)).reshape(foreground.shape)
+    return np.sqrt(squared.astype(np.float64, order="C")).reshape(foreground.shape)

@@ -18,10 +18,11 @@ Only vectorised NumPy/SciPy and Pillow's resampling: a warm request has about 10
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage as ndi
+from recognizer import imageops as ndi
 
 from recognizer.decoding import UPLOAD_SIZE_KEY
 from recognizer.errors import NoDigitFound
@@ -32,14 +33,20 @@ COARSE_FACTOR = 4  # background is estimated at 1/4 of the working resolution
 POLARITY_TILES = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
 BACKGROUND_WINDOW = 0.4  # of the short side: ink narrower than this is not background
 RECONSTRUCTION_STEPS = 24  # at most: shadow tips are restored up to 24 coarse pixels deep
+SHADOW_STEP = 0.04  # paper level differences (beyond the trend) that call for a closer look
 STROKE_WINDOWS = 4  # or, once the strokes are known, this many stroke widths
 MIN_CONTRAST = 0.06  # ink must differ from its paper by 6% of the full range
 NOISE_SIGMAS = 4.0  # and stand out from the paper's noise by this many sigmas
 INK_LEVEL = 0.5  # an ink-map value from which a pixel counts as ink
 FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
 
+PAGE_INKED = 0.15  # an ink map inked over this much of its area may have found the page
+PAGE_SPAN, PAGE_FILL = 0.3, 0.6  # a piece this big (of both sides) and this filled is the page
+FRAME_SPAN = 0.6  # a piece touching the frame and spanning this much of it is the frame's
 MIN_DIGIT_AREA = 12  # working pixels of real ink, below which it is specks
-DOT_FILL, DOT_ASPECT = 0.8, 1.6  # a piece this filled and this round is a dot, not a digit
+DOT_FILL, DOT_ASPECT = 0.7, 1.6  # a small piece this filled and this round is a dot, not a digit
+DOT_SIZE = 0.08  # "small": at most this much of the working image's longest side
+DOT_CANDIDATES = 8  # the best-placed pieces looked at before deciding there are only dots
 FRAGMENT_INSIDE = 0.015  # of the main piece's ink: a fragment within the digit's box joins
 FRAGMENT_OUTSIDE = 0.08  # one that widens the box must be a stroke in its own right
 
@@ -148,27 +155,33 @@ def _background_window(coarse: np.ndarray) -> int:
     return max(3, int(round(BACKGROUND_WINDOW * min(coarse.shape))) | 1)
 
 
+@lru_cache(maxsize=32)
+def _quadratic_basis(height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    yy, xx = yy / max(height - 1, 1) - 0.5, xx / max(width - 1, 1) - 0.5
+    basis = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1)
+    basis.flags.writeable = False
+    return basis
+
+
 def _smooth_trend(coarse: np.ndarray) -> np.ndarray:
     """A quadratic surface under the paper (vignetting, a light falling off across the page),
-    refitted to the pixels lowest above it, since the ink (bright here) sits above the paper."""
-    height, width = coarse.shape
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    yy, xx = yy / max(height - 1, 1) - 0.5, xx / max(width - 1, 1) - 0.5
-    basis = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
-    basis = basis.astype(np.float64)
-    values = coarse.reshape(-1).astype(np.float64)
+    refitted to the pixels lowest above it, since the ink (bright here) sits above the paper.
+    Fitted on every other coarse pixel each way: a smooth surface needs no more."""
+    basis_grid = _quadratic_basis(*coarse.shape)
+    basis = basis_grid[::2, ::2].reshape(-1, 6)
+    values = coarse[::2, ::2].reshape(-1).astype(np.float64)
     use = np.ones(values.shape, dtype=bool)
-    fit = np.zeros_like(values)
+    coefficients = np.zeros(6)
     for _ in range(3):
         if use.sum() < 12:
             break
         chosen = basis[use]  # least squares by normal equations: 6x6, no LAPACK threads
         gram = chosen.T @ chosen + 1e-6 * np.eye(6)
         coefficients = np.linalg.solve(gram, chosen.T @ values[use])
-        fit = basis @ coefficients
-        residual = values - fit
-        use = residual <= np.percentile(residual, 40)
-    return fit.reshape(height, width).astype(np.float32)
+        residual = values - basis @ coefficients
+        use = residual <= np.partition(residual, residual.size * 2 // 5)[residual.size * 2 // 5]
+    return (basis_grid @ coefficients).astype(np.float32)
 
 
 def _dilated_3x3(values: np.ndarray) -> np.ndarray:
@@ -210,7 +223,9 @@ def _paper_of(bright_ink: np.ndarray) -> _Paper:
     return _Paper(coarse, trend, bright_ink.shape)
 
 
-def _background(paper: _Paper, window: int) -> np.ndarray:
+def _paper_levels(paper: _Paper, window: int) -> np.ndarray:
+    """The background at coarse scale (see ``estimate_background``)."""
+
     def opened(values: np.ndarray) -> np.ndarray:
         return ndi.uniform_filter(
             ndi.grey_opening(values, size=(window, window), mode="nearest"), size=max(3, window // 2), mode="nearest"
@@ -219,9 +234,12 @@ def _background(paper: _Paper, window: int) -> np.ndarray:
     level = opened(paper.coarse)
     if paper.trend is not None:
         level = np.maximum(level, opened(paper.coarse - paper.trend) + paper.trend)
-    level = ndi.uniform_filter(_reconstructed(level, paper.coarse), size=3, mode="nearest")
+    return ndi.uniform_filter(_reconstructed(level, paper.coarse), size=3, mode="nearest")
+
+
+def _full_size(paper: _Paper, levels: np.ndarray) -> np.ndarray:
     height, width = paper.shape
-    return _resize_float(level, (width, height))
+    return _resize_float(levels, (width, height))
 
 
 def estimate_background(bright_ink: np.ndarray, window: int | None = None) -> np.ndarray:
@@ -235,7 +253,7 @@ def estimate_background(bright_ink: np.ndarray, window: int | None = None) -> np
     coarse pixels (default: BACKGROUND_WINDOW of the short side).
     """
     paper = _paper_of(bright_ink)
-    return _background(paper, window or _background_window(paper.coarse))
+    return _full_size(paper, _paper_levels(paper, window or _background_window(paper.coarse)))
 
 
 def _tile_medians(grey: np.ndarray) -> np.ndarray:
@@ -270,8 +288,8 @@ def _dark_by_border(grey: np.ndarray) -> bool:
     paper = float(np.median(border))
     flat = grey.ravel()
     count = max(20, int(0.003 * flat.size))
-    darkest = np.partition(flat, count)[:count].mean()
-    lightest = np.partition(flat, flat.size - count)[-count:].mean()
+    ends = np.partition(flat, [count, flat.size - count])
+    darkest, lightest = ends[:count].mean(), ends[-count:].mean()
     return bool(paper - darkest >= lightest - paper)
 
 
@@ -290,7 +308,8 @@ def _dark_by_minority(grey: np.ndarray) -> bool:
 def ink_is_dark(grey: np.ndarray) -> bool:
     """Polarity: dark ink on light paper (True) or light on dark (False), by majority of three
     votes that fail in different places (local paper: thick strokes filling a tile; border:
-    a frame edge in shadow; minority: a digit covering half the image)."""
+    a frame edge in shadow; minority: a digit covering half the image). A desk around the
+    page fools the last two; ``ink_map`` checks the result for that."""
     votes = _dark_by_border(grey) + _dark_by_minority(grey)
     if votes != 1:
         return votes == 2
@@ -325,7 +344,8 @@ def _contrast_normalised(excess: np.ndarray) -> tuple[np.ndarray, float]:
     if strongest < MIN_CONTRAST or strongest < 1.5 * floor:
         return np.zeros_like(excess), max(strongest, 0.0)
     above = flat[flat > floor]
-    strong = max(float(np.percentile(above, 90)), 0.5 * strongest)
+    typical = float(np.partition(above, int(0.9 * (above.size - 1)))[int(0.9 * (above.size - 1))])
+    strong = max(typical, 0.5 * strongest)
     low = max(floor, 0.3 * strong)
     high = max(0.8 * strong, low + 1e-3)
     ink = np.clip((excess - low) / (high - low), 0.0, 1.0)
@@ -353,11 +373,12 @@ class Lines:
     segments: np.ndarray
 
 
-def _line_candidates(ink: np.ndarray, axis: int) -> Lines:
-    """Long, thin, straight structures along ``axis`` (1: horizontal). Faint ones count too:
-    printed lines are often lighter than the ink."""
+def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
+    """Thin straight structures along ``axis`` (1: horizontal) at least 1/``fraction`` of the
+    image long, and how many of them cross it. Faint ones count too: printed lines are often
+    lighter than the ink."""
     along, across = ink.shape[axis], ink.shape[1 - axis]
-    opened = _opened_along(ink, max(8, along // 4), axis)
+    opened = _opened_along(ink, max(8, along // fraction), axis)
     candidates = opened >= LINE_LEVEL
     if not candidates.any():
         return Lines(0, 0.0, candidates)
@@ -377,13 +398,17 @@ def _line_candidates(ink: np.ndarray, axis: int) -> Lines:
 
 
 def _may_hold_lines(ink: np.ndarray) -> bool:
-    """Cheap test first: does any (slightly tilted) row or column of blocks run mostly through ink?"""
+    """Cheap test first: do at least two separate (slightly tilted) rows, or columns, of
+    blocks run mostly through ink? One alone may be a digit's stroke."""
     blocks = _coarse(ink >= FAINT_INK_LEVEL) > 0
     if blocks.shape[0] < 3 or blocks.shape[1] < 3:
         return False
-    rows = ndi.maximum_filter1d(blocks, 3, axis=0).mean(axis=1).max()
-    cols = ndi.maximum_filter1d(blocks, 3, axis=1).mean(axis=0).max()
-    return bool(max(rows, cols) >= LINE_MIN_SPAN)
+    for axis in (0, 1):
+        long = ndi.maximum_filter1d(blocks, 3, axis=axis).mean(axis=1 - axis) >= LINE_MIN_SPAN
+        runs = np.count_nonzero(np.diff(long.astype(np.int8)) == 1) + int(long[0])
+        if runs >= 2:
+            return True
+    return False
 
 
 def _without_lines_along(ink: np.ndarray, lines: Lines, axis: int) -> np.ndarray:
@@ -394,8 +419,17 @@ def _without_lines_along(ink: np.ndarray, lines: Lines, axis: int) -> np.ndarray
     # The measured thickness includes the drift allowance and the row pairing.
     size = int(np.ceil(max(1.0, lines.thickness - LINE_DRIFT))) + 1
     band = ndi.maximum_filter1d(lines.segments, LINE_DRIFT, axis=across)
-    thick = ndi.grey_opening(ink, size=(size, 1) if axis == 1 else (1, size), mode="nearest")
+    thick = ndi.grey_opening(ink, size=(size, 1) if axis == 1 else (1, size), mode="constant")
     return np.where(band, np.minimum(ink, thick), ink)
+
+
+def _touching_border(mask: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` that touch the image's edge."""
+    labels, count = ndi.label(mask)
+    if count == 0:
+        return mask
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0])
 
 
 def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
@@ -415,16 +449,30 @@ def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
     cleaned = ink
     for lines, axis in ((horizontal, 1), (vertical, 0)):
         if lines.count:  # a direction with no line across the image has only strokes
-            cleaned = _without_lines_along(cleaned, lines, axis)
+            # On paper, shorter pieces at the frame's edge go too: lines the frame cuts.
+            pieces = lines.segments | _touching_border(_line_candidates(ink, axis, fraction=8).segments)
+            cleaned = _without_lines_along(cleaned, Lines(lines.count, lines.thickness, pieces), axis)
     return cleaned.astype(np.float32, copy=False)
 
 
-def _ink_against_paper(bright_ink: np.ndarray, paper: _Paper, dark_ink: bool, window: int) -> tuple[np.ndarray, float]:
-    background = _background(paper, window)
+def _has_shadows(paper: _Paper, levels: np.ndarray) -> bool:
+    """Does the paper found vary across the page more than a smooth trend explains?"""
+    rest = levels - paper.trend if paper.trend is not None else levels
+    low, high = np.percentile(rest, [2, 98])
+    return bool(high - low > SHADOW_STEP)
+
+
+def _ink_against_paper(
+    bright_ink: np.ndarray, paper: _Paper, dark_ink: bool, window: int
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """(ink map, contrast, the paper's levels at coarse scale) for one background window."""
+    levels = _paper_levels(paper, window)
+    background = _full_size(paper, levels)
     excess = bright_ink - background
     if dark_ink:  # on dark paper (MNIST's black) there is no paper brightness to divide by
         excess *= _lighting_gain(1.0 - background)
-    return _contrast_normalised(excess)
+    ink, contrast = _contrast_normalised(excess)
+    return ink, contrast, levels
 
 
 def _window_for_strokes(ink: np.ndarray) -> int:
@@ -438,6 +486,37 @@ def _window_for_strokes(ink: np.ndarray) -> int:
     return max(3, int(np.ceil(STROKE_WINDOWS * width / COARSE_FACTOR))) | 1
 
 
+def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
+    """The ink map and contrast of working grey levels, for a given polarity."""
+    bright_ink = 1.0 - grey if dark_ink else grey
+    paper = _paper_of(bright_ink)
+    window = _background_window(paper.coarse)
+    ink, contrast, levels = _ink_against_paper(bright_ink, paper, dark_ink, window)
+    # The default window allows for marker strokes filling the frame; when there are shadows,
+    # thinner strokes let a tighter window follow their edges and corners closely.
+    if contrast > 0 and _has_shadows(paper, levels):
+        tighter = _window_for_strokes(ink)
+        if tighter < 0.75 * window:
+            ink, contrast, _ = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
+    if contrast > 0:
+        ink = remove_printed_lines(ink)
+    return ink, contrast
+
+
+def _found_the_page(ink: np.ndarray) -> bool:
+    """Is the "ink" a big filled block away from the frame: the page itself, seen against a
+    darker desk, so the polarity is the wrong way round?"""
+    if np.count_nonzero(ink >= INK_LEVEL) < PAGE_INKED * ink.size:
+        return False
+    height, width = ink.shape
+    for component in ink_components(ink)[1]:
+        x, y, w, h = component.box
+        big = w >= PAGE_SPAN * width and h >= PAGE_SPAN * height
+        if big and not component.touches_border and component.area >= PAGE_FILL * w * h:
+            return True
+    return False
+
+
 def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | None = None) -> InkMap:
     """How much ink each pixel holds, at a working resolution of at most ``max_side``.
 
@@ -448,19 +527,15 @@ def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | N
     grey, scale = working_grey(image, max_side)
     upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
     scale *= image.size[0] / upload_width
-    if dark_ink is None:
-        dark_ink = ink_is_dark(grey)
-    bright_ink = 1.0 - grey if dark_ink else grey
-    paper = _paper_of(bright_ink)
-    window = _background_window(paper.coarse)
-    ink, contrast = _ink_against_paper(bright_ink, paper, dark_ink, window)
-    # The default window allows for marker strokes filling the frame; thinner strokes let a
-    # tighter window follow shadow edges and corners closely.
-    tighter = _window_for_strokes(ink)
-    if contrast > 0 and tighter < 0.75 * window:
-        ink, contrast = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
-    if contrast > 0:
-        ink = remove_printed_lines(ink)
+    if dark_ink is not None:
+        ink, contrast = _ink_of(grey, dark_ink)
+        return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
+    dark_ink = ink_is_dark(grey)
+    ink, contrast = _ink_of(grey, dark_ink)
+    if contrast > 0 and _found_the_page(ink):
+        other, other_contrast = _ink_of(grey, not dark_ink)
+        if other_contrast > 0 and not _found_the_page(other):
+            dark_ink, ink, contrast = not dark_ink, other, other_contrast
     return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
 
 
@@ -489,13 +564,22 @@ def ink_components(ink: np.ndarray, min_area: int = 4) -> tuple[np.ndarray, list
     return labels, components
 
 
-def _score(component: Component, shape: tuple[int, int]) -> float:
-    """Big and central wins; pieces cut by the frame (page edges, desk) count far less."""
+def _runs_along_frame(component: Component, shape: tuple[int, int]) -> bool:
+    """A piece touching the frame and spanning much of it: a desk around the page, the page's
+    edge, a shadow's border; or, with nothing else there, a digit cropped to its edges."""
+    height, width = shape
+    _, _, w, h = component.box
+    return component.touches_border and (w >= FRAME_SPAN * width or h >= FRAME_SPAN * height)
+
+
+def _score(component: Component, shape: tuple[int, int]) -> tuple[bool, float]:
+    """Big and central wins; pieces cut by the frame count less, those along it come last."""
     height, width = shape
     cx, cy = component.centre
     dx, dy = (cx - width / 2) / width, (cy - height / 2) / height
     centrality = 1.0 / (1.0 + 4.0 * (dx * dx + dy * dy))
-    return component.mass * centrality * (0.25 if component.touches_border else 1.0)
+    weight = 0.25 if component.touches_border else 1.0
+    return not _runs_along_frame(component, shape), component.mass * centrality * weight
 
 
 def _box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -512,19 +596,27 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
     return left, top, right - left, bottom - top
 
 
-def _looks_like_a_dot(component: Component) -> bool:
-    """A filled, roundish blob (a speck, a blot, a pen dot) is no digit; even a marker "1"
-    is elongated and other digits leave paper inside their box."""
-    _, _, w, h = component.box
-    fill = component.area / float(w * h)
-    return fill >= DOT_FILL and max(w, h) <= DOT_ASPECT * min(w, h)
+def _looks_like_a_dot(component: Component, labels: np.ndarray, ink: np.ndarray) -> bool:
+    """A small, filled, roundish blob (a speck, a blot, a pen dot) is no digit; even a marker
+    "1" is elongated and other digits leave paper inside their box. Judged on the piece's
+    real ink (its faint fringe makes any small blob look hollow)."""
+    x, y, w, h = component.box
+    solid = (labels[y : y + h, x : x + w] == component.label) & (ink[y : y + h, x : x + w] >= INK_LEVEL)
+    rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    fill = np.count_nonzero(solid) / float(height * width)
+    small = max(height, width) <= DOT_SIZE * max(ink.shape)
+    return small and fill >= DOT_FILL and max(height, width) <= DOT_ASPECT * min(height, width)
 
 
-def _joins(box: tuple[int, int, int, int], other: Component, main: Component) -> bool:
-    """Does a fragment belong to the digit: close by, and either inside its box (a broken
-    pencil stroke) or big enough to be a stroke of its own (a "5"'s bar)?"""
+def _joins(box: tuple[int, int, int, int], other: Component, main: Component, shape: tuple[int, int]) -> bool:
+    """Does a fragment belong to the digit: close by, not running along the frame (a shadow's
+    or the page's edge), and either inside its box (a broken pencil stroke) or big enough to
+    be a stroke of its own (a "5"'s bar)?"""
     side = max(box[2], box[3])
-    if _box_gap(box, other.box) > 0.3 * side or (other.touches_border and other.mass > main.mass):
+    if _box_gap(box, other.box) > 0.3 * side or _runs_along_frame(other, shape):
+        return False
+    if other.touches_border and other.mass > main.mass:
         return False
     merged = _union(box, other.box)
     grows = max(merged[2], merged[3]) / side
@@ -541,21 +633,24 @@ def select_digit(ink: np.ndarray) -> Digit:
     labels, components = ink_components(ink)
     if not components:
         raise NoDigitFound("no digit found: the image looks blank")
-    main = max(components, key=lambda c: _score(c, ink.shape))
-    if main.area < MIN_DIGIT_AREA:
+    ranked = sorted(
+        (c for c in components if c.area >= MIN_DIGIT_AREA), key=lambda c: _score(c, ink.shape), reverse=True
+    )
+    if not ranked:
         raise NoDigitFound("no digit found: only specks of ink")
+    main = next((c for c in ranked[:DOT_CANDIDATES] if not _looks_like_a_dot(c, labels, ink)), None)
+    if main is None:
+        raise NoDigitFound("no digit found: only dots or blots of ink")
     chosen, box = [main], main.box
     others = sorted((c for c in components if c is not main), key=lambda c: -c.mass)
     grown = True
     while grown:
         grown = False
         for other in list(others):
-            if _joins(box, other, main):
+            if _joins(box, other, main, ink.shape):
                 chosen.append(other)
                 others.remove(other)
                 box, grown = _union(box, other.box), True
-    if len(chosen) == 1 and _looks_like_a_dot(main):
-        raise NoDigitFound("no digit found: only a dot or blot of ink")
     x, y, w, h = box
     keep = np.isin(labels[y : y + h, x : x + w], [c.label for c in chosen])
     # Soft edges below FAINT_INK_LEVEL belong to the nearest chosen piece: keep a 1 px fringe.

@@ -3,13 +3,16 @@
 Built on the single-digit preprocessing (``ink_map``, ``ink_components``, ``normalize_digit``):
 
 1. the upload as an ink map at a working resolution that suits a row (wide images keep more
-   pixels across), re-read at full resolution when the row is small in a large photo;
-2. connected pieces of ink; specks dropped; pieces of one digit joined (a "4" drawn in two
-   strokes, a "5"'s separate bar, a dotted pencil line): pieces sharing most of their
-   columns, and pieces much shorter than the row's digits, join their nearest digit;
-3. digits that touch split where the evidence says so: a piece wider than one digit is cut
-   at its thinnest columns, into the number of parts that the widths and, when a classifier
-   is given, the readings of the parts support best;
+   pixels across), re-read from the upload's own pixels when the row is small in a big photo;
+2. connected pieces of ink; specks dropped (unless close to other ink: a dotted pencil line);
+   pieces of one digit joined: pieces sharing most of their columns (a "4" drawn in two
+   strokes, a broken "7"), and pieces much shorter than the row's digits (a "5"'s detached
+   bar) join their nearest digit; marks off the row's centre line dropped;
+3. digits that touch split where the evidence says so: a piece that may hold several digits
+   is read whole; unless it looks like one digit, candidate cuts (least-ink paths from top to
+   bottom) give candidate parts, all read in one batch, and a dynamic programme keeps the
+   parts most likely each to be one digit (by the digit probe, ``models/digit_probe.json``,
+   fitted by ``training.fit_digit_probe``; by shape alone without it);
 4. each digit's box in the uploaded image's pixels, sorted left to right.
 """
 
@@ -25,13 +28,20 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage as ndi
+from recognizer import imageops as ndi
 
 from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload
 from recognizer.errors import NoDigitFound, UploadTooLarge
 from recognizer.inference import Activations, get_model
 from recognizer.pipeline import predict_inputs
-from recognizer.preprocessing import WORK_SIDE, InkMap, ink_components, ink_map, normalize_digit
+from recognizer.preprocessing import (
+    WORK_SIDE,
+    InkMap,
+    ink_components,
+    ink_is_dark,
+    ink_map,
+    normalize_digit,
+)
 from recognizer.schemas import DigitInRow, MultiPredictionResponse
 from recognizer.settings import get_settings
 
@@ -48,11 +58,14 @@ SPECK_NEIGHBOUR = 0.08  # ... another piece lies this close (the dots of a dotte
 MERGE_OVERLAP = 0.5  # pieces sharing this much of the narrower one's columns are one digit
 MERGE_VERTICAL_GAP = 0.35  # if they lie at most this far apart vertically
 MERGE_TALL_OVERLAP = 0.8  # but two tall ones (each at least STROKE_HEIGHT) must share this
-STROKE_HEIGHT = 0.75
+STROKE_HEIGHT = 0.75  # (digits are about this tall at least)
 MAX_DIGIT_WIDTH = 1.05  # joined pieces stay at most this wide
 MAX_FRAGMENT_WIDTH = 1.4  # a digit with a fragment joined (a "5" and its long bar) at most this
-FRAGMENT_HEIGHT = 0.5  # a piece shorter than this is part of a digit, not a digit
+FRAGMENT_HEIGHT = 0.5  # a piece shorter than this is part of a digit, not a digit; so is ...
+FRAGMENT_AREA = 0.2  # ... one shorter than STROKE_HEIGHT with less ink than this (of a digit's)
 FRAGMENT_REACH = 0.35  # it joins the nearest digit within this distance, else it is dropped
+NEAR_GAP = 0.03  # a thin stroke this close to a taller piece joins it, thin being ...
+THIN = 0.2  # ... narrower than this
 ROW_BAND = 0.75  # a digit's centre lies within this of the row's centre line
 
 SPLIT_FROM = 0.8  # pieces wider than this, or ...
@@ -228,14 +241,43 @@ def join_overlapping(groups: list[Group]) -> list[Group]:
     return groups
 
 
+def join_near_touching(groups: list[Group]) -> list[Group]:
+    """A thin stroke, shorter than its neighbour and a hairline from it (a stroke broken off by
+    the scan), joins it as one clump, for the cutting below to part again if it should."""
+    if len(groups) < 2:
+        return groups
+    height = row_height(groups)
+    near = max(2.0, NEAR_GAP * height)
+    groups = sorted(groups, key=lambda g: g.box[0])
+    joined = [groups[0]]
+    for group in groups[1:]:
+        last = joined[-1]
+        gap_x, gap_y = box_gap(last.box, group.box)
+        shared = min(last.box[1] + last.box[3], group.box[1] + group.box[3]) - max(last.box[1], group.box[1])
+        thin, other = (last, group) if last.box[2] <= group.box[2] else (group, last)
+        sliver = thin.box[2] < THIN * height and thin.box[3] <= 0.9 * other.box[3]
+        if gap_x <= near and gap_y == 0 and sliver and shared >= 0.5 * thin.box[3]:
+            joined[-1] = merged(last, group)
+        else:
+            joined.append(group)
+    return joined
+
+
 def attach_fragments(groups: list[Group]) -> list[Group]:
     """Pieces much shorter than the row's digits (a detached bar, a dot of a dotted line) join
     the nearest digit when one is close enough; otherwise they are stray marks and go."""
     if not groups:
         return groups
     height = row_height(groups)
-    digits = [g for g in groups if g.box[3] >= FRAGMENT_HEIGHT * height]
-    fragments = sorted((g for g in groups if g.box[3] < FRAGMENT_HEIGHT * height), key=lambda g: -g.area)
+    typical_area = float(np.median([g.area for g in groups if g.box[3] >= STROKE_HEIGHT * height] or [0]))
+
+    def is_fragment(group: Group) -> bool:
+        short = group.box[3] < FRAGMENT_HEIGHT * height
+        slight = group.box[3] < STROKE_HEIGHT * height and group.area < FRAGMENT_AREA * typical_area
+        return short or slight
+
+    digits = [g for g in groups if not is_fragment(g)]
+    fragments = sorted((g for g in groups if is_fragment(g)), key=lambda g: -g.area)
     for fragment in fragments:
         best, best_distance = None, FRAGMENT_REACH * height
         for index, digit in enumerate(digits):
@@ -536,7 +578,8 @@ def crop_ink(ink: np.ndarray, group: Group) -> np.ndarray:
 
 def row_groups(ink: np.ndarray) -> list[Group]:
     """The row's pieces of ink as digits or clumps of touching digits, left to right."""
-    return keep_row(attach_fragments(join_overlapping(drop_specks(components_as_groups(ink)))))
+    pieces = join_overlapping(drop_specks(components_as_groups(ink)))
+    return keep_row(attach_fragments(join_near_touching(pieces)))
 
 
 def may_hold_several(group: Group, height: float) -> bool:
@@ -604,6 +647,8 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
     continues) still span it. The mirrored margins are cut off the map again.
     """
     grey = at_working_size(image, side)
+    if dark_ink is None:  # from the image itself: mirrored shadows must not tip the balance
+        dark_ink = ink_is_dark(np.asarray(grey, dtype=np.float32) / 255.0)
     pad = min(grey.size[1] - 1, int(np.ceil(LINE_PAD * grey.size[1])))
     taller = Image.fromarray(np.pad(np.asarray(grey), ((pad, pad), (0, 0)), mode="reflect"), mode="L")
     taller.info[UPLOAD_SIZE_KEY] = grey.info[UPLOAD_SIZE_KEY]
@@ -611,7 +656,9 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
     return dataclasses.replace(mapped, ink=mapped.ink[pad : pad + grey.size[1]])
 
 
-def _second_look(image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, run: ModelRunner | None):
+def _second_look(
+    image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, run: ModelRunner | None
+) -> tuple[np.ndarray, Frame, list[Group]] | None:
     """Re-read a row that is small in the working map from the image's own pixels."""
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
     per_upload = image.size[0] / upload_size[0]  # image pixels per upload pixel

@@ -28,7 +28,9 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop counts as
+# running in this thread, and later tests on the same worker (Mangum's handler) would fail.
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")

@@ -24,6 +24,9 @@ from recognizer.preprocessing import to_model_input
 from tests.reliability.corpus import load_digits, paper_digit, seed_files
 from tests.reliability.scale import current_scale
 
+# Pillow warns about the corrupt EXIF hypothesis writes; what counts is that nothing raises.
+pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+
 SCALE = current_scale()
 MAX_PIXELS = 25_000_000
 EXAMPLES: Counter[str] = Counter()

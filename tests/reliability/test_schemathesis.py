@@ -40,7 +40,8 @@ def test_the_openapi_schema_holds_under_schemathesis(reliability_stack, scale, f
     ]
     # make test: the same cases every run; make reliability: fresh ones, nothing kept on disk.
     command += ["--generation-database", "none"] if scale.full else ["--generation-deterministic"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # In a scratch folder: schemathesis keeps a cache of failures under its working directory.
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     summary = json.loads(report.read_text())
     statuses = [int(code) for code in re.findall(r'"status_code":\s*(\d{3})', events.read_text())]
