@@ -220,7 +220,7 @@ def _dark_ink_colour(rng: Rng):
     return base + rng.uniform(-10, 10, size=3)
 
 
-def _lighting(shape: tuple[int, int], rng: Rng, strength: float) -> np.ndarray:
+def lighting_field(shape: tuple[int, int], rng: Rng, strength: float) -> np.ndarray:
     """A smooth illumination field: a tilted plane times a vignette, in (1-strength, 1]."""
     height, width = shape
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -233,7 +233,7 @@ def _lighting(shape: tuple[int, int], rng: Rng, strength: float) -> np.ndarray:
     return field.astype(np.float32)
 
 
-def _shadow(shape: tuple[int, int], rng: Rng, depth: float) -> np.ndarray:
+def shadow_field(shape: tuple[int, int], rng: Rng, depth: float) -> np.ndarray:
     """A soft shadow of a hand or phone: a polygon from one edge, darkening by ``depth``."""
     height, width = shape
     mask = Image.new("L", (width, height), 0)
@@ -279,7 +279,7 @@ def kind_light_on_dark(glyph: Glyph, rng: Rng) -> bytes:
     texture = np.clip(1.0 - 0.35 * rng.random(ink.shape), 0, 1).astype(np.float32)
     alpha = _place(shape, ink * ndi.uniform_filter(texture, 2), rng)
     pixels = _ink_onto(paper, alpha, rng.uniform(190, 245, size=3))
-    pixels *= _lighting(shape, rng, rng.uniform(0.1, 0.4))[..., None]
+    pixels *= lighting_field(shape, rng, rng.uniform(0.1, 0.4))[..., None]
     pixels += _grain((*shape, 3), rng, rng.uniform(2, 5))
     return _jpeg(_to_image(pixels), rng, 60, 90)
 
@@ -293,14 +293,14 @@ def kind_photo(glyph: Glyph, rng: Rng) -> bytes:
     shape = (max(shape[0], ink.shape[0] + 2), max(shape[1], ink.shape[1] + 2))
     paper = _rgb_paper(shape, rng, base=225, spread=25)
     pixels = _ink_onto(paper, _place(shape, ink, rng, margin=0.1), _dark_ink_colour(rng))
-    light = _lighting(shape, rng, rng.uniform(0.15, 0.45)) * _shadow(shape, rng, rng.uniform(0.25, 0.55))
+    light = lighting_field(shape, rng, rng.uniform(0.15, 0.45)) * shadow_field(shape, rng, rng.uniform(0.25, 0.55))
     pixels *= light[..., None]
     pixels = ndi.gaussian_filter(pixels, sigma=(rng.uniform(0.3, 1.2), rng.uniform(0.3, 1.2), 0))
     pixels += _grain((*shape, 3), rng, rng.uniform(2, 7))
     return _jpeg(_to_image(pixels), rng, 55, 90)
 
 
-def _ruled_lines(shape: tuple[int, int], rng: Rng, spacing: float, vertical: bool, angle: float) -> np.ndarray:
+def ruled_lines(shape: tuple[int, int], rng: Rng, spacing: float, vertical: bool, angle: float) -> np.ndarray:
     """Alpha of printed lines every ``spacing`` px, 1-3 px thick, the page turned ``angle``."""
     height, width = shape
     canvas = Image.new("L", (width * 2, height * 2), 0)
@@ -331,7 +331,7 @@ def _notebook(glyph: Glyph, rng: Rng, squared: bool) -> bytes:
     angle = rng.uniform(-2, 2)
     paper = _rgb_paper(shape, rng, base=240, spread=12)
     line_colour = [(120, 170, 230), (150, 150, 150), (100, 150, 200), (170, 190, 220)][int(rng.integers(4))]
-    lines = _ruled_lines(shape, rng, spacing, squared, angle)
+    lines = ruled_lines(shape, rng, spacing, squared, angle)
     pixels = _ink_onto(paper, lines, line_colour)
     if not squared and rng.random() < 0.5:  # the red margin
         margin = np.zeros(shape, dtype=np.float32)
@@ -339,7 +339,7 @@ def _notebook(glyph: Glyph, rng: Rng, squared: bool) -> bytes:
         margin[:, x : x + int(rng.integers(1, 3))] = 0.8
         pixels = _ink_onto(pixels, margin, (220, 80, 80))
     pixels = _ink_onto(pixels, _place(shape, ink, rng, margin=0.08), _dark_ink_colour(rng))
-    pixels *= _lighting(shape, rng, rng.uniform(0.0, 0.25))[..., None]
+    pixels *= lighting_field(shape, rng, rng.uniform(0.0, 0.25))[..., None]
     pixels += _grain((*shape, 3), rng, rng.uniform(1, 4))
     image = _to_image(pixels)
     return _jpeg(image, rng, 70, 92) if rng.random() < 0.7 else _encode(image, "PNG")
@@ -369,7 +369,7 @@ def kind_pencil(glyph: Glyph, rng: Rng) -> bytes:
     paper = np.full(shape, paper_level, dtype=np.float32)
     contrast = rng.uniform(0.12, 0.35)
     pixels = _ink_onto(paper, _place(shape, ink, rng), paper_level * (1 - contrast) - 10)
-    pixels = pixels * _lighting(shape, rng, rng.uniform(0.0, 0.15)) + _grain(shape, rng, rng.uniform(1, 3))
+    pixels = pixels * lighting_field(shape, rng, rng.uniform(0.0, 0.15)) + _grain(shape, rng, rng.uniform(1, 3))
     image = _to_image(pixels)
     return _jpeg(image, rng, 75, 95) if rng.random() < 0.6 else _encode(image, "PNG")
 
@@ -397,7 +397,7 @@ def kind_small_in_large(glyph: Glyph, rng: Rng) -> bytes:
     ink = glyph.render(digit, rng)
     paper = _rgb_paper(shape, rng, base=232, spread=18)
     pixels = _ink_onto(paper, _place(shape, ink, rng, margin=0.04), _dark_ink_colour(rng))
-    pixels *= _lighting(shape, rng, rng.uniform(0.05, 0.3))[..., None]
+    pixels *= lighting_field(shape, rng, rng.uniform(0.05, 0.3))[..., None]
     pixels += _grain((*shape, 3), rng, rng.uniform(1, 4))
     return _jpeg(_to_image(pixels), rng, 70, 92)
 
@@ -549,6 +549,9 @@ def kind_exotic_format(glyph: Glyph, rng: Rng, fmt: str | None = None) -> bytes:
     grey, alpha = _page(glyph, rng)
     return EXOTIC_FORMATS[fmt](grey, alpha, rng)
 
+
+# The names training/rows.py imports.
+_lighting, _shadow, _ruled_lines = lighting_field, shadow_field, ruled_lines
 
 KINDS: dict[str, Callable[[Glyph, Rng], bytes]] = {
     "clean_mnist": kind_clean_mnist,

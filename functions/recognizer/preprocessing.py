@@ -29,6 +29,7 @@ from recognizer.errors import NoDigitFound
 
 WORK_SIDE = 256  # longest side of the working resolution
 MIN_WORK_SIDE = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
+NOISY = 0.06  # per-pixel noise (of the full range) above which the image is smoothed first
 COARSE_FACTOR = 4  # background is estimated at 1/4 of the working resolution
 POLARITY_TILES = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
 BACKGROUND_WINDOW = 0.4  # of the short side: ink narrower than this is not background
@@ -41,18 +42,22 @@ INK_LEVEL = 0.5  # an ink-map value from which a pixel counts as ink
 FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
 
 PAGE_INKED = 0.15  # an ink map inked over this much of its area may have found the page
-PAGE_SPAN, PAGE_FILL = 0.3, 0.6  # a piece this big (of both sides) and this filled is the page
+PAGE_SPAN, PAGE_FILL = 0.4, 0.85  # a piece this big (of both sides) and this solid is the page
 FRAME_SPAN = 0.6  # a piece touching the frame and spanning this much of it is the frame's
 MIN_DIGIT_AREA = 12  # working pixels of real ink, below which it is specks
+TINY_DIGIT_AREA = 4  # unless the upload has pixels to spare: then a closer look decides
 DOT_FILL, DOT_ASPECT = 0.7, 1.6  # a small piece this filled and this round is a dot, not a digit
 DOT_SIZE = 0.08  # "small": at most this much of the working image's longest side
 DOT_CANDIDATES = 8  # the best-placed pieces looked at before deciding there are only dots
 FRAGMENT_INSIDE = 0.015  # of the main piece's ink: a fragment within the digit's box joins
 FRAGMENT_OUTSIDE = 0.08  # one that widens the box must be a stroke in its own right
+FRAGMENT_BIG = 0.2  # and one this big may lie further off and widen it more
 
 LINE_MIN_SPAN = 0.7  # a printed line crosses at least this much of the image
-LINE_MAX_THICKNESS = 0.03  # and is at most this thick (of the other side), 4 px at least
-LINE_LEVEL = 0.1  # printed lines are often fainter than ink; their openings are noise-free
+LINE_MAX_THICKNESS = 0.05  # and is at most this thick (of the other side), 4 px at least
+LINE_LEVEL = 0.06  # printed lines are often fainter than ink; their openings are noise-free
+FAINT_LINE = 0.5  # one line across this much fainter than the ink is printed, not written
+THIN_LINE = 0.5  # and so is one at most this thick, of the other strokes' width
 LINE_DRIFT = 3  # rows (columns) a slightly rotated line may wander within one window
 
 MNIST_SIDE = 28
@@ -131,6 +136,28 @@ def working_grey(image: Image.Image, max_side: int = WORK_SIDE) -> tuple[np.ndar
         grey = grey.resize(size, resample, reducing_gap=2.0 if scale < 1 else None)
         scale = grey.size[0] / width
     return np.asarray(grey, dtype=np.float32) / 255.0, scale
+
+
+def _pixel_noise(grey: np.ndarray) -> float:
+    """Robust per-pixel noise: the spread of each pixel against its four neighbours' mean,
+    on every other pixel (ink edges are few; noise is everywhere)."""
+    centre = grey[1:-1:2, 1:-1:2]
+    around = (grey[0:-2:2, 1:-1:2] + grey[2::2, 1:-1:2] + grey[1:-1:2, 0:-2:2] + grey[1:-1:2, 2::2]) / 4.0
+    rows, cols = min(centre.shape[0], around.shape[0]), min(centre.shape[1], around.shape[1])
+    if rows == 0 or cols == 0:
+        return 0.0
+    detail = (centre[:rows, :cols] - around[:rows, :cols]).ravel()
+    return float(1.4826 * np.median(np.abs(detail - np.median(detail))) / 1.118)
+
+
+def _denoised(grey: np.ndarray) -> np.ndarray:
+    """Very noisy images (dithered bilevel scans, heavy sensor noise) averaged over 3x3, then
+    5x5, blocks until the noise is down to what the rest expects; others untouched."""
+    for size in (3, 5):
+        if _pixel_noise(grey) <= NOISY:
+            break
+        grey = ndi.uniform_filter(grey, size=size, mode="nearest")
+    return grey
 
 
 def _resize_float(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -366,11 +393,13 @@ def _opened_along(values: np.ndarray, length: int, axis: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Lines:
     """Printed lines along one axis: how many cross the image, how thick they are (drift
-    included), and the mask of every thin straight segment, crossing or not."""
+    included), how dark (the faintest, in ink-map units), and the mask of every thin
+    straight segment, crossing or not."""
 
     count: int
     thickness: float
     segments: np.ndarray
+    level: float = 1.0
 
 
 def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
@@ -385,22 +414,26 @@ def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
     labels, count = ndi.label(candidates)
     thin = np.zeros(count + 1, dtype=bool)
     max_thickness = max(4.0, LINE_MAX_THICKNESS * across) + LINE_DRIFT + 1
-    areas = ndi.sum_labels(candidates, labels, index=np.arange(1, count + 1))
-    crossing = []
-    for index, piece in enumerate(ndi.find_objects(labels), start=1):
+    index = np.arange(1, count + 1)
+    areas = ndi.sum_labels(candidates, labels, index=index)
+    levels = ndi.sum_labels(opened, labels, index=index) / np.maximum(areas, 1)
+    crossing, faintest = [], 1.0
+    for label, piece in enumerate(ndi.find_objects(labels), start=1):
         span = piece[axis].stop - piece[axis].start
-        thickness = areas[index - 1] / span
-        thin[index] = thickness <= max_thickness
-        if thin[index] and span >= LINE_MIN_SPAN * along:
+        thickness = areas[label - 1] / span
+        thin[label] = thickness <= max_thickness
+        if thin[label] and span >= LINE_MIN_SPAN * along:
             crossing.append(thickness)
+            faintest = min(faintest, float(levels[label - 1]))
     thickness = float(np.median(crossing)) if crossing else 0.0
-    return Lines(len(crossing), thickness, thin[labels])
+    return Lines(len(crossing), thickness, thin[labels], faintest)
 
 
 def _may_hold_lines(ink: np.ndarray) -> bool:
-    """Cheap test first: do at least two separate (slightly tilted) rows, or columns, of
-    blocks run mostly through ink? One alone may be a digit's stroke."""
-    blocks = _coarse(ink >= FAINT_INK_LEVEL) > 0
+    """Cheap test first: do two separate (slightly tilted) rows, or columns, of blocks run
+    mostly through ink, or one faint one? One dark one alone may be a digit's stroke."""
+    present = ink >= LINE_LEVEL
+    blocks = _coarse(present) > 0
     if blocks.shape[0] < 3 or blocks.shape[1] < 3:
         return False
     for axis in (0, 1):
@@ -408,6 +441,13 @@ def _may_hold_lines(ink: np.ndarray) -> bool:
         runs = np.count_nonzero(np.diff(long.astype(np.int8)) == 1) + int(long[0])
         if runs >= 2:
             return True
+        if runs == 1:
+            band = np.zeros(ink.shape[axis], dtype=bool)
+            band[: long.size * COARSE_FACTOR] = np.repeat(long, COARSE_FACTOR)
+            strip = ink[band] if axis == 0 else ink[:, band]
+            values = strip[strip >= LINE_LEVEL]
+            if values.size and float(np.median(values)) < FAINT_LINE:
+                return True
     return False
 
 
@@ -432,19 +472,34 @@ def _touching_border(mask: np.ndarray) -> np.ndarray:
     return np.isin(labels, edge[edge > 0])
 
 
+def _one_printed_line(ink: np.ndarray, *directions: Lines) -> bool:
+    """A single line across (a margin, the one rule in a crop) is printed when it is much
+    fainter than the ink, or much thinner than the strokes of the rest of the ink."""
+    single = [lines for lines in directions if lines.count == 1]
+    if any(lines.level < FAINT_LINE for lines in single):
+        return True
+    for lines in single:
+        rest = (ink >= INK_LEVEL) & ~lines.segments
+        if np.count_nonzero(rest) >= MIN_DIGIT_AREA:
+            width = max(1.0, lines.thickness - LINE_DRIFT)  # the drift allowance widened it
+            if width <= THIN_LINE * stroke_width(rest.astype(np.float32)):
+                return True
+    return False
+
+
 def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
     """Take out ruled or squared paper's printed lines, keeping the strokes that cross them.
 
-    Paper shows at least two parallel lines crossing the image; a single long straight stroke
-    (a "1", a "7"'s bar) does not make paper. On paper, in each direction that has a line
-    across (a margin counts), every thin straight segment goes (lines broken by JPEG or
-    fading too), as far as it is no thicker than the printed lines.
+    Paper shows at least two parallel lines crossing the image, or one much fainter than the
+    ink; a single long straight stroke (a "1", a "7"'s bar) does not make paper. On paper, in
+    each direction that has a line across (a margin counts), every thin straight segment goes
+    (lines broken by JPEG or fading too), as far as it is no thicker than the printed lines.
     """
     if not _may_hold_lines(ink):
         return ink
     horizontal = _line_candidates(ink, axis=1)
     vertical = _line_candidates(ink, axis=0)
-    if horizontal.count < 2 and vertical.count < 2:
+    if horizontal.count < 2 and vertical.count < 2 and not _one_printed_line(ink, horizontal, vertical):
         return ink
     cleaned = ink
     for lines, axis in ((horizontal, 1), (vertical, 0)):
@@ -525,6 +580,7 @@ def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | N
     read a reduced JPEG, else the image itself).
     """
     grey, scale = working_grey(image, max_side)
+    grey = _denoised(grey)
     upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
     scale *= image.size[0] / upload_width
     if dark_ink is not None:
@@ -612,20 +668,22 @@ def _looks_like_a_dot(component: Component, labels: np.ndarray, ink: np.ndarray)
 def _joins(box: tuple[int, int, int, int], other: Component, main: Component, shape: tuple[int, int]) -> bool:
     """Does a fragment belong to the digit: close by, not running along the frame (a shadow's
     or the page's edge), and either inside its box (a broken pencil stroke) or big enough to
-    be a stroke of its own (a "5"'s bar)?"""
-    side = max(box[2], box[3])
-    if _box_gap(box, other.box) > 0.3 * side or _runs_along_frame(other, shape):
+    be a stroke of its own (a "5"'s bar)? A big piece may lie further off (a faint joining
+    stroke lost) and widen the box more (the bar above a "5"'s body)."""
+    if _runs_along_frame(other, shape) or (other.touches_border and other.mass > main.mass):
         return False
-    if other.touches_border and other.mass > main.mass:
+    side = max(box[2], box[3])
+    big = other.mass >= FRAGMENT_BIG * main.mass
+    if _box_gap(box, other.box) > (0.6 if big else 0.3) * side:
         return False
     merged = _union(box, other.box)
     grows = max(merged[2], merged[3]) / side
-    if grows > 1.6:
+    if grows > (2.0 if big else 1.6):
         return False  # a neighbour that would change the digit's size is something else
     return other.mass >= (FRAGMENT_INSIDE if grows <= 1.1 else FRAGMENT_OUTSIDE) * main.mass
 
 
-def select_digit(ink: np.ndarray) -> Digit:
+def select_digit(ink: np.ndarray, min_area: int = MIN_DIGIT_AREA) -> Digit:
     """The digit in an ink map holding one: its main piece plus the fragments belonging to it.
 
     Raises NoDigitFound when there is no ink worth calling a digit (blank, specks, a dot).
@@ -634,7 +692,7 @@ def select_digit(ink: np.ndarray) -> Digit:
     if not components:
         raise NoDigitFound("no digit found: the image looks blank")
     ranked = sorted(
-        (c for c in components if c.area >= MIN_DIGIT_AREA), key=lambda c: _score(c, ink.shape), reverse=True
+        (c for c in components if c.area >= min_area), key=lambda c: _score(c, ink.shape), reverse=True
     )
     if not ranked:
         raise NoDigitFound("no digit found: only specks of ink")
@@ -738,21 +796,24 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
 # The whole way ------------------------------------------------------------------------------
 
 
-def _refined(image: Image.Image, first: InkMap, digit: Digit) -> Digit:
-    """Re-read a digit that is small in the working map from the image's own pixels."""
+def _refined(image: Image.Image, first: InkMap, digit: Digit, *, fall_back: bool) -> Digit:
+    """Re-read a digit that is small in the working map from the image's own pixels. When
+    the closer look finds nothing: the first reading (``fall_back``) or NoDigitFound."""
     x, y, w, h = digit.box
     factor = image.size[0] / first.ink.shape[1]  # image pixels per working pixel
-    margin = max(w, h) / 2 + 2
+    margin = max(w, h) + 2  # generous: the first reading may have missed faint parts
     left, top = max(0, int((x - margin) * factor)), max(0, int((y - margin) * factor))
     right = min(image.size[0], int(np.ceil((x + w + margin) * factor)))
     bottom = min(image.size[1], int(np.ceil((y + h + margin) * factor)))
     closer = ink_map(image.crop((left, top, right, bottom)), max_side=REFINE_SIDE, dark_ink=first.dark_ink)
-    if closer.is_blank:
-        return digit
     try:
+        if closer.is_blank:
+            raise NoDigitFound("no digit found: the image looks blank")
         return select_digit(closer.ink)
     except NoDigitFound:
-        return digit
+        if fall_back:
+            return digit
+        raise
 
 
 def to_model_input(image: Image.Image) -> np.ndarray:
@@ -763,8 +824,15 @@ def to_model_input(image: Image.Image) -> np.ndarray:
     first = ink_map(image)
     if first.is_blank:
         raise NoDigitFound("no digit found: the image looks blank")
-    digit = select_digit(first.ink)
-    upload_pixels = image.size[0] / max(first.ink.shape[1], 1)
-    if max(digit.box[2], digit.box[3]) < REFINE_BELOW and upload_pixels > 1.5:
-        digit = _refined(image, first, digit)
+    finer = image.size[0] / max(first.ink.shape[1], 1) > 1.5  # the image has more to show
+    try:
+        digit = select_digit(first.ink)
+    except NoDigitFound:
+        if not finer:
+            raise
+        # A digit a few working pixels tall breaks into specks: look closer at the best of them.
+        digit = select_digit(first.ink, min_area=TINY_DIGIT_AREA)
+        return normalize_digit(_refined(image, first, digit, fall_back=False).ink)
+    if finer and max(digit.box[2], digit.box[3]) < REFINE_BELOW:
+        digit = _refined(image, first, digit, fall_back=True)
     return normalize_digit(digit.ink)
