@@ -50,6 +50,7 @@ class Tally:
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
     formats: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
 
 def naive_input(data: bytes) -> np.ndarray:
@@ -91,6 +92,7 @@ def collect(samples, tally: Tally) -> None:
         tally.seconds.append(seconds)
         tally.cpu_seconds.append(cpu_seconds)
         tally.formats.append(_format_of(sample.data))
+        tally.sources.append(sample.source)
 
 
 def accuracy(model: LiteRTModel, inputs: list[np.ndarray], labels: np.ndarray, batch: int = 256) -> tuple[float, np.ndarray]:
@@ -110,8 +112,10 @@ def summarise(model: LiteRTModel, tally: Tally) -> dict:
     cpu_ms = np.asarray(tally.cpu_seconds) * 1000
     wrong = np.flatnonzero(predicted != labels)
     by_format: dict[str, list[int]] = {}
-    for fmt, right in zip(tally.formats, predicted == labels, strict=True):
+    by_source: dict[str, list[int]] = {}
+    for fmt, source, right in zip(tally.formats, tally.sources, predicted == labels, strict=True):
         by_format.setdefault(fmt, []).append(int(right))
+        by_source.setdefault(source, []).append(int(right))
     return {
         "n": int(len(labels)),
         "accuracy": round(ours, 4),
@@ -122,6 +126,7 @@ def summarise(model: LiteRTModel, tally: Tally) -> dict:
         "cpu_ms_p50": round(float(np.percentile(cpu_ms, 50)), 2),
         "cpu_ms_p95": round(float(np.percentile(cpu_ms, 95)), 2),
         "by_format": {k: {"n": len(v), "accuracy": round(float(np.mean(v)), 4)} for k, v in sorted(by_format.items())},
+        "by_source": {k: {"n": len(v), "accuracy": round(float(np.mean(v)), 4)} for k, v in sorted(by_source.items())},
         "wrong": [{"index": int(i), "label": int(labels[i]), "predicted": int(predicted[i])} for i in wrong[:50]],
     }
 
