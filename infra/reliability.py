@@ -138,6 +138,11 @@ def targets(summary: dict, hostile: dict) -> dict[str, bool]:
     }
 
 
+def _count(value: int | None) -> str:
+    """A count with thousands separators; "not run" for a part that was not selected."""
+    return "not run" if value is None else f"{value:,}"
+
+
 def printable(summary: dict) -> str:
     cases, load, memory = summary["cases_tried"], summary["load"], summary["peak_server_memory_mb"]
     faults = summary["storage_faults"]
@@ -150,16 +155,16 @@ def printable(summary: dict) -> str:
         f"  5xx answers             {summary['server_errors_5xx']} (dropped connections: {summary['dropped_connections']}; "
         f"answers off the error shape or unexpected: {summary['answers_not_in_the_error_shape_or_unexpected']})",
         f"  slowest rejection       {summary['slowest_rejection_ms']} ms: {summary['slowest_rejection_case']}",
-        f"                          other than the 25-megapixel bombs {summary['slowest_rejection_of_the_other_uploads_ms']} ms; "
+        f"                          other than the bombs within the pixel limits {summary['slowest_rejection_of_the_other_uploads_ms']} ms; "
         f"refused before decoding: at most {summary['slowest_rejection_before_decoding_ms']} ms; "
         f"p95 {summary['rejection_p95_ms']} ms; over 200 ms: {len(slow)}",
         f"  peak server memory      {memory['under_bombs']} MB under the bombs ("
         + ", ".join(f"{route.rsplit('/', 1)[-1]} {mb}" for route, mb in memory["by_route"].items())
         + f"); declared bombs grew it {memory['declared_bombs_largest_growth']} MB at most",
-        f"  load held               {load['clients']} clients, {load['requests']:,} requests in {load['seconds']} s: "
+        f"  load held               {load['clients']} clients, {_count(load['requests'])} requests in {load['seconds']} s: "
         f"{load['requests_per_second']} req/s, p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, {load['errors']} errors",
-        f"  cross-talk              {summary['cross_talk']} (answers checked: digits of {load['requests']:,} requests, "
-        f"{summary['stored_inputs_compared']:,} stored inputs fetched and compared)",
+        f"  cross-talk              {summary['cross_talk']} (answers checked: digits of {_count(load['requests'])} requests, "
+        f"{_count(summary['stored_inputs_compared'])} stored inputs fetched and compared)",
         f"  storage faults survived {faults['survived']}/{faults['cases']}",
     ]
     for name, result in faults["each"].items():

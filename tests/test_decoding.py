@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload, sniff_format
+from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload, jpeg_scale, pixel_limit, sniff_format
 from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
 
 LIMIT = 25_000_000
@@ -262,6 +262,49 @@ def test_jpeg_draft_decodes_smaller_and_remembers_the_upload_size() -> None:
     assert image.info[UPLOAD_SIZE_KEY] == (2400, 1600)
     assert 300 <= min(image.size) < 1600
     assert image.size[0] / image.size[1] == pytest.approx(1.5)
+
+
+def test_formats_decoded_in_full_have_the_smaller_limit_and_jpeg_the_larger() -> None:
+    big = Image.fromarray(np.kron(page(), np.ones((40, 40), dtype=np.uint8)))  # 2400x1600
+    for fmt in ("PNG", "GIF", "BMP", "TIFF", "WEBP"):
+        with pytest.raises(TooManyPixels) as caught:
+            decode_upload(encode(big, fmt), max_pixels=LIMIT, max_decoded_pixels=2_000_000)
+        assert "at most 2,000,000" in caught.value.message and "a JPEG may have up to" in caught.value.message
+    image = decode_upload(encode(big, "JPEG", quality=90), max_pixels=LIMIT, max_decoded_pixels=2_000_000)
+    assert image.size == (1200, 800)  # decoded at 1/2: the largest scale within 2,000,000 pixels
+    assert image.info[UPLOAD_SIZE_KEY] == (2400, 1600)
+    assert_is_page(np.asarray(image.convert("L").resize((60, 40), Image.Resampling.BOX), dtype=np.float32))
+
+
+def test_a_jpeg_over_the_declared_limit_is_refused_whatever_its_scale() -> None:
+    data = encode(Image.new("L", (300, 200), 255), "JPEG")
+    with pytest.raises(TooManyPixels):
+        decode_upload(data, max_pixels=300 * 200 - 1, max_decoded_pixels=10**9)
+
+
+def test_pixel_limit_per_format() -> None:
+    assert pixel_limit("JPEG", 25_000_000, 4_194_304) == 25_000_000
+    assert pixel_limit("PNG", 25_000_000, 4_194_304) == 4_194_304
+    assert pixel_limit("PNG", 25_000_000, None) == 25_000_000
+    assert pixel_limit("WEBP", 25_000_000, None) == 6_250_000  # three RGBA copies while decoding
+    assert pixel_limit("WEBP", 25_000_000, 4_194_304) == 4_194_304
+
+
+@pytest.mark.parametrize(
+    ("size", "draft_side", "budget", "scale"),
+    [
+        ((5000, 5000), None, 4_194_304, 4),  # 1250 x 1250
+        ((4032, 3024), None, 4_194_304, 2),  # a phone photo: 2016 x 1512
+        ((2048, 2048), None, 4_194_304, 1),
+        ((65_000, 380), None, 4_194_304, 4),  # a long strip: 16250 x 95
+        ((65_000, 65_000), None, 4_194_304, 8),  # nothing fits: as small as libjpeg goes
+        ((4032, 3024), 512, 4_194_304, 4),  # draft_side allows more reduction: taken
+        ((4032, 3024), 2000, 4_194_304, 2),  # the budget wins over draft_side
+        ((800, 600), None, None, 1),
+    ],
+)
+def test_jpeg_scale(size: tuple[int, int], draft_side: int | None, budget: int | None, scale: int) -> None:
+    assert jpeg_scale(size, draft_side, budget) == scale
 
 
 # Never a server error --------------------------------------------------------------------

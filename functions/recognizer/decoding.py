@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
+from recognizer.settings import Settings
 
 ACCEPTED = "PNG, JPEG, WebP, GIF, BMP or TIFF"
 
@@ -114,11 +115,24 @@ def _refuse_unsupported(data: bytes) -> str:
 
 # Pillow's WebP decoder holds three RGBA copies of the picture (its canvas, the frame it hands
 # over, the image): 12 bytes a pixel where the other formats take at most 4, so a WebP gets a
-# quarter of the pixel budget and a 25-megapixel WebP bomb of 1 kB cannot take 300 MB.
+# quarter of the declared-pixel budget and a 25-megapixel WebP bomb of 1 kB cannot take 300 MB.
 _PIXEL_COST = {"WEBP": 4}
+_JPEG_SCALES = (1, 2, 4, 8)  # the reductions libjpeg can apply while decoding (DCT scaling)
 
 
-def _open_checked(data: bytes, kind: str, max_pixels: int) -> Image.Image:
+def pixel_limit(image_format: str, max_pixels: int, max_decoded_pixels: int | None) -> int:
+    """Most pixels an upload of ``image_format`` may declare.
+
+    A JPEG may declare up to ``max_pixels``: it is decoded straight to a reduced scale. Every
+    other format is decoded at full size, so ``max_decoded_pixels`` bounds it too.
+    """
+    limit = max_pixels // _PIXEL_COST.get(image_format, 1)
+    if image_format != "JPEG" and max_decoded_pixels is not None:
+        limit = min(limit, max_decoded_pixels)
+    return limit
+
+
+def _open_checked(data: bytes, kind: str, max_pixels: int, max_decoded_pixels: int | None) -> Image.Image:
     """Parse the header only and refuse oversized images before any pixel data is decoded."""
     try:
         image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
@@ -129,17 +143,37 @@ def _open_checked(data: bytes, kind: str, max_pixels: int) -> Image.Image:
     width, height = image.size
     if width <= 0 or height <= 0:
         raise InvalidImage(f"the {kind} declares an empty size {width}x{height}")
-    limit = max_pixels // _PIXEL_COST.get(image.format or "", 1)
+    limit = pixel_limit(image.format or "", max_pixels, max_decoded_pixels)
     if width * height > limit:
-        raise TooManyPixels(f"{width}x{height} = {width * height:,} pixels; at most {limit:,} are accepted in a {kind}")
+        hint = "" if image.format == "JPEG" or limit >= max_pixels else f" (a JPEG may have up to {max_pixels:,})"
+        raise TooManyPixels(
+            f"{width}x{height} = {width * height:,} pixels; at most {limit:,} are accepted in a {kind}{hint}"
+        )
     return image
 
 
-def _load_first_frame(image: Image.Image, kind: str, draft_side: int | None) -> Image.Image:
-    if draft_side and image.format == "JPEG":
-        # DCT-domain downscaling (1/2, 1/4, 1/8) while decoding: a phone photo decodes in a
-        # fraction of the time, still at least ``draft_side`` pixels on each side.
-        image.draft(None, (draft_side, draft_side))
+def jpeg_scale(size: tuple[int, int], draft_side: int | None, max_decoded_pixels: int | None) -> int:
+    """The DCT reduction (1, 2, 4 or 8) to decode a JPEG of ``size`` at: as much as keeps both
+    sides at least ``draft_side`` long, and at least as much as fits ``max_decoded_pixels``."""
+    width, height = size
+    scale = 1
+    if draft_side:
+        scale = max(s for s in _JPEG_SCALES if s == 1 or min(width, height) // s >= draft_side)
+    if max_decoded_pixels:
+        fitting = [s for s in _JPEG_SCALES if -(-width // s) * -(-height // s) <= max_decoded_pixels]
+        scale = max(scale, fitting[0] if fitting else _JPEG_SCALES[-1])
+    return scale
+
+
+def _load_first_frame(
+    image: Image.Image, kind: str, draft_side: int | None, max_decoded_pixels: int | None
+) -> Image.Image:
+    if image.format == "JPEG":
+        scale = jpeg_scale(image.size, draft_side, max_decoded_pixels)
+        if scale > 1:
+            # DCT-domain downscaling while decoding: a phone photo decodes in a fraction of
+            # the time and memory. Pillow picks the largest reduction the requested size allows.
+            image.draft(None, (image.width // scale, image.height // scale))
     try:
         image.seek(0)
         image.load()
@@ -319,23 +353,30 @@ def to_8bit_opaque(image: Image.Image) -> Image.Image:
     return image.convert("RGB")  # YCbCr, HSV, RGBX, ...
 
 
-def decode_upload(data: bytes, *, max_pixels: int, draft_side: int | None = None) -> Image.Image:
+def decode_upload(
+    data: bytes,
+    *,
+    max_pixels: int,
+    max_decoded_pixels: int | None = None,
+    draft_side: int | None = None,
+) -> Image.Image:
     """Decode an upload into an upright, opaque 8-bit ``L`` or ``RGB`` image.
 
-    ``draft_side``: when given, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale as long as both
-    sides stay at least this long; the upload's size is then in ``image.info["upload_size"]``
-    (always set, upright).
+    ``max_pixels`` bounds what a JPEG may declare; ``max_decoded_pixels`` (when given) bounds
+    every other format and the scale a JPEG is decoded at (1/2, 1/4 or 1/8 of its size).
+    ``draft_side``: a JPEG may also be reduced as long as both sides stay at least this long.
+    The upload's own (upright) size is always in ``image.info["upload_size"]``.
 
-    Raises ``UnsupportedMediaType`` (not a format we read), ``TooManyPixels`` (over
-    ``max_pixels``, found from the header), ``InvalidImage`` (empty, corrupt or truncated).
+    Raises ``UnsupportedMediaType`` (not a format we read), ``TooManyPixels`` (over the limit,
+    found from the header), ``InvalidImage`` (empty, corrupt or truncated).
     """
     if not data:
         raise InvalidImage("the upload is empty")
     kind = _refuse_unsupported(data)
-    image = _open_checked(data, kind, max_pixels)
+    image = _open_checked(data, kind, max_pixels, max_decoded_pixels)
     stored_size = image.size
     try:
-        image = _load_first_frame(image, kind, draft_side)
+        image = _load_first_frame(image, kind, draft_side, max_decoded_pixels)
         loaded_size = image.size
         # Flattened first, turned upright after: turning an 8-bit grey image costs least.
         result = _upright(to_8bit_opaque(image), exif_source=image)
@@ -346,3 +387,10 @@ def decode_upload(data: bytes, *, max_pixels: int, draft_side: int | None = None
         raise InvalidImage(f"the {kind} image cannot be read ({type(exc).__name__}: {exc})") from exc
     result.info[UPLOAD_SIZE_KEY] = stored_size[::-1] if quarter_turned else stored_size
     return result
+
+
+def decode_for_recognition(data: bytes, settings: Settings) -> Image.Image:
+    """``decode_upload`` with the service's limits (what every route decodes uploads with)."""
+    return decode_upload(
+        data, max_pixels=settings.max_image_pixels, max_decoded_pixels=settings.max_decoded_pixels
+    )

@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from recognizer.decoding import decode_upload
+from recognizer.decoding import decode_for_recognition
 from recognizer.errors import UploadTooLarge
 from recognizer.feature_maps import CONV1_LAYOUT, CONV2_LAYOUT, conv1_png, conv2_png, input_png
 from recognizer.inference import Activations, get_model
@@ -32,7 +32,7 @@ def predict_upload(data: bytes, *, store: bool = True) -> PredictionResponse:
     settings = get_settings()
     if len(data) > settings.max_upload_bytes:
         raise UploadTooLarge(f"the upload is larger than {settings.max_upload_bytes} bytes")
-    image = decode_upload(data, max_pixels=settings.max_image_pixels)
+    image = decode_for_recognition(data, settings)
     return predict_inputs([to_model_input(image)], store=store)[0]
 
 

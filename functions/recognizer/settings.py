@@ -8,7 +8,8 @@
 | MODEL_BACKEND | ``litert`` (default, no TensorFlow) or ``keras`` | litert |
 | MODEL_DIR | folder holding digits.tflite / digits.keras | the repository's models/ |
 | MAX_UPLOAD_BYTES | largest accepted upload, bytes | 5 MiB |
-| MAX_IMAGE_PIXELS | largest accepted width x height (decompression bombs) | 25,000,000 |
+| MAX_IMAGE_PIXELS | largest accepted width x height of a JPEG (decoded at 1/2 to 1/8 scale) | 25,000,000 |
+| MAX_DECODED_PIXELS | most pixels decoded: the limit for every other format, and what a JPEG is scaled to | 4,194,304 |
 | MAX_BATCH_FILES | most files in one batch request | 32 |
 | MAX_BATCH_BYTES | largest total size of one batch request, bytes | 20 MiB |
 | STORAGE_TIMEOUT_SECONDS | connect/read timeout for S3 calls | 3 |
@@ -44,6 +45,9 @@ class Settings:
     max_batch_bytes: int
     storage_timeout_seconds: int
     storage_max_attempts: int = 2
+    # Decoding is what a hostile upload can make slow: 25 MP of PNG take 0.4 s to inflate, so
+    # only a JPEG (which decodes straight to a smaller scale) may declare more than this.
+    max_decoded_pixels: int = 4_194_304
 
     @property
     def tflite_path(self) -> Path:
@@ -71,6 +75,7 @@ def load_settings() -> Settings:
         max_batch_bytes=_env_int("MAX_BATCH_BYTES", 20 * 1024 * 1024),
         storage_timeout_seconds=_env_int("STORAGE_TIMEOUT_SECONDS", 3),
         storage_max_attempts=_env_int("STORAGE_MAX_ATTEMPTS", 2),
+        max_decoded_pixels=_env_int("MAX_DECODED_PIXELS", 4_194_304),
     )
 
 

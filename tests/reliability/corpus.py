@@ -8,7 +8,7 @@ Every case is an ``Upload``: one HTTP request and the answers it may get. They c
 - ``request_uploads``: bad requests around good files: wrong Content-Types, malformed or empty
   forms, a field with another name, wrong methods, escaping paths and ids;
 - ``declared_bombs``: headers declaring more than MAX_IMAGE_PIXELS (refused from the header,
-  before any pixel is allocated); ``inflating_bombs``: images just within it, tiny on the wire;
+  before any pixel is allocated); ``inflating_bombs``: images just within the limits, tiny on the wire;
 - ``mutated_uploads``: seeded random mutations (bit flips, truncations, splices, extreme
   header fields) of valid digit images in every format the service reads.
 
@@ -34,7 +34,8 @@ MNIST_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "mnist_sample.npz"
 
 PREDICT, MULTI, BATCH = "/api/predict", "/api/predict/multi", "/api/predict/batch"
 UPLOAD_ROUTES = (PREDICT, MULTI, BATCH)
-BOMB_SIDE = 5_000  # 5000 x 5000 = 25,000,000 pixels: the largest square the service decodes
+JPEG_BOMB_SIDE = 5_000  # 5000 x 5000 = 25,000,000 pixels: the largest square JPEG accepted
+BOMB_SIDE = 2_048  # 2048 x 2048 = 4,194,304 pixels: the largest square decoded at full size
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -152,8 +153,6 @@ def batch_first_result(file: HostileFile) -> str | None:
     """What the file's own result in a batch must be, from what /api/predict answers it."""
     if file.expect == {200}:
         return "prediction"
-    if file.code == "missing_image":
-        return "error"  # an empty file among others is an unreadable file, not a missing one
     if file.code is not None:
         return file.code
     return "error" if file.expect and 200 not in file.expect else None
@@ -447,6 +446,8 @@ def declared_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
         hostile("PNG declaring 100,000 x 100,000 16-bit RGBA", png_declaring(100_000, 100_000, bit_depth=16, colour_type=6),
                 [413], "image_too_large"),
         hostile("PNG declaring 25,000,001 x 1", png_declaring(25_000_001, 1), [413], "image_too_large"),
+        hostile("PNG declaring 4,194,305 x 1", png_declaring(4_194_305, 1), [413], "image_too_large"),
+        hostile("PNG declaring 2049 x 2048", png_declaring(2049, 2048), [413], "image_too_large"),
         hostile("PNG declaring 2^31-1 x 2^31-1", png_declaring(2**31 - 1, 2**31 - 1), [413, 422]),
         hostile("JPEG declaring 65,500 x 65,500", with_jpeg_size(seeds["jpeg"], 65_500, 65_500), [413], "image_too_large"),
         hostile("GIF declaring 65,535 x 65,535", with_gif_screen(seeds["gif"], 65_535, 65_535), [413], "image_too_large"),
@@ -458,27 +459,39 @@ def declared_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
 
 
 def inflating_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
-    """Just within MAX_IMAGE_PIXELS: a few bytes to a few hundred kB that decode to 25 million
-    pixels for real (or unpack 50 MB of metadata), so memory and time are what counts."""
-    side = BOMB_SIDE
+    """Just within the pixel limits: a few bytes to a few hundred kB that decode to 4 million
+    pixels for real (25 million for a JPEG, decoded at a reduced scale), or that unpack 50 MB
+    of metadata, so memory and time are what counts. The same pictures at the JPEG's size in
+    the other formats are refused from their headers."""
+    side, jpeg_side = BOMB_SIDE, JPEG_BOMB_SIDE
     bar_16bit = b"".join(struct.pack(">H", 0 if side // 3 < x < side // 2 else 65535) for x in range(side))
     fifty_mb_of_zeros = zlib.compress(bytes(50_000_000), 9)
     png = seeds["png-grey"]
-    within = [
-        ("transparent RGBA PNG", png_streamed(side, side, bytes(4 * side), colour_type=6)),
-        ("16-bit grey PNG with a bar of ink", png_streamed(side, side, bar_16bit, bit_depth=16)),
-        ("1-bit PNG", png_streamed(side, side, bytes((side + 7) // 8), bit_depth=1)),
-        ("grey+alpha PNG", png_streamed(side, side, bytes(2 * side), colour_type=4)),
-        ("transparent lossless WebP", encode(Image.new("RGBA", (side, side), (0, 0, 0, 0)), "WEBP", lossless=True)),
-        ("transparent GIF", encode(Image.new("P", (side, side), 0), "GIF", transparency=0)),
-        ("float TIFF", encode(Image.new("F", (side, side), 0.5), "TIFF", compression="tiff_deflate")),
-        ("CMYK TIFF", encode(Image.new("CMYK", (side, side), 0), "TIFF", compression="tiff_deflate")),
-        ("CMYK JPEG", encode(Image.new("CMYK", (side, side), 0), "JPEG", quality=10)),
-        ("progressive JPEG", encode(Image.new("L", (side, side), 255), "JPEG", quality=10, progressive=True)),
+
+    def full_size_kinds(side: int) -> list[tuple[str, bytes]]:
+        kinds = [
+            ("transparent RGBA PNG", png_streamed(side, side, bytes(4 * side), colour_type=6)),
+            ("1-bit PNG", png_streamed(side, side, bytes((side + 7) // 8), bit_depth=1)),
+            ("grey+alpha PNG", png_streamed(side, side, bytes(2 * side), colour_type=4)),
+            ("transparent lossless WebP", encode(Image.new("RGBA", (side, side), (0, 0, 0, 0)), "WEBP", lossless=True)),
+            ("transparent GIF", encode(Image.new("P", (side, side), 0), "GIF", transparency=0)),
+            ("float TIFF", encode(Image.new("F", (side, side), 0.5), "TIFF", compression="tiff_deflate")),
+            ("CMYK TIFF", encode(Image.new("CMYK", (side, side), 0), "TIFF", compression="tiff_deflate")),
+        ]
+        return [(f"{name} {side} x {side}", data) for name, data in kinds]
+
+    within = full_size_kinds(side) + [
+        (f"16-bit grey PNG with a bar of ink {side} x {side}", png_streamed(side, side, bar_16bit, bit_depth=16)),
+        (f"CMYK JPEG {jpeg_side} x {jpeg_side}", encode(Image.new("CMYK", (jpeg_side, jpeg_side), 0), "JPEG", quality=10)),
+        (f"progressive JPEG {jpeg_side} x {jpeg_side}", encode(Image.new("L", (jpeg_side, jpeg_side), 255), "JPEG", quality=10, progressive=True)),
     ]
-    bombs = [hostile(f"{name} {side} x {side} ({len(data):,} bytes)", data) for name, data in within]
+    bombs = [hostile(f"{name} ({len(data):,} bytes)", data) for name, data in within]
     bombs += [
-        hostile("grey PNG 25,000,000 x 1", png_streamed(25_000_000, 1, bytes(25_000_000)), [422], "no_digit_found"),
+        hostile(f"{name} ({len(data):,} bytes)", data, [413], "image_too_large")
+        for name, data in full_size_kinds(jpeg_side)
+    ]
+    bombs += [
+        hostile("grey PNG 4,194,304 x 1", png_streamed(side * side, 1, bytes(side * side)), [422], "no_digit_found"),
         hostile("PNG with a zTXt chunk of 50 MB", with_png_chunk(png, png_chunk(b"zTXt", b"k\x00\x00" + fifty_mb_of_zeros))),
         hostile("PNG with an iCCP profile of 50 MB", with_png_chunk(png, png_chunk(b"iCCP", b"p\x00\x00" + fifty_mb_of_zeros))),
     ]

@@ -88,6 +88,8 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
 def predict_file(file: UploadedFile) -> BatchPrediction | BatchFailure:
     """One file's answer: its prediction, or the error it alone caused."""
     try:
+        if not file.data:  # as /api/predict calls an empty file: no image was sent
+            raise MissingUpload("the file is empty: no image was sent in it")
         answer = predict_upload(file.data)
     except ClientError as exc:
         return BatchFailure(filename=file.filename, error=ErrorDetail(code=exc.code, message=exc.message))
