@@ -1,7 +1,7 @@
 // Service worker: keeps the page shell so the site opens offline. The API is never cached:
 // predictions need the network, and the page says so when it is offline.
 
-const CACHE = "digits-shell-v1";
+const CACHE = "digits-shell-v2";
 const SHELL = [
   "/",
   "/feature_maps",
@@ -13,6 +13,7 @@ const SHELL = [
   "/js/maps-page.js",
   "/js/offline.js",
   "/js/render.js",
+  "/js/shrink.js",
   "/js/store.js",
   "/manifest.webmanifest",
   "/icons/icon-192.png",

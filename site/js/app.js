@@ -12,6 +12,7 @@ import {
 import { DrawingPad } from "./draw.js";
 import { registerServiceWorker, watchConnection } from "./offline.js";
 import { formatPercent, historyItem, renderFeatureMaps, renderPrediction } from "./render.js";
+import { fitForUpload } from "./shrink.js";
 import { addToHistory, clearHistory, loadHistory, makeThumbnail } from "./store.js";
 
 const DRAW_DEBOUNCE_MS = 350;
@@ -262,9 +263,9 @@ function drawBoxes(digits) {
   else ui.previewImg.addEventListener("load", draw, { once: true });
 }
 
-function handleFiles(fileList) {
-  const files = [...fileList];
-  if (!files.length) return;
+async function handleFiles(fileList) {
+  if (!fileList.length) return;
+  const files = await Promise.all([...fileList].map(fitForUpload));
   if (files.length > 1 && state.capabilities.batch) {
     ui.preview.hidden = true;
     predictFiles(files);

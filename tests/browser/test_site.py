@@ -184,16 +184,42 @@ def test_feature_maps_page_says_when_links_have_expired(site, mnist_sample, tmp_
 
 def test_oversized_file_shows_a_readable_error(site, tmp_path):
     site.console.allow(STATUS_LOG.format(413))
-    noise = np.random.default_rng(0).integers(0, 256, (1500, 1500, 3), dtype=np.uint8)
-    path = tmp_path / "huge-photo.png"
-    Image.fromarray(noise).save(path, compress_level=0)
-    assert path.stat().st_size > 6 * 1024 * 1024
+    # The page shrinks big pictures itself; a file it cannot decode goes as it is.
+    path = tmp_path / "huge-scan.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(6 * 1024 * 1024))
     site.open("/")
     upload(site, path)
     error = site.by_test_id("error-message")
     error.filter(has_text="too large").wait_for()
     assert error.get_attribute("role") == "alert"
     assert "5 MB" in error.inner_text()
+
+
+def test_a_picture_too_big_for_the_api_is_shrunk_before_it_is_sent(site, mnist_sample, tmp_path):
+    # 3000 x 2000 (6 MP) PNG and a 6 MB noisy 1500 x 1500 PNG: the API refuses both as they are
+    # (413: over 4,194,304 pixels, over 5 MB), so a right answer means the page made them smaller.
+    paper = np.full((2000, 3000), 255, np.uint8)
+    digit = Image.fromarray(255 - mnist_sample.image_of(3)).resize((600, 600), Image.Resampling.BICUBIC)
+    paper[700:1300, 1200:1800] = np.asarray(digit)
+    big = tmp_path / "scan-3.png"
+    Image.fromarray(paper).save(big)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(rng.normal(235, 12, (1500, 1500)), 0, 255).astype(np.uint8)
+    noisy[450:1050, 450:1050] = np.minimum(noisy[450:1050, 450:1050], np.asarray(
+        Image.fromarray(255 - mnist_sample.image_of(5)).resize((600, 600), Image.Resampling.BICUBIC)))
+    heavy = tmp_path / "photo-5.png"
+    Image.fromarray(np.dstack([noisy] * 3)).save(heavy, compress_level=0)
+    assert heavy.stat().st_size > 6 * 1024 * 1024
+    sent: list[int] = []
+    site.page.on("request", lambda request: sent.append(len(request.post_data_buffer or b""))
+                 if request.url.endswith("/api/predict") else None)
+    site.open("/")
+    for count, (path, digit) in enumerate(((big, 3), (heavy, 5)), start=1):
+        upload(site, path)
+        wait_for_history(site, count)
+        assert site.by_test_id("predicted-digit").inner_text() == str(digit)
+    assert site.by_test_id("error-message").inner_text() == ""
+    assert len(sent) == 2 and max(sent) < 4 * 1024 * 1024
 
 
 def test_non_image_file_shows_a_readable_error(site, tmp_path):
