@@ -11,7 +11,15 @@ from scipy import ndimage as ndi
 
 from recognizer.decoding import decode_upload
 from recognizer.errors import NoDigitFound
-from recognizer.segmentation import PROBE_FILE, FoundDigit, find_digits, load_probe, run_model
+from recognizer.segmentation import (
+    PROBE_FILE,
+    FoundDigit,
+    Group,
+    candidate_cuts,
+    find_digits,
+    load_probe,
+    run_model,
+)
 from recognizer.settings import get_settings
 from training.realistic import mnist_glyph
 from training.rows import Layout, layout_digits, make_rows, mnist_strip
@@ -178,14 +186,80 @@ def test_touching_digits_are_split(mnist_sample) -> None:
     assert split >= 6, f"{split} of {len(TOUCHING_PAIRS)} touching pairs split"
 
 
+def overlapping_pair(mnist_sample, digits: list[int], overlap: float, height: int = 80, seed: int = 0) -> Layout:
+    """Two digits whose ink boxes share ``overlap`` of the height in columns: the second
+    digit's strokes reach in under or over the first's."""
+    first, second = glyphs_of(mnist_sample, digits, height, seed)
+    top = 20
+    alpha = np.zeros((height + 2 * top + 10, first.shape[1] + second.shape[1] + 80), dtype=np.float32)
+    x1 = 30
+    x2 = x1 + first.shape[1] - int(overlap * height)
+    boxes = []
+    for glyph, x in ((first, x1), (second, x2)):
+        h, w = glyph.shape
+        alpha[top : top + h, x : x + w] = np.maximum(alpha[top : top + h, x : x + w], glyph)
+        boxes.append((x, top, w, h))
+    return Layout(alpha=alpha, boxes=tuple(boxes))
+
+
+def overlapping_until_one_piece(mnist_sample, digits: list[int], beyond: float = 0.04) -> Layout:
+    """The pair slid together until its ink is one piece, then ``beyond`` of the height more."""
+    for overlap in np.arange(0.0, 0.5, 0.02):
+        layout = overlapping_pair(mnist_sample, digits, overlap)
+        if ndi.label(layout.alpha >= 0.5, structure=np.ones((3, 3)))[1] == 1:
+            return overlapping_pair(mnist_sample, digits, overlap + beyond)
+    raise AssertionError(f"{digits} never touch")
+
+
+def read_digits(found: list[FoundDigit]) -> list[int]:
+    return run_model(np.stack([digit.model_input for digit in found])).probs.argmax(axis=1).tolist()
+
+
+def test_two_touching_digits_are_split_into_the_right_two(mnist_sample) -> None:
+    layout = touching_pair(mnist_sample, [2, 3], 1)
+    found = found_in(on_paper(layout.alpha), run=run_model)
+    assert_boxes_match(found, layout.boxes, least_iou=0.5)
+    assert read_digits(found) == [2, 3]
+
+
+@pytest.mark.parametrize("digits", [[2, 7], [3, 8], [5, 3]])
+def test_overlapping_digits_are_split_along_their_own_ink(mnist_sample, digits: list[int]) -> None:
+    """The boxes share columns, so no straight cut between them exists: the cut must follow
+    a path through the overlap, and each digit must read as itself."""
+    layout = overlapping_until_one_piece(mnist_sample, digits)
+    assert ndi.label(layout.alpha >= 0.5, structure=np.ones((3, 3)))[1] == 1  # one piece of ink
+    (x1, _, w1, _), (x2, _, _, _) = layout.boxes
+    assert x2 < x1 + w1  # the boxes do overlap
+    found = found_in(on_paper(layout.alpha), run=run_model)
+    assert_boxes_match(found, layout.boxes, least_iou=0.5)
+    assert read_digits(found) == digits
+
+
+def test_cuts_are_offered_where_no_thin_column_is(mnist_sample) -> None:
+    """Overlapping digits leave no thin column where they meet: evenly spaced cuts still
+    offer a path near the true boundary."""
+    layout = overlapping_until_one_piece(mnist_sample, [5, 4])
+    mask = layout.alpha >= 0.5
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    group = Group(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    cuts = candidate_cuts(group, height=80.0)
+    (x1, _, w1, _), (x2, _, _, _) = layout.boxes
+    boundary = (x1 + w1 + x2) / 2 - box[0]
+    assert min(abs(float(path.mean()) - boundary) for path, _ in cuts) <= 0.08 * 80
+    for path, crossed in cuts:
+        assert path.shape == (box[3],) and 0 <= path.min() and path.max() < box[2] and crossed >= 0
+
+
 def test_without_the_model_touching_digits_stay_one(mnist_sample) -> None:
     layout = touching_pair(mnist_sample, [0, 8], 0)
     assert len(found_in(on_paper(layout.alpha))) == 1
 
 
-def test_a_wide_single_digit_is_not_split(mnist_sample) -> None:
-    """A "0" stretched wide (about as wide as it is tall) stays one digit."""
-    glyph = glyphs_of(mnist_sample, [0], 90)[0]
+@pytest.mark.parametrize("digit", [0, 4])
+def test_a_wide_single_digit_is_not_split(mnist_sample, digit: int) -> None:
+    """A "0" or a "4" stretched wide (about as wide as it is tall) stays one digit."""
+    glyph = glyphs_of(mnist_sample, [digit], 90)[0]
     wide = np.asarray(Image.fromarray(glyph).resize((95, 90), Image.Resampling.BILINEAR))
     alpha = np.zeros((150, 200), dtype=np.float32)
     alpha[30:120, 50:145] = wide

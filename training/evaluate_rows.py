@@ -1,8 +1,9 @@
 """How well rows of digits are read: whole numbers exactly right, by length and by kind.
 
-    python -m training.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0]
+    python -m training.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0] [--source test|train]
 
-Builds ``--rows`` rows of 2 to 6 MNIST *test* digits on paper (``training.rows``: spaced,
+Builds ``--rows`` rows of 2 to 6 MNIST *test* digits (``--source train``: the training digits,
+``train-10k``, on which the segmentation's thresholds and weights are tuned) on paper (``training.rows``: spaced,
 close, touching, ruled, photo, MNIST strips; kinds in turn, seeded), reads each one as
 ``POST /api/predict/multi`` does (``recognizer.segmentation.read_row`` on the decoded upload,
 the committed LiteRT model, nothing stored), and prints and writes
@@ -33,6 +34,10 @@ from training import rows as row_kinds  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
+SOURCES = {
+    "test": "MNIST test set (t10k), digits drawn at random per row, seeded",
+    "train": "MNIST training set (train-10k: what the segmentation is tuned on), digits drawn at random per row, seeded",
+}
 
 
 def read_number(data: bytes) -> tuple[str, list[list[int]]]:
@@ -68,9 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="*", default=list(row_kinds.KINDS), choices=list(row_kinds.KINDS))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--failures", type=Path, help="write the misread rows' images here")
+    parser.add_argument(
+        "--source", choices=SOURCES, default="test",
+        help="digits from the MNIST test set (the reported figure) or the training set (for tuning)",
+    )
     args = parser.parse_args(argv)
 
-    test = load_from_dir(args.data_dir).test
+    mnist = load_from_dir(args.data_dir)
+    digits = mnist.test if args.source == "test" else mnist.train
     exact: list[bool] = []
     count_right: list[bool] = []
     segmented: list[bool] = []
@@ -80,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     wrong: list[dict] = []
     if args.failures:
         args.failures.mkdir(parents=True, exist_ok=True)
-    rows = row_kinds.make_rows(test.images, test.labels, args.rows, tuple(args.kinds), seed=args.seed)
+    rows = row_kinds.make_rows(digits.images, digits.labels, args.rows, tuple(args.kinds), seed=args.seed)
     for index, row in enumerate(rows):
         started = time.perf_counter()
         read, boxes = read_number(row.data)
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m training.evaluate_rows " + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": len(exact),
         "seed": args.seed,
-        "source": "MNIST test set (t10k), digits drawn at random per row, seeded",
+        "source": SOURCES[args.source],
         "model": "models/digits.tflite",
         "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None,
         "exact_number_accuracy": round(float(np.mean(exact)), 4),

@@ -10,7 +10,9 @@ Built on the single-digit preprocessing (``ink_map``, ``ink_components``, ``norm
    bar) join their nearest digit; marks off the row's centre line dropped;
 3. digits that touch split where the evidence says so: a piece that may hold several digits
    is read whole; unless it looks like one digit, candidate cuts (least-ink paths from top to
-   bottom) give candidate parts, all read in one batch, and a dynamic programme keeps the
+   bottom, started from its thinnest columns and from evenly spaced ones, so that digits
+   overlapping with no thin column between them can still be parted along a path through
+   the overlap) give candidate parts, all read in one batch, and a dynamic programme keeps the
    parts most likely each to be one digit (by the digit probe, ``models/digit_probe.json``,
    fitted by ``training.fit_digit_probe``; by shape alone without it);
 4. each digit's box in the uploaded image's pixels, sorted left to right.
@@ -30,13 +32,21 @@ import numpy as np
 from PIL import Image
 from recognizer import imageops as ndi
 
-from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload
+from recognizer.decoding import UPLOAD_SIZE_KEY, decode_for_recognition, decode_upload
 from recognizer.errors import NoDigitFound, UploadTooLarge
 from recognizer.inference import Activations, get_model
 from recognizer.pipeline import predict_inputs
 from recognizer.preprocessing import (
+    INK_LEVEL,
+    MNIST_BOX,
+    MNIST_CENTRE,
+    MNIST_SIDE,
+    MNIST_STROKE,
+    STROKE_SCALE,
     WORK_SIDE,
     InkMap,
+    _fit,
+    _tight,
     ink_components,
     ink_is_dark,
     ink_map,
@@ -75,7 +85,8 @@ MIN_PART = 0.12  # a part cut from a piece is at least this wide ...
 MAX_PART = 1.15  # ... at most this wide ...
 MIN_PART_HEIGHT = 0.55  # ... and at least this tall
 SURE_ONE_DIGIT = 0.5  # a piece the probe finds this likely to be one digit is not cut
-MAX_CUTS = 10  # candidate cuts tried per piece (from its thinnest columns)
+MAX_CUTS = 10  # candidate cuts tried per piece from its thinnest columns, plus ...
+CUT_GRID = 0.12  # ... one every this far along it (where no thin column lies near)
 SEAM_BAND = 0.25  # a cut may lean this far from its column
 SEAM_STEP = 0.05  # what a sideways step costs, in pixels of ink: straight cuts win ties
 SLIVER = 0.12  # after a cut, a bit with less than this of the part's ink is the neighbour's
@@ -318,6 +329,41 @@ def stroke_px(mask: np.ndarray) -> float:
     return float(max(1.0, 2.0 * np.median(distance[ridge]))) if ridge.any() else 1.0
 
 
+def normalize_part(ink: np.ndarray, stroke: float) -> np.ndarray:
+    """``normalize_digit`` for a candidate part whose stroke width (``stroke`` pixels of
+    ``ink``) is known from its whole piece: measuring it again for each of dozens of parts
+    would cost most of the time a row takes."""
+    digit = _tight(np.asarray(ink, dtype=np.float32))
+    box = MNIST_BOX * STROKE_SCALE
+    width = stroke * box / max(digit.shape)
+    digit = _fit(digit, box)
+    low, high = MNIST_STROKE[0] * box, MNIST_STROKE[1] * box
+    mask = digit >= INK_LEVEL
+    if width < low:
+        outside = ndi.distance_transform_edt(~mask)
+        digit = np.maximum(digit, np.clip((low - width) / 2.0 + 0.5 - outside, 0.0, 1.0))
+    elif width > high:
+        inside = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+        slimmer = np.minimum(digit, np.clip(inside - (width - high) / 2.0, 0.0, 1.0))
+        if (slimmer >= INK_LEVEL).any():  # a part thinner than its piece's strokes stays as it is
+            digit = slimmer
+    try:
+        digit = _fit(_tight(digit.astype(np.float32)), MNIST_BOX)
+    except NoDigitFound:  # a hairline part that resampling faded away: nothing to read
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    digit = np.clip(digit / max(float(digit.max()), 1e-6), 0.0, 1.0)
+    height, width_px = digit.shape
+    top, left = (MNIST_SIDE - height) // 2, (MNIST_SIDE - width_px) // 2
+    total = float(digit.sum())
+    cy = top + float((digit.sum(axis=1) * np.arange(height)).sum()) / total
+    cx = left + float((digit.sum(axis=0) * np.arange(width_px)).sum()) / total
+    dy = int(np.clip(round(MNIST_CENTRE - cy), -top, MNIST_SIDE - height - top))
+    dx = int(np.clip(round(MNIST_CENTRE - cx), -left, MNIST_SIDE - width_px - left))
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    field[top + dy : top + dy + height, left + dx : left + dx + width_px] = digit
+    return field
+
+
 def seam_near(mask: np.ndarray, centre: int, band: int) -> tuple[np.ndarray, float]:
     """The path from top to bottom within ``band`` columns of ``centre`` that crosses the
     least ink (one column per row, at most one column sideways per row), and that ink in
@@ -345,7 +391,8 @@ def seam_near(mask: np.ndarray, centre: int, band: int) -> tuple[np.ndarray, flo
 
 def candidate_cuts(group: Group, height: float) -> list[tuple[np.ndarray, float]]:
     """Paths through the piece crossing little ink, started from its thinnest columns (local
-    minima of ink per column): each a column per row, and the ink it crosses in pixels."""
+    minima of ink per column) and from evenly spaced ones: each a column per row, and the ink
+    it crosses in pixels."""
     profile = ndi.uniform_filter1d(group.mask.sum(axis=0).astype(np.float64), 3, mode="nearest")
     width = len(profile)
     margin = max(1, int(MIN_PART * height))
@@ -357,10 +404,16 @@ def candidate_cuts(group: Group, height: float) -> list[tuple[np.ndarray, float]
     minima = inner[(profile[inner] <= left[inner]) & (profile[inner] <= right[inner])]
     # Plateaus give runs of equal minima: keep one column per run (its middle).
     runs = np.split(minima, np.flatnonzero(np.diff(minima) > 1) + 1) if minima.size else []
-    columns = sorted((int(run[len(run) // 2]) for run in runs if run.size), key=lambda c: profile[c])
+    columns = sorted((int(run[len(run) // 2]) for run in runs if run.size), key=lambda c: profile[c])[:MAX_CUTS]
+    # Overlapping digits leave no thin column where they meet: paths from evenly spaced
+    # columns too, wherever no thin column lies near.
+    step = max(2.0, CUT_GRID * height)
+    for column in np.round(np.arange(margin, width - margin, step)).astype(int).tolist():
+        if all(abs(column - other) >= step / 2 for other in columns):
+            columns.append(column)
     band = max(1, int(SEAM_BAND * height))
     seams: list[tuple[np.ndarray, float]] = []
-    for column in columns[:MAX_CUTS]:
+    for column in columns:
         path, crossed = seam_near(group.mask, column, band)
         if all(np.abs(path - other).mean() >= 2.0 for other, _ in seams):
             seams.append((path, crossed))
@@ -533,7 +586,7 @@ def cut_options(
                 if part is not None and part.box[3] >= MIN_PART_HEIGHT * height:
                     keys.append((i, j))
                     parts.append(part)
-    activations = run(np.stack([normalize_digit(crop_ink(ink, part)) for part in parts]))
+    activations = run(np.stack([normalize_part(crop_ink(ink, part), stroke) for part in parts]))
     cut_ink = [(crossed[i] / stroke, crossed[j] / stroke) for i, j in keys]
     features = part_features(parts, activations, cut_ink, [key == whole for key in keys], height, digit_width)
     one_digit = probe.log_one_digit(features) if probe is not None else shape_only_one_digit(features)
@@ -593,7 +646,7 @@ def clearly_one_digit(groups: list[Group], ink: np.ndarray, height: float, digit
     (by the probe; without it, by being no wider than 1.3 typical digits)."""
     if probe is None:
         return [g.box[2] <= SPLIT_FROM * height or g.box[2] <= 1.3 * digit_width for g in groups]
-    activations = run(np.stack([normalize_digit(crop_ink(ink, g)) for g in groups]))
+    activations = run(np.stack([normalize_part(crop_ink(ink, g), stroke_px(g.mask)) for g in groups]))
     features = part_features(groups, activations, [(0.0, 0.0)] * len(groups), [True] * len(groups), height, digit_width)
     return (probe.log_one_digit(features) >= np.log(SURE_ONE_DIGIT)).tolist()
 
@@ -730,7 +783,7 @@ def read_row(data: bytes, *, feature_maps: bool = False) -> MultiPredictionRespo
     settings = get_settings()
     if len(data) > settings.max_upload_bytes:
         raise UploadTooLarge(f"the upload is larger than {settings.max_upload_bytes} bytes")
-    image = decode_upload(data, max_pixels=settings.max_image_pixels)
+    image = decode_for_recognition(data, settings)
     found = find_digits(image, run=run_model)
     answers = predict_inputs([digit.model_input for digit in found], store=feature_maps)
     digits = [
