@@ -1,4 +1,5 @@
-"""Data augmentation for digits that are not MNIST-clean: shifts, small rotations, scale, stroke thickness."""
+"""Data augmentation for digits that are not MNIST-clean: shifts, small rotations, scale, slant,
+elastic distortion of the strokes, stroke thickness."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import tensorflow as tf
 from keras import layers
 
 
-def geometric_augmenter(seed: int) -> keras.Sequential:
-    """Random rotation (±10°), zoom (±10%, independently per axis) and shift (±2 px).
+def geometric_augmenter(seed: int, shear: float = 0.0) -> keras.Sequential:
+    """Random slant (horizontal shear up to ``shear``), rotation (±10°), zoom (±10%,
+    independently per axis) and shift (±2 px).
 
     Mild on purpose: served inputs are already normalised (20x20 box, centre of mass), so
     augmentation only has to cover what normalisation leaves, not raw photos.
     """
+    slant = [layers.RandomShear(x_factor=shear, fill_mode="constant", seed=seed + 3)] if shear > 0 else []
     return keras.Sequential(
         [
+            *slant,
             layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
             layers.RandomZoom((-0.1, 0.1), (-0.1, 0.1), fill_mode="constant", seed=seed + 1),
             layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", seed=seed + 2),
@@ -35,15 +39,49 @@ def vary_stroke_thickness(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     return tf.where((choice >= 0.85) & survives, thin, out)
 
 
-def augment_dataset(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
-    """Apply augmentation to a batched (images, labels) dataset, on the fly each epoch."""
-    augmenter = geometric_augmenter(seed)
-    stroke_seeds = tf.data.Dataset.random(seed=seed).batch(2)
+def elastic_warp(images: tf.Tensor, seed: tf.Tensor, magnitude: float, grid: int = 4) -> tf.Tensor:
+    """Smooth random displacement of every pixel (up to about ``magnitude`` px), as hands bend
+    strokes: a coarse ``grid`` x ``grid`` field of random shifts, upsampled bicubically, then
+    bilinear resampling. (keras' RandomElasticTransform takes ~1 s per batch on CPU.)"""
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    coarse = tf.random.stateless_normal([batch, grid, grid, 2], seed=seed) * (magnitude / 2)
+    field = tf.image.resize(coarse, [height, width], method="bicubic")
+    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    src_y = ys[None] + field[..., 0]
+    src_x = xs[None] + field[..., 1]
+    y0, x0 = tf.floor(src_y), tf.floor(src_x)
+    wy, wx = src_y - y0, src_x - x0
+    padded = tf.pad(images[..., 0], [[0, 0], [1, 1], [1, 1]])  # zeros outside: background
+    flat = tf.reshape(padded, [batch, -1])
+    stride = width + 2
 
-    def apply(batch: tuple[tf.Tensor, tf.Tensor], stroke_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def tap(dy: float, dx: float) -> tf.Tensor:
+        y = tf.cast(tf.clip_by_value(y0 + dy + 1, 0, tf.cast(height + 1, tf.float32)), tf.int32)
+        x = tf.cast(tf.clip_by_value(x0 + dx + 1, 0, tf.cast(width + 1, tf.float32)), tf.int32)
+        return tf.gather(flat, tf.reshape(y * stride + x, [batch, -1]), batch_dims=1)
+
+    top = tf.reshape(tap(0, 0), tf.shape(wx)) * (1 - wx) + tf.reshape(tap(0, 1), tf.shape(wx)) * wx
+    bottom = tf.reshape(tap(1, 0), tf.shape(wx)) * (1 - wx) + tf.reshape(tap(1, 1), tf.shape(wx)) * wx
+    return ((1 - wy) * top + wy * bottom)[..., None]
+
+
+def augment_dataset(
+    dataset: tf.data.Dataset, seed: int, shear: float = 0.0, elastic: float = 0.0, elastic_share: float = 1.0
+) -> tf.data.Dataset:
+    """Apply augmentation to a batched (images, labels) dataset, on the fly each epoch."""
+    augmenter = geometric_augmenter(seed, shear)
+    stroke_seeds = tf.data.Dataset.random(seed=seed).batch(4)
+
+    def apply(batch: tuple[tf.Tensor, tf.Tensor], seeds: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         images, labels = batch
+        if elastic > 0:
+            # Only a share of the images: the network must still see MNIST's own shapes often.
+            warped = elastic_warp(images, seed=seeds[2:], magnitude=elastic)
+            chosen = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=seeds[2:] + 1) < elastic_share
+            images = tf.where(chosen, warped, images)
         images = augmenter(images, training=True)
-        images = vary_stroke_thickness(images, seed=stroke_seed)
+        images = vary_stroke_thickness(images, seed=seeds[:2])
         return tf.clip_by_value(images, 0.0, 1.0), labels
 
     return tf.data.Dataset.zip((dataset, stroke_seeds)).map(apply, num_parallel_calls=1)

@@ -1,0 +1,148 @@
+"""Synthetic training digits rendered from fonts that are NOT used by the evaluation.
+
+MNIST is one population's handwriting; uploads also come in other hands (flagged 1s, open 4s,
+script 3s and 9s). Digits drawn in a few dozen other typefaces, each slanted, rotated,
+stretched and thickened at random and then normalised exactly as the service normalises an
+upload (``recognizer.preprocessing.normalize_digit``), widen what the network has seen.
+
+The evaluation fonts (``training.realistic.HANDWRITING_FONTS``) and every other face of their
+families are never used here: ``check_disjoint`` refuses them. Two further handwriting fonts
+(``VALIDATION_FONTS``) are held out of training to measure, on fonts the network never saw,
+whether font digits help; they join the validation split, never the training split.
+
+Fonts come from Debian packages (listed in models/README.md). Whichever are installed are
+used; with none installed, training goes on with MNIST alone and says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from training.realistic import FONT_DIRS, HANDWRITING_FONTS, _stroke_px, _thicken, _tight
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer.preprocessing import normalize_digit  # noqa: E402
+
+# Debian packages: fonts-seto, fonts-cabinsketch,
+# fonts-leckerli-one, fonts-lobster, fonts-havana, fonts-isabella,
+# fonts-sil-andika, fonts-opendyslexic, fonts-urw-base35, fonts-freefont-ttf, fonts-mplus,
+# fonts-dejavu-core, fonts-liberation.
+TRAINING_FONTS = (
+    "seto/setofont.ttf",
+    "cabinsketch/CabinSketch-Regular.ttf",
+    "cabinsketch/CabinSketch-Bold.ttf",
+    "leckerli-one/LeckerliOne-Regular.ttf",
+    "lobster/lobster.otf",
+    "havana/Havana-Regular.otf",
+    "isabella/Isabella.ttf",
+    "andika/Andika-Regular.ttf",
+    "andika/Andika-Italic.ttf",
+    "andika/Andika-Bold.ttf",
+    "opendyslexic/OpenDyslexic-Regular.otf",
+    "opendyslexic/OpenDyslexic-Italic.otf",
+    "urw-base35/Z003-MediumItalic.otf",
+    "urw-base35/URWGothic-Book.otf",
+    "urw-base35/URWBookman-LightItalic.otf",
+    "urw-base35/C059-Italic.otf",
+    "urw-base35/NimbusRoman-Italic.otf",
+    "urw-base35/NimbusSans-Regular.otf",
+    "freefont/FreeSans.ttf",
+    "freefont/FreeSerifItalic.ttf",
+    "mplus/Mplus1-Regular.otf",
+    "mplus/Mplus1-Light.otf",
+    "dejavu/DejaVuSans.ttf",
+    "dejavu/DejaVuSans-Bold.ttf",
+    "dejavu/DejaVuSerif-Italic.ttf",
+    "liberation/LiberationSans-Regular.ttf",
+    "liberation/LiberationSerif-Italic.ttf",
+)
+# Handwriting fonts held out of training: validation only (fonts-kristi, fonts-yusei-magic).
+# (femkeklaver is an outline font: hollow digits, not a hand; Ecolier's hairlines vanish.)
+VALIDATION_FONTS = ("kristi/Kristi.ttf", "yusei-magic/YuseiMagic-Regular.ttf")
+
+
+def _family(name: str) -> str:
+    return name.split("/")[0]
+
+
+def check_disjoint(names: tuple[str, ...]) -> None:
+    """Refuse any font whose family (package folder) the evaluation uses."""
+    evaluation = {_family(name) for name in HANDWRITING_FONTS}
+    clash = [name for name in names if _family(name) in evaluation]
+    if clash:
+        raise ValueError(f"evaluation font families must never be trained on: {clash}")
+
+
+def installed(names: tuple[str, ...]) -> list[Path]:
+    check_disjoint(names)
+    found = []
+    for name in names:
+        for folder in FONT_DIRS:
+            if (folder / name).is_file():
+                found.append(folder / name)
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class FontDigits:
+    images: np.ndarray  # float32 [N, 28, 28] in [0, 1], white on black, as served
+    labels: np.ndarray  # int64 [N]
+    fonts: list[str]  # font file names used
+
+
+def _glyph_ink(label: int, face: ImageFont.FreeTypeFont, size: int) -> np.ndarray:
+    canvas = Image.new("L", (size * 2, size * 2), 0)
+    ImageDraw.Draw(canvas).text((size // 2, size // 4), str(label), font=face, fill=255)
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def render_digit(label: int, face: ImageFont.FreeTypeFont, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One digit as a hand might vary it: slant, rotation, width and stroke weight at random;
+    then the service's own normalisation (20x20 box, MNIST stroke widths, centre of mass)."""
+    shear = float(rng.uniform(-0.35, 0.35))
+    angle = float(rng.uniform(-12, 12))
+    stretch = float(rng.uniform(0.75, 1.25))  # width / height
+    weight = float(rng.uniform(-0.3, 0.6))  # of the stroke width
+    canvas = Image.fromarray(np.rint(_glyph_ink(label, face, size) * 255).astype(np.uint8))
+    canvas = canvas.transform(
+        canvas.size, Image.Transform.AFFINE, (1 / stretch, shear, -shear * size, 0, 1, 0), Image.Resampling.BICUBIC
+    )
+    canvas = canvas.rotate(angle, Image.Resampling.BICUBIC)
+    ink = _tight(np.asarray(canvas, dtype=np.float32) / 255.0)
+    radius = weight * max(1.0, _stroke_px(ink)) / 2
+    if abs(radius) >= 0.5:
+        ink = _thicken(ink, radius)
+    return normalize_digit(ink)
+
+
+def _has_digits(face: ImageFont.FreeTypeFont, size: int) -> bool:
+    """A font without digit glyphs draws the same box (or nothing) for all ten."""
+    shapes = {_glyph_ink(label, face, size).tobytes() for label in range(10)}
+    return len(shapes) == 10
+
+
+def font_digit_set(fonts: list[Path], per_digit: int, seed: int, size: int = 64) -> FontDigits:
+    """``per_digit`` random renderings of each digit in each font (seeded)."""
+    rng = np.random.default_rng(seed)
+    images, labels, used = [], [], []
+    for font in fonts:
+        face = ImageFont.truetype(str(font), size)
+        if not _has_digits(face, size):
+            continue
+        used.append(font.name)
+        for label in range(10):
+            for _ in range(per_digit):
+                images.append(render_digit(label, face, size, rng))
+                labels.append(label)
+    if not images:
+        return FontDigits(np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.int64), [])
+    return FontDigits(np.stack(images).astype(np.float32), np.asarray(labels, dtype=np.int64), used)
