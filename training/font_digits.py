@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from training.realistic import FONT_DIRS, HANDWRITING_FONTS, _stroke_px, _thicken, _tight
+from training.realistic import HANDWRITING_FONTS, _stroke_px, _thicken, _tight, installed_fonts
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "functions") not in sys.path:
@@ -82,14 +82,9 @@ def check_disjoint(names: tuple[str, ...]) -> None:
 
 
 def installed(names: tuple[str, ...]) -> list[Path]:
+    """The fonts of ``names`` installed here, after refusing any the evaluation uses."""
     check_disjoint(names)
-    found = []
-    for name in names:
-        for folder in FONT_DIRS:
-            if (folder / name).is_file():
-                found.append(folder / name)
-                break
-    return found
+    return installed_fonts(names)
 
 
 @dataclass(frozen=True)

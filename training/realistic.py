@@ -51,15 +51,20 @@ HANDWRITING_FONTS = (
 )
 
 
-def handwriting_fonts() -> list[Path]:
-    """The handwriting-style fonts installed on this machine (possibly none)."""
+def installed_fonts(names: tuple[str, ...]) -> list[Path]:
+    """Those of the font files ``names`` (relative to a Debian font folder) installed here."""
     found = []
-    for name in HANDWRITING_FONTS:
+    for name in names:
         for folder in FONT_DIRS:
             if (folder / name).is_file():
                 found.append(folder / name)
                 break
     return found
+
+
+def handwriting_fonts() -> list[Path]:
+    """The handwriting-style fonts installed on this machine (possibly none)."""
+    return installed_fonts(HANDWRITING_FONTS)
 
 
 # Digit ink -------------------------------------------------------------------------------
