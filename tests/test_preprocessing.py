@@ -23,6 +23,7 @@ from recognizer.preprocessing import (
     ink_components,
     ink_map,
     normalize_digit,
+    remove_printed_lines,
     select_digit,
     to_model_input,
 )
@@ -328,3 +329,12 @@ def test_select_digit_joins_a_detached_bar() -> None:
     ink[22:27, 30:70] = 1.0  # its bar, drawn apart
     digit = select_digit(ink)
     assert digit.box == (30, 22, 40, 58)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (3, 40), (40, 3), (200, 3), (3, 5), (2, 50)])
+@pytest.mark.parametrize("level", [0.25, 0.6, 1.0])
+def test_line_removal_takes_ink_maps_a_few_pixels_thin(shape: tuple[int, int], level: float) -> None:
+    # Found by hypothesis: maps under 4 px on a side are not coarsened, and the line test
+    # scaled them as if they were (a ValueError, a 500 for the upload).
+    ink = np.full(shape, level, np.float32)
+    assert remove_printed_lines(ink).shape == shape

@@ -436,6 +436,7 @@ def _may_hold_lines(ink: np.ndarray) -> bool:
     blocks = _coarse(present) > 0
     if blocks.shape[0] < 3 or blocks.shape[1] < 3:
         return False
+    block = COARSE_FACTOR if blocks.shape != present.shape else 1  # strips are not coarsened
     for axis in (0, 1):
         long = ndi.maximum_filter1d(blocks, 3, axis=axis).mean(axis=1 - axis) >= LINE_MIN_SPAN
         runs = np.count_nonzero(np.diff(long.astype(np.int8)) == 1) + int(long[0])
@@ -443,7 +444,7 @@ def _may_hold_lines(ink: np.ndarray) -> bool:
             return True
         if runs == 1:
             band = np.zeros(ink.shape[axis], dtype=bool)
-            band[: long.size * COARSE_FACTOR] = np.repeat(long, COARSE_FACTOR)
+            band[: long.size * block] = np.repeat(long, block)
             strip = ink[band] if axis == 0 else ink[:, band]
             values = strip[strip >= LINE_LEVEL]
             if values.size and float(np.median(values)) < FAINT_LINE:
