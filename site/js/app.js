@@ -414,6 +414,7 @@ async function enableOptionalControls() {
   ui.rowModeField.hidden = !multi;
   if (!multi) ui.rowMode.checked = false;
   ui.modeControls.hidden = !(batch || multi);
+  document.documentElement.dataset.controls = "ready"; // tests wait for this before using them
 }
 
 // ---- start -----------------------------------------------------------------------------

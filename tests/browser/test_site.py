@@ -339,6 +339,9 @@ def test_pages_carry_the_manifest_icons_and_test_ids(site):
 
 def test_a_keyboard_alone_reaches_the_file_picker_and_the_answer(site, mnist_sample, tmp_path):
     page = site.open("/")
+    # The optional controls (and the input's "multiple") settle once the API has been asked what
+    # it offers; a file input changed under a key press may not open its chooser.
+    page.wait_for_function("() => document.documentElement.dataset.controls === 'ready'")
     for _ in range(8):
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.dataset.testid") == "upload-input":
