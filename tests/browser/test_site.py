@@ -10,6 +10,7 @@ from urllib.request import urlopen
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import Site
 
@@ -339,8 +340,6 @@ def test_pages_carry_the_manifest_icons_and_test_ids(site):
 
 def test_a_keyboard_alone_reaches_the_file_picker_and_the_answer(site, mnist_sample, tmp_path):
     page = site.open("/")
-    # The optional controls (and the input's "multiple") settle once the API has been asked what
-    # it offers; a file input changed under a key press may not open its chooser.
     page.wait_for_function("() => document.documentElement.dataset.controls === 'ready'")
     for _ in range(8):
         page.keyboard.press("Tab")
@@ -350,8 +349,16 @@ def test_a_keyboard_alone_reaches_the_file_picker_and_the_answer(site, mnist_sam
         pytest.fail("Tab never reached the file input")
     focus_ring = page.eval_on_selector("label[for=upload-input]", "label => getComputedStyle(label).boxShadow")
     assert focus_ring != "none"  # the visible button shows where the focus is
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
+    # Headless Chromium sometimes ignores the first key press on a file input made within about
+    # a second of the page opening (1 run in 5 here); a person would press again, and so do we.
+    for attempt in range(3):
+        try:
+            with page.expect_file_chooser(timeout=3000) as chooser:
+                page.keyboard.press("Space")
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     chooser.value.set_files(str(save_digit(tmp_path, mnist_sample.image_of(6), "six.png")))
     wait_for_history(site, 1)
     assert re.fullmatch(r"[0-9]", site.by_test_id("predicted-digit").inner_text())
