@@ -721,7 +721,8 @@ def select_digit(ink: np.ndarray, min_area: int = MIN_DIGIT_AREA) -> Digit:
 # 3. The MNIST-style input -----------------------------------------------------------------
 
 
-def _tight(ink: np.ndarray, level: float = INK_LEVEL) -> np.ndarray:
+def crop_to_ink(ink: np.ndarray, level: float = INK_LEVEL) -> np.ndarray:
+    """The smallest box holding every pixel over ``level`` (NoDigitFound when there is none)."""
     rows = np.flatnonzero((ink > level).any(axis=1))
     cols = np.flatnonzero((ink > level).any(axis=0))
     if rows.size == 0:
@@ -729,7 +730,7 @@ def _tight(ink: np.ndarray, level: float = INK_LEVEL) -> np.ndarray:
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _fit(ink: np.ndarray, longest: int) -> np.ndarray:
+def fit_longest_side(ink: np.ndarray, longest: int) -> np.ndarray:
     """Resize keeping the aspect ratio so the longest side is ``longest`` (area-averaged)."""
     height, width = ink.shape
     factor = longest / max(height, width)
@@ -773,10 +774,10 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     Cropped to its ink, strokes brought to MNIST's widths, fitted into a 20x20 box keeping
     its aspect ratio, placed in 28x28 with its centre of mass at MNIST's (14, 14).
     """
-    digit = _tight(np.asarray(ink, dtype=np.float32))
-    digit = _fit(digit, MNIST_BOX * STROKE_SCALE)
+    digit = crop_to_ink(np.asarray(ink, dtype=np.float32))
+    digit = fit_longest_side(digit, MNIST_BOX * STROKE_SCALE)
     digit = _match_mnist_strokes(digit)
-    digit = _fit(_tight(digit), MNIST_BOX)
+    digit = fit_longest_side(crop_to_ink(digit), MNIST_BOX)
     peak = float(digit.max())
     if peak <= 0:
         raise NoDigitFound("no digit found: the image looks blank")

@@ -45,8 +45,8 @@ from recognizer.preprocessing import (
     STROKE_SCALE,
     WORK_SIDE,
     InkMap,
-    _fit,
-    _tight,
+    crop_to_ink,
+    fit_longest_side,
     ink_components,
     ink_is_dark,
     ink_map,
@@ -333,10 +333,10 @@ def normalize_part(ink: np.ndarray, stroke: float) -> np.ndarray:
     """``normalize_digit`` for a candidate part whose stroke width (``stroke`` pixels of
     ``ink``) is known from its whole piece: measuring it again for each of dozens of parts
     would cost most of the time a row takes."""
-    digit = _tight(np.asarray(ink, dtype=np.float32))
+    digit = crop_to_ink(np.asarray(ink, dtype=np.float32))
     box = MNIST_BOX * STROKE_SCALE
     width = stroke * box / max(digit.shape)
-    digit = _fit(digit, box)
+    digit = fit_longest_side(digit, box)
     low, high = MNIST_STROKE[0] * box, MNIST_STROKE[1] * box
     mask = digit >= INK_LEVEL
     if width < low:
@@ -348,7 +348,7 @@ def normalize_part(ink: np.ndarray, stroke: float) -> np.ndarray:
         if (slimmer >= INK_LEVEL).any():  # a part thinner than its piece's strokes stays as it is
             digit = slimmer
     try:
-        digit = _fit(_tight(digit.astype(np.float32)), MNIST_BOX)
+        digit = fit_longest_side(crop_to_ink(digit.astype(np.float32)), MNIST_BOX)
     except NoDigitFound:  # a hairline part that resampling faded away: nothing to read
         return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
     digit = np.clip(digit / max(float(digit.max()), 1e-6), 0.0, 1.0)
