@@ -27,15 +27,16 @@ def geometric_augmenter(seed: int, shear: float = 0.0) -> keras.Sequential:
     )
 
 
-def vary_stroke_thickness(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Per image: thicken (3x3 max filter), thin (3x3 min filter) or keep, with probabilities 0.15, 0.15, 0.7."""
+def vary_stroke_thickness(images: tf.Tensor, seed: tf.Tensor, thick_share: float = 0.15) -> tf.Tensor:
+    """Per image: thicken (3x3 max filter) with probability ``thick_share``, thin (3x3 min
+    filter) with probability 0.15, else keep."""
     thick = tf.nn.max_pool2d(images, ksize=3, strides=1, padding="SAME")
     thin = -tf.nn.max_pool2d(-images, ksize=3, strides=1, padding="SAME")
     batch = tf.shape(images)[0]
     choice = tf.random.stateless_uniform([batch, 1, 1, 1], seed=seed)
     # Some digits vanish under erosion; only thin strokes that survive it.
     survives = tf.reduce_max(thin, axis=[1, 2, 3], keepdims=True) > 0.5
-    out = tf.where(choice < 0.15, thick, images)
+    out = tf.where(choice < thick_share, thick, images)
     return tf.where((choice >= 0.85) & survives, thin, out)
 
 
@@ -67,7 +68,12 @@ def elastic_warp(images: tf.Tensor, seed: tf.Tensor, magnitude: float, grid: int
 
 
 def augment_dataset(
-    dataset: tf.data.Dataset, seed: int, shear: float = 0.0, elastic: float = 0.0, elastic_share: float = 1.0
+    dataset: tf.data.Dataset,
+    seed: int,
+    shear: float = 0.0,
+    elastic: float = 0.0,
+    elastic_share: float = 1.0,
+    thick_share: float = 0.15,
 ) -> tf.data.Dataset:
     """Apply augmentation to a batched (images, labels) dataset, on the fly each epoch."""
     augmenter = geometric_augmenter(seed, shear)
@@ -81,7 +87,7 @@ def augment_dataset(
             chosen = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=seeds[2:] + 1) < elastic_share
             images = tf.where(chosen, warped, images)
         images = augmenter(images, training=True)
-        images = vary_stroke_thickness(images, seed=seeds[:2])
+        images = vary_stroke_thickness(images, seed=seeds[:2], thick_share=thick_share)
         return tf.clip_by_value(images, 0.0, 1.0), labels
 
     return tf.data.Dataset.zip((dataset, stroke_seeds)).map(apply, num_parallel_calls=1)

@@ -47,6 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=6,
         help="renderings per digit per training font (training.font_digits; 0: MNIST only)",
     )
+    parser.add_argument("--thick-share", type=float, default=0.15, help="share of training images thickened (3x3 dilation)")
     parser.add_argument("--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font")
     parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
     parser.add_argument("--verbose", type=int, default=2, help="Keras progress output: 0, 1 (bar) or 2 (a line per epoch)")
@@ -120,7 +121,12 @@ def train(args: argparse.Namespace) -> dict:
     )
     if not args.no_augment:
         train_ds = augment_dataset(
-            train_ds, seed=args.seed, shear=args.shear, elastic=args.elastic, elastic_share=args.elastic_share
+            train_ds,
+            seed=args.seed,
+            shear=args.shear,
+            elastic=args.elastic,
+            elastic_share=args.elastic_share,
+            thick_share=args.thick_share,
         )
     # Augmented batches never repeat, so one "epoch" may span several passes: with a single
     # pass of 9,000 images, validation loss is too noisy for patience=5 and training stops
