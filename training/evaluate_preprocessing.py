@@ -4,9 +4,9 @@
 
 For every kind in ``training.realistic.KINDS`` it renders ``--per-kind`` uploads from MNIST test
 digits (the same digits for every kind) and as many from handwriting-style fonts (when any are
-installed), reads each one as the service does (``decode_upload`` then ``to_model_input``) and
-as the original app did (grey, resize to 28x28, divide by 255), and prints and writes
-(``models/preprocessing_eval.json``) the accuracy of both and the time our reading took.
+installed), reads each one as the service does (``decode_for_recognition`` then
+``to_model_input``) and as the original app did (grey, resize to 28x28, divide by 255), and
+prints and writes (``models/preprocessing_eval.json``) the accuracy of both and the time our reading took.
 """
 
 from __future__ import annotations
@@ -27,15 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "functions") not in sys.path:
     sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer.decoding import decode_upload  # noqa: E402
+from recognizer.decoding import decode_for_recognition  # noqa: E402
 from recognizer.errors import ClientError  # noqa: E402
 from recognizer.inference import LiteRTModel  # noqa: E402
 from recognizer.preprocessing import to_model_input  # noqa: E402
+from recognizer.settings import get_settings  # noqa: E402
 from training import realistic  # noqa: E402
 from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx  # noqa: E402
 
-MAX_PIXELS = 25_000_000  # decoded as the service does, with its default limits
-MAX_DECODED_PIXELS = 4_194_304  # (MAX_IMAGE_PIXELS, MAX_DECODED_PIXELS)
 DEFAULT_OUTPUT = REPO / "models" / "preprocessing_eval.json"
 
 
@@ -67,7 +66,7 @@ def our_input(data: bytes) -> tuple[np.ndarray, bool, float, float]:
     digit found...) counts as wrong. CPU time is the fairer figure on a shared machine."""
     start, start_cpu = time.perf_counter(), time.thread_time()
     try:
-        x = to_model_input(decode_upload(data, max_pixels=MAX_PIXELS, max_decoded_pixels=MAX_DECODED_PIXELS))
+        x = to_model_input(decode_for_recognition(data, get_settings()))  # as the service decodes
         refused = False
     except ClientError:
         x, refused = np.zeros((28, 28), dtype=np.float32), True
@@ -194,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "mnist_test_indices": "numpy.random.default_rng(seed).permutation(10000)[:per_kind]",
         "fonts": [f.name for f in fonts],
         "naive": "Image.convert('L').resize((28, 28)) / 255, as the original app",
-        "timing": "ms per image (MNIST-made uploads) for decode_upload + to_model_input: wall and this thread's CPU",
+        "timing": "ms per image (MNIST-made uploads) for decode_for_recognition + to_model_input: wall and this thread's CPU",
         "kinds": results,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

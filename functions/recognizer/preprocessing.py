@@ -750,10 +750,13 @@ def stroke_width(ink: np.ndarray) -> float:
     return float(2.0 * np.median(distance[ridge]))
 
 
-def _match_mnist_strokes(ink: np.ndarray) -> np.ndarray:
-    """Thicken hairlines and slim heavy marker strokes into MNIST's range of stroke widths."""
+def match_mnist_strokes(ink: np.ndarray, width: float | None = None) -> np.ndarray:
+    """Thicken hairlines and slim heavy marker strokes into MNIST's range of stroke widths.
+
+    ``width``: the strokes' width in pixels of ``ink`` when it is known already (else measured).
+    """
     box = max(ink.shape)
-    width = stroke_width(ink)
+    width = stroke_width(ink) if width is None else width
     low, high = MNIST_STROKE[0] * box, MNIST_STROKE[1] * box
     mask = ink >= INK_LEVEL
     if width < low:
@@ -768,16 +771,9 @@ def _match_mnist_strokes(ink: np.ndarray) -> np.ndarray:
     return ink
 
 
-def normalize_digit(ink: np.ndarray) -> np.ndarray:
-    """One digit's ink (any size) -> float32 [28, 28] in [0, 1], as MNIST was made.
-
-    Cropped to its ink, strokes brought to MNIST's widths, fitted into a 20x20 box keeping
-    its aspect ratio, placed in 28x28 with its centre of mass at MNIST's (14, 14).
-    """
-    digit = crop_to_ink(np.asarray(ink, dtype=np.float32))
-    digit = fit_longest_side(digit, MNIST_BOX * STROKE_SCALE)
-    digit = _match_mnist_strokes(digit)
-    digit = fit_longest_side(crop_to_ink(digit), MNIST_BOX)
+def place_like_mnist(digit: np.ndarray) -> np.ndarray:
+    """A digit cropped to its ink and fitted into the 20x20 box -> float32 [28, 28], its peak
+    at 1, its centre of mass at MNIST's (14, 14)."""
     peak = float(digit.max())
     if peak <= 0:
         raise NoDigitFound("no digit found: the image looks blank")
@@ -793,6 +789,18 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     shifted = np.zeros_like(field)
     shifted[top + dy : top + dy + height, left + dx : left + dx + width] = digit
     return shifted
+
+
+def normalize_digit(ink: np.ndarray) -> np.ndarray:
+    """One digit's ink (any size) -> float32 [28, 28] in [0, 1], as MNIST was made.
+
+    Cropped to its ink, strokes brought to MNIST's widths, fitted into a 20x20 box keeping
+    its aspect ratio, placed in 28x28 with its centre of mass at MNIST's (14, 14).
+    """
+    digit = crop_to_ink(np.asarray(ink, dtype=np.float32))
+    digit = fit_longest_side(digit, MNIST_BOX * STROKE_SCALE)
+    digit = match_mnist_strokes(digit)
+    return place_like_mnist(fit_longest_side(crop_to_ink(digit), MNIST_BOX))
 
 
 # The whole way ------------------------------------------------------------------------------

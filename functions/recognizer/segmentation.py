@@ -39,9 +39,7 @@ from recognizer.pipeline import predict_inputs
 from recognizer.preprocessing import (
     INK_LEVEL,
     MNIST_BOX,
-    MNIST_CENTRE,
     MNIST_SIDE,
-    MNIST_STROKE,
     STROKE_SCALE,
     WORK_SIDE,
     InkMap,
@@ -50,7 +48,10 @@ from recognizer.preprocessing import (
     ink_components,
     ink_is_dark,
     ink_map,
+    match_mnist_strokes,
     normalize_digit,
+    place_like_mnist,
+    stroke_width,
 )
 from recognizer.schemas import DigitInRow, MultiPredictionResponse
 from recognizer.settings import get_settings
@@ -323,10 +324,8 @@ def typical_width(groups: Sequence[Group], height: float) -> float:
 
 
 def stroke_px(mask: np.ndarray) -> float:
-    """Typical stroke width of a mask, in pixels (twice the distance to paper on the ridges)."""
-    distance = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    ridge = mask & (distance >= ndi.maximum_filter(distance, size=3))
-    return float(max(1.0, 2.0 * np.median(distance[ridge]))) if ridge.any() else 1.0
+    """Typical stroke width of a mask, in pixels (at least 1)."""
+    return max(1.0, stroke_width(mask.astype(np.float32)))
 
 
 def normalize_part(ink: np.ndarray, stroke: float) -> np.ndarray:
@@ -337,31 +336,13 @@ def normalize_part(ink: np.ndarray, stroke: float) -> np.ndarray:
     box = MNIST_BOX * STROKE_SCALE
     width = stroke * box / max(digit.shape)
     digit = fit_longest_side(digit, box)
-    low, high = MNIST_STROKE[0] * box, MNIST_STROKE[1] * box
-    mask = digit >= INK_LEVEL
-    if width < low:
-        outside = ndi.distance_transform_edt(~mask)
-        digit = np.maximum(digit, np.clip((low - width) / 2.0 + 0.5 - outside, 0.0, 1.0))
-    elif width > high:
-        inside = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-        slimmer = np.minimum(digit, np.clip(inside - (width - high) / 2.0, 0.0, 1.0))
-        if (slimmer >= INK_LEVEL).any():  # a part thinner than its piece's strokes stays as it is
-            digit = slimmer
+    matched = match_mnist_strokes(digit, width)
+    if (matched >= INK_LEVEL).any():  # a part thinner than its piece's strokes stays as it is
+        digit = matched
     try:
-        digit = fit_longest_side(crop_to_ink(digit.astype(np.float32)), MNIST_BOX)
+        return place_like_mnist(fit_longest_side(crop_to_ink(digit), MNIST_BOX))
     except NoDigitFound:  # a hairline part that resampling faded away: nothing to read
         return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
-    digit = np.clip(digit / max(float(digit.max()), 1e-6), 0.0, 1.0)
-    height, width_px = digit.shape
-    top, left = (MNIST_SIDE - height) // 2, (MNIST_SIDE - width_px) // 2
-    total = float(digit.sum())
-    cy = top + float((digit.sum(axis=1) * np.arange(height)).sum()) / total
-    cx = left + float((digit.sum(axis=0) * np.arange(width_px)).sum()) / total
-    dy = int(np.clip(round(MNIST_CENTRE - cy), -top, MNIST_SIDE - height - top))
-    dx = int(np.clip(round(MNIST_CENTRE - cx), -left, MNIST_SIDE - width_px - left))
-    field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
-    field[top + dy : top + dy + height, left + dx : left + dx + width_px] = digit
-    return field
 
 
 def seam_near(mask: np.ndarray, centre: int, band: int) -> tuple[np.ndarray, float]:

@@ -41,13 +41,13 @@ class Settings:
     model_dir: Path
     max_upload_bytes: int
     max_image_pixels: int
+    # Decoding is what a hostile upload can make slow: 25 MP of PNG take 0.4 s to inflate, so
+    # only a JPEG (which decodes straight to a smaller scale) may declare more than this.
+    max_decoded_pixels: int
     max_batch_files: int
     max_batch_bytes: int
     storage_timeout_seconds: int
     storage_max_attempts: int = 2
-    # Decoding is what a hostile upload can make slow: 25 MP of PNG take 0.4 s to inflate, so
-    # only a JPEG (which decodes straight to a smaller scale) may declare more than this.
-    max_decoded_pixels: int = 4_194_304
 
     @property
     def tflite_path(self) -> Path:
@@ -71,11 +71,11 @@ def load_settings() -> Settings:
         model_dir=Path(os.environ.get("MODEL_DIR") or _REPO_MODELS),
         max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         max_image_pixels=_env_int("MAX_IMAGE_PIXELS", 25_000_000),
+        max_decoded_pixels=_env_int("MAX_DECODED_PIXELS", 4_194_304),
         max_batch_files=_env_int("MAX_BATCH_FILES", 32),
         max_batch_bytes=_env_int("MAX_BATCH_BYTES", 20 * 1024 * 1024),
         storage_timeout_seconds=_env_int("STORAGE_TIMEOUT_SECONDS", 3),
         storage_max_attempts=_env_int("STORAGE_MAX_ATTEMPTS", 2),
-        max_decoded_pixels=_env_int("MAX_DECODED_PIXELS", 4_194_304),
     )
 
 
