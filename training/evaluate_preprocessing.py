@@ -6,7 +6,8 @@ For every kind in ``training.realistic.KINDS`` it renders ``--per-kind`` uploads
 digits (the same digits for every kind) and as many from handwriting-style fonts (when any are
 installed), reads each one as the service does (``decode_for_recognition`` then
 ``to_model_input``) and as the original app did (grey, resize to 28x28, divide by 255), and
-prints and writes (``models/preprocessing_eval.json``) the accuracy of both and the time our reading took.
+prints and writes (``models/preprocessing_eval.json``) the accuracy of both and the time our
+reading took.
 """
 
 from __future__ import annotations
