@@ -1,5 +1,5 @@
 """Data augmentation for digits that are not MNIST-clean: shifts, small rotations, scale, slant,
-elastic distortion of the strokes, stroke thickness."""
+elastic distortion of the strokes, stroke thickness, loops filled as a thick marker fills them."""
 
 from __future__ import annotations
 
@@ -40,6 +40,30 @@ def vary_stroke_thickness(images: tf.Tensor, seed: tf.Tensor, thick_share: float
     return tf.where((choice >= 0.85) & survives, thin, out)
 
 
+def _closing(images: tf.Tensor, size: int) -> tf.Tensor:
+    # Background beyond the edges: pooling's own padding would let the erosion keep ink that
+    # the dilation pushed against the border.
+    pad = size // 2
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    dilated = tf.nn.max_pool2d(padded, ksize=size, strides=1, padding="SAME")
+    closed = -tf.nn.max_pool2d(-dilated, ksize=size, strides=1, padding="SAME")
+    return closed[:, pad:-pad, pad:-pad, :]
+
+
+def fill_like_marker(images: tf.Tensor, seed: tf.Tensor, share: float) -> tf.Tensor:
+    """Per image, with probability ``share``: a grey closing (dilate, then erode), 3x3 or 5x5
+    (half each), which fills gaps and loops up to 2 or 4 px across.
+
+    A thick marker fills small loops and narrow gaps; the service then thins its strokes back
+    to MNIST widths, so what the network is fed has MNIST strokes around filled loops, which a
+    closing makes from an MNIST digit. Plain dilation (``vary_stroke_thickness``) cannot: its
+    strokes stay thick, unlike anything the service feeds the network.
+    """
+    choice = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=seed)
+    out = tf.where(choice < share / 2, _closing(images, 3), images)
+    return tf.where((choice >= share / 2) & (choice < share), _closing(images, 5), out)
+
+
 def elastic_warp(images: tf.Tensor, seed: tf.Tensor, magnitude: float, grid: int = 4) -> tf.Tensor:
     """Smooth random displacement of every pixel (up to about ``magnitude`` px), as hands bend
     strokes: a coarse ``grid`` x ``grid`` field of random shifts, upsampled bicubically, then
@@ -74,6 +98,7 @@ def augment_dataset(
     elastic: float = 0.0,
     elastic_share: float = 1.0,
     thick_share: float = 0.15,
+    fill_share: float = 0.0,
 ) -> tf.data.Dataset:
     """Apply augmentation to a batched (images, labels) dataset, on the fly each epoch."""
     augmenter = geometric_augmenter(seed, shear)
@@ -87,6 +112,8 @@ def augment_dataset(
             chosen = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=seeds[2:] + 1) < elastic_share
             images = tf.where(chosen, warped, images)
         images = augmenter(images, training=True)
+        if fill_share > 0:
+            images = fill_like_marker(images, seed=seeds[:2] + 7, share=fill_share)
         images = vary_stroke_thickness(images, seed=seeds[:2], thick_share=thick_share)
         return tf.clip_by_value(images, 0.0, 1.0), labels
 

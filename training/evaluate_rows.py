@@ -30,6 +30,7 @@ if str(REPO / "functions") not in sys.path:
 
 from recognizer.errors import ClientError  # noqa: E402
 from recognizer.segmentation import read_row  # noqa: E402
+from recognizer.settings import get_settings  # noqa: E402
 from training import rows as row_kinds  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
 
@@ -110,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
                 (args.failures / f"{name}.{suffix}").write_bytes(row.data)
 
     ms = np.asarray(seconds) * 1000
-    model = REPO / "models" / "digits.tflite"
+    model = get_settings().tflite_path  # the model read_row used (MODEL_DIR may point elsewhere)
     report = {
         "command": "python -m training.evaluate_rows " + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": len(exact),
         "seed": args.seed,
         "source": SOURCES[args.source],
-        "model": "models/digits.tflite",
+        "model": str(model.relative_to(REPO)) if model.is_relative_to(REPO) else str(model),
         "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None,
         "exact_number_accuracy": round(float(np.mean(exact)), 4),
         "digit_count_accuracy": round(float(np.mean(count_right)), 4),

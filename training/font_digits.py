@@ -34,7 +34,9 @@ from recognizer.preprocessing import normalize_digit  # noqa: E402
 # Debian packages: fonts-seto, fonts-cabinsketch,
 # fonts-leckerli-one, fonts-lobster, fonts-havana, fonts-isabella,
 # fonts-sil-andika, fonts-opendyslexic, fonts-urw-base35, fonts-freefont-ttf, fonts-mplus,
-# fonts-dejavu-core, fonts-liberation.
+# fonts-dejavu-core, fonts-liberation; handwriting and brush: fonts-tlwg-purisa-ttf,
+# fonts-nanum-extra, fonts-tomsontalks, fonts-fantasque-sans, fonts-aoyagi-kouzan-t,
+# fonts-staypuft, fonts-dustin.
 TRAINING_FONTS = (
     "seto/setofont.ttf",
     "cabinsketch/CabinSketch-Regular.ttf",
@@ -63,6 +65,19 @@ TRAINING_FONTS = (
     "dejavu/DejaVuSerif-Italic.ttf",
     "liberation/LiberationSans-Regular.ttf",
     "liberation/LiberationSerif-Italic.ttf",
+    "tlwg/Purisa.ttf",
+    "tlwg/Purisa-Bold.ttf",
+    "tlwg/Purisa-Oblique.ttf",
+    "nanum/NanumPen.ttf",
+    "nanum/NanumBrush.ttf",
+    "nanum/NanumBarunpenR.ttf",
+    "tomsontalks/TomsonTalks.ttf",
+    "fantasque-sans/Normal/TTF/FantasqueSansMono-Italic.ttf",
+    "aoyagi-kouzan-t/AoyagiKouzanT.ttf",
+    "staypuft/StayPuft.ttf",
+    "dustin/Domestic_Manners.ttf",
+    "dustin/El_Abogado_Loco.ttf",
+    "dustin/Junkyard.ttf",
 )
 # Handwriting fonts held out of training: validation only (fonts-kristi, fonts-yusei-magic).
 # (femkeklaver is an outline font: hollow digits, not a hand; Ecolier's hairlines vanish.)

@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: keras.datasets.mnist, 60,000 images)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--head", choices=("original", "wide", "wide-light"), default="wide-light")
+    parser.add_argument("--conv3", type=int, default=128, help="filters of a third convolution after conv2's pooling (0: none)")
     parser.add_argument("--epochs", type=int, default=80, help="upper bound; early stopping usually ends sooner")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument(
@@ -48,6 +49,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="renderings per digit per training font (training.font_digits; 0: MNIST only)",
     )
     parser.add_argument("--thick-share", type=float, default=0.15, help="share of training images thickened (3x3 dilation)")
+    parser.add_argument(
+        "--fill-share",
+        type=float,
+        default=0.2,
+        help="share of training images with loops filled as a thick marker fills them (3x3 or 5x5 closing)",
+    )
     parser.add_argument("--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font")
     parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
     parser.add_argument("--verbose", type=int, default=2, help="Keras progress output: 0, 1 (bar) or 2 (a line per epoch)")
@@ -127,6 +134,7 @@ def train(args: argparse.Namespace) -> dict:
             elastic=args.elastic,
             elastic_share=args.elastic_share,
             thick_share=args.thick_share,
+            fill_share=args.fill_share,
         )
     # Augmented batches never repeat, so one "epoch" may span several passes: with a single
     # pass of 9,000 images, validation loss is too noisy for patience=5 and training stops
@@ -134,7 +142,7 @@ def train(args: argparse.Namespace) -> dict:
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size)) * args.passes_per_epoch
     train_ds = train_ds.repeat().prefetch(2)
 
-    model = build_model(args.head)
+    model = build_model(args.head, conv3=args.conv3)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True),
@@ -193,10 +201,13 @@ def train(args: argparse.Namespace) -> dict:
         },
         "training": {
             "head": args.head,
+            "conv3": args.conv3,
             "augmentation": not args.no_augment,
             "shear": args.shear,
             "elastic_px": args.elastic,
             "elastic_share": args.elastic_share,
+            "thick_share": args.thick_share,
+            "fill_share": args.fill_share,
             "font_digits_per_digit_per_font": args.font_digits,
             "optimizer": "Adam(1e-3)",
             "batch_size": args.batch_size,
