@@ -33,7 +33,7 @@ if str(REPO / "functions") not in sys.path:
     sys.path.insert(0, str(REPO / "functions"))
 
 from recognizer import segmentation as seg  # noqa: E402
-from recognizer.decoding import decode_upload  # noqa: E402
+from recognizer.decoding import decode_for_recognition  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
 from training.rows import KINDS, make_rows  # noqa: E402
@@ -66,7 +66,7 @@ def is_one_digit(box, truth) -> bool:
 
 def clumps_of(data: bytes, boxes, row: int) -> list[Clump]:
     """Segment one generated row as the service does, keeping every cutting option."""
-    image = decode_upload(data, max_pixels=get_settings().max_image_pixels)
+    image = decode_for_recognition(data, get_settings())  # as the service decodes
     mapped = seg.row_ink_map(image, seg.working_side(image.size))
     groups = seg.row_groups(mapped.ink)
     if not groups:
@@ -80,7 +80,9 @@ def clumps_of(data: bytes, boxes, row: int) -> list[Clump]:
             continue
         x, _, w, _ = group.box
         inside = [t for t in truth if x <= t[0] + t[2] / 2 < x + w]
-        options = seg.cut_options(group, mapped.ink, height, digit_width, seg.run_model, probe=None)
+        options = seg.cut_options(
+            group, mapped.ink, height, digit_width, seg.run_model, probe=None, stroke=seg.stroke_px(group.mask)
+        )
         clumps.append(Clump(row, options, inside))
     return clumps
 

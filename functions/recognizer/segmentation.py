@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 from recognizer import imageops as ndi
 
-from recognizer.decoding import UPLOAD_SIZE_KEY, decode_for_recognition, decode_upload
+from recognizer.decoding import UPLOAD_SIZE_KEY, decode_for_recognition
 from recognizer.errors import NoDigitFound, UploadTooLarge
 from recognizer.inference import Activations, get_model
 from recognizer.pipeline import predict_inputs
@@ -548,14 +548,15 @@ def shape_only_one_digit(features: np.ndarray) -> np.ndarray:
 
 def cut_options(
     group: Group, ink: np.ndarray, height: float, digit_width: float, run: ModelRunner, probe: DigitProbe | None,
+    stroke: float,
 ) -> CutOptions:
     """Every stretch between two bounds that is digit-sized is a possible part; the model
-    reads them all in one batch and the probe (or the shape) says which look like one digit."""
+    reads them all in one batch and the probe (or the shape) says which look like one digit.
+    ``stroke``: the piece's stroke width (``stroke_px`` of its mask)."""
     width, rows = group.box[2], group.box[3]
     seams = candidate_cuts(group, height)
     paths = [np.zeros(rows, dtype=np.int64), *(path for path, _ in seams), np.full(rows, width, dtype=np.int64)]
     crossed = [0.0, *(ink_crossed for _, ink_crossed in seams), 0.0]
-    stroke = stroke_px(group.mask)
     bounds = [float(path.mean()) for path in paths]
     low, high = MIN_PART * height, MAX_PART * height
     whole = (0, len(paths) - 1)
@@ -621,13 +622,13 @@ def may_hold_several(group: Group, height: float) -> bool:
     return group.box[2] > SPLIT_FROM * height or group.box[2] > SPLIT_ASPECT * group.box[3]
 
 
-def clearly_one_digit(groups: list[Group], ink: np.ndarray, height: float, digit_width: float,
-                      run: ModelRunner, probe: DigitProbe | None) -> list[bool]:
+def clearly_one_digit(groups: list[Group], strokes: list[float], ink: np.ndarray, height: float,
+                      digit_width: float, run: ModelRunner, probe: DigitProbe | None) -> list[bool]:
     """Which pieces need no cutting: read whole in one batch, they look like one digit
     (by the probe; without it, by being no wider than 1.3 typical digits)."""
     if probe is None:
         return [g.box[2] <= SPLIT_FROM * height or g.box[2] <= 1.3 * digit_width for g in groups]
-    activations = run(np.stack([normalize_part(crop_ink(ink, g), stroke_px(g.mask)) for g in groups]))
+    activations = run(np.stack([normalize_part(crop_ink(ink, g), s) for g, s in zip(groups, strokes, strict=True)]))
     features = part_features(groups, activations, [(0.0, 0.0)] * len(groups), [True] * len(groups), height, digit_width)
     return (probe.log_one_digit(features) >= np.log(SURE_ONE_DIGIT)).tolist()
 
@@ -643,9 +644,13 @@ def segment_ink(ink: np.ndarray, run: ModelRunner | None = None) -> list[Group]:
     probe = get_probe()
     wide = [g for g in groups if may_hold_several(g, height)]
     settled = [g for g in groups if not may_hold_several(g, height)]
-    sure = clearly_one_digit(wide, ink, height, digit_width, run, probe) if wide else []
-    for group, one in zip(wide, sure, strict=True):
-        settled += [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe))
+    strokes = [stroke_px(g.mask) for g in wide]
+    sure = clearly_one_digit(wide, strokes, ink, height, digit_width, run, probe) if wide else []
+    for group, stroke, one in zip(wide, strokes, sure, strict=True):
+        if one:
+            settled.append(group)
+        else:
+            settled += choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
     return sorted(settled, key=lambda g: g.centre_x)
 
 
