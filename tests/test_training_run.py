@@ -43,7 +43,8 @@ def trained(tmp_path_factory):
     write_idx(data_dir / "t10k-images-idx3-ubyte.gz", x_test)
     write_idx(data_dir / "t10k-labels-idx1-ubyte.gz", y_test)
     code = train.main(
-        ["--data-dir", str(data_dir), "--models-dir", str(models_dir), "--epochs", "3", "--verbose", "0", "--font-digits", "0"]
+        ["--data-dir", str(data_dir), "--models-dir", str(models_dir), "--epochs", "3", "--verbose", "0", "--font-digits", "0",
+         "--row-parts", "12"]
     )
     assert code == 0
     return models_dir, x_test, y_test
@@ -56,6 +57,9 @@ def test_training_writes_every_model_file(trained):
     metrics = json.loads((models_dir / "metrics.json").read_text())
     assert metrics["test_images"] == 40
     assert metrics["training_data"]["train_images"] + metrics["training_data"]["validation_images"] == 256
+    # Rows of the training split's rings and bars, cut as the row reader cuts them, joined training.
+    assert metrics["training_data"]["row_part_rows"] == 12
+    assert metrics["training_data"]["row_part_images"] > 0
     assert len(metrics["confusion_matrix"]) == 10
     assert metrics["export_check"]["argmax_disagreements"] == 0
     # Two easy shapes: three epochs must already beat chance clearly.

@@ -1,9 +1,10 @@
 """How well rows of digits are read: whole numbers exactly right, by length and by kind.
 
-    python -m training.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0] [--source test|train]
+    python -m training.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0] [--source test|train|val]
 
 Builds ``--rows`` rows of 2 to 6 MNIST *test* digits (``--source train``: the training digits,
-``train-10k``, on which the segmentation's thresholds and weights are tuned) on paper (``training.rows``: spaced,
+``train-10k``, on which the segmentation's thresholds and weights are tuned; ``--source val``: only
+its 1,000 validation-split digits, which no model was trained on, for choosing between models) on paper (``training.rows``: spaced,
 close, touching, ruled, photo, MNIST strips; kinds in turn, seeded), reads each one as
 ``POST /api/predict/multi`` does (``recognizer.segmentation.read_row`` on the decoded upload,
 the committed LiteRT model, nothing stored), and prints and writes
@@ -33,11 +34,16 @@ from recognizer.segmentation import read_row  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
 from training import rows as row_kinds  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
+from training.train import split_validation  # noqa: E402
+
+VAL_FRACTION, VAL_SEED = 0.1, 42  # training.train's defaults: the validation split it held out
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
 SOURCES = {
     "test": "MNIST test set (t10k), digits drawn at random per row, seeded",
     "train": "MNIST training set (train-10k: what the segmentation is tuned on), digits drawn at random per row, seeded",
+    "val": "the validation split of the MNIST training set (the 1,000 train-10k images training.train holds out; "
+    "for choosing between models), digits drawn at random per row, seeded",
 }
 
 
@@ -76,12 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", type=Path, help="write the misread rows' images here")
     parser.add_argument(
         "--source", choices=SOURCES, default="test",
-        help="digits from the MNIST test set (the reported figure) or the training set (for tuning)",
+        help="digits from the MNIST test set (the reported figure), the training set (for tuning the segmentation) "
+        "or its validation split (for choosing between models: no model trained on those digits)",
     )
     args = parser.parse_args(argv)
 
     mnist = load_from_dir(args.data_dir)
-    digits = mnist.test if args.source == "test" else mnist.train
+    if args.source == "test":
+        images, labels = mnist.test.images, mnist.test.labels
+    elif args.source == "train":
+        images, labels = mnist.train.images, mnist.train.labels
+    else:
+        _, (images, labels) = split_validation(mnist.train.images, mnist.train.labels, VAL_FRACTION, VAL_SEED)
     exact: list[bool] = []
     count_right: list[bool] = []
     segmented: list[bool] = []
@@ -91,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     wrong: list[dict] = []
     if args.failures:
         args.failures.mkdir(parents=True, exist_ok=True)
-    rows = row_kinds.make_rows(digits.images, digits.labels, args.rows, tuple(args.kinds), seed=args.seed)
+    rows = row_kinds.make_rows(images, labels, args.rows, tuple(args.kinds), seed=args.seed)
     for index, row in enumerate(rows):
         started = time.perf_counter()
         read, boxes = read_number(row.data)

@@ -10,7 +10,7 @@ small neural network (one hidden layer, NumPy) over what the network's convoluti
 It is fitted on rows made from MNIST *training* digits (``training.rows``, the same kinds as
 the evaluation, never the test set): every candidate part the segmentation considers is
 labelled one digit or not from the rows' true digit boxes. A fifth of the rows is held out to
-report how often clumps are then read as the right digits. Writes ``models/digit_probe.json``
+report how often clumps are then cut into the right parts, and read as the right digits. Writes ``models/digit_probe.json``
 for the current ``models/digits.tflite`` (its SHA-256 is recorded: after retraining the model,
 fit the probe again; until then the service cuts touching digits by shape only).
 """
@@ -18,6 +18,7 @@ fit the probe again; until then the service cuts touching digits by shape only).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -39,6 +40,7 @@ from training.data import load_from_dir  # noqa: E402
 from training.rows import KINDS, make_rows  # noqa: E402
 
 MATCH_IOU = 0.5  # a part is a digit when it overlaps one true digit box this much, and no other
+READ_FROM = seg.FEATURES.index("log_p0")  # where a part's ten log-probabilities start
 # Rows that hold clumps of touching digits teach the probe most: those kinds come more often.
 FIT_KINDS = ("spaced", "close", "touching", "touching", "ruled", "photo", "mnist_strip", "touching", "close")
 
@@ -50,6 +52,7 @@ class Clump:
     row: int
     options: seg.CutOptions
     truth: list[tuple[float, float, float, float]]  # true boxes (working pixels) in the piece
+    digits: list[int]  # the true digit of each of those boxes
 
 
 def iou(a, b) -> float:
@@ -64,7 +67,7 @@ def is_one_digit(box, truth) -> bool:
     return len(centres) == 1 and iou(box, centres[0]) >= MATCH_IOU
 
 
-def clumps_of(data: bytes, boxes, row: int) -> list[Clump]:
+def clumps_of(data: bytes, boxes, number: str, row: int) -> list[Clump]:
     """Segment one generated row as the service does, keeping every cutting option."""
     image = decode_for_recognition(data, get_settings())  # as the service decodes
     mapped = seg.row_ink_map(image, seg.working_side(image.size))
@@ -79,11 +82,11 @@ def clumps_of(data: bytes, boxes, row: int) -> list[Clump]:
         if not seg.may_hold_several(group, height):
             continue
         x, _, w, _ = group.box
-        inside = [t for t in truth if x <= t[0] + t[2] / 2 < x + w]
+        inside = [i for i, t in enumerate(truth) if x <= t[0] + t[2] / 2 < x + w]
         options = seg.cut_options(
             group, mapped.ink, height, digit_width, seg.run_model, probe=None, stroke=seg.stroke_px(group.mask)
         )
-        clumps.append(Clump(row, options, inside))
+        clumps.append(Clump(row, options, [truth[i] for i in inside], [int(number[i]) for i in inside]))
     return clumps
 
 
@@ -129,16 +132,25 @@ def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, weight_d
     }
 
 
-def clump_read_right(clump: Clump, probe: seg.DigitProbe | None) -> bool:
+def clump_read_right(clump: Clump, probe: seg.DigitProbe | None) -> tuple[bool, bool]:
+    """Whether the piece is cut into its true digits' parts, and whether each then reads right."""
     options = clump.options
-    scored = seg.CutOptions(
-        options.group, options.bounds, options.keys, options.parts, options.features,
-        probe.log_one_digit(options.features) if probe else options.one_digit,
-    )
+    scored = dataclasses.replace(options, one_digit=probe.log_one_digit(options.features) if probe else options.one_digit)
     parts = seg.choose_parts(scored)
-    return len(parts) == len(clump.truth) and all(
-        is_one_digit(part.box, clump.truth) for part in parts
-    )
+    cut_right = len(parts) == len(clump.truth) and all(is_one_digit(part.box, clump.truth) for part in parts)
+    index = {id(part): k for k, part in enumerate(options.parts)}
+    read = [int(np.argmax(options.features[index[id(part)], READ_FROM : READ_FROM + 10])) for part in parts]
+    return cut_right, cut_right and read == clump.digits
+
+
+def held_out_report(clumps: list[Clump], probe: seg.DigitProbe | None) -> dict:
+    several = [clump_read_right(c, probe) for c in clumps if len(c.truth) > 1]
+    single = [clump_read_right(c, probe) for c in clumps if len(c.truth) == 1]
+    return {
+        "several_cut_right": round(float(np.mean([cut for cut, _ in several])), 4) if several else None,
+        "several_read_right": round(float(np.mean([read for _, read in several])), 4) if several else None,
+        "single_left_whole": round(float(np.mean([cut for cut, _ in single])), 4) if single else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         clumps = []
         for index, row in enumerate(make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)):
-            clumps += clumps_of(row.data, row.boxes, index)
+            clumps += clumps_of(row.data, row.boxes, row.number, index)
             if (index + 1) % 200 == 0:
                 print(f"{index + 1} rows, {len(clumps)} clumps, {time.perf_counter() - started:.0f} s", flush=True)
         if args.clumps:
@@ -181,19 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     fitted = fit_network(x, y, args.hidden, args.epochs, args.weight_decay, args.seed)
     probe = seg.DigitProbe(**fitted)
 
-    several = [c for c in test_clumps if len(c.truth) > 1]
-    single = [c for c in test_clumps if len(c.truth) == 1]
     report = {
         "pieces_held_out": len(test_clumps),
-        "holding_several_digits": len(several),
-        "read_right_with_probe": {
-            "several": round(float(np.mean([clump_read_right(c, probe) for c in several])), 4) if several else None,
-            "single": round(float(np.mean([clump_read_right(c, probe) for c in single])), 4) if single else None,
-        },
-        "read_right_by_shape_only": {
-            "several": round(float(np.mean([clump_read_right(c, None) for c in several])), 4) if several else None,
-            "single": round(float(np.mean([clump_read_right(c, None) for c in single])), 4) if single else None,
-        },
+        "holding_several_digits": sum(len(c.truth) > 1 for c in test_clumps),
+        "with_probe": held_out_report(test_clumps, probe),
+        "by_shape_only": held_out_report(test_clumps, None),
     }
     print(json.dumps(report, indent=2))
     spec = {

@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--passes-per-epoch",
         type=int,
-        default=3,
+        default=2,
         help="augmented passes over the training split per Keras epoch (early-stopping patience counts these epochs)",
     )
     parser.add_argument("--val-fraction", type=float, default=0.1)
@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=0.2,
         help="share of training images with loops filled as a thick marker fills them (3x3 or 5x5 closing)",
+    )
+    parser.add_argument(
+        "--row-parts",
+        type=int,
+        default=4000,
+        help="rows of training digits whose digits, as the row reader cuts them, join training (training.row_parts; 0: none)",
     )
     parser.add_argument("--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font")
     parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
@@ -93,6 +99,22 @@ def font_digit_splits(args: argparse.Namespace):
     return train_set, val_set
 
 
+def row_part_split(args: argparse.Namespace, images: np.ndarray, labels: np.ndarray):
+    """Training-split digits as the row reader cuts them from rows (None: not asked for)."""
+    from training.row_parts import row_part_set
+
+    if args.row_parts <= 0:
+        return None
+    started = time.monotonic()
+    parts = row_part_set(images, labels, args.row_parts, seed=args.seed)
+    print(
+        f"row parts: {len(parts.labels)} digits from {args.row_parts} rows ({parts.from_touching} cut from touching "
+        f"digits), {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+    return parts
+
+
 def held_out_accuracy(model, font_val) -> float | None:
     if font_val is None or not len(font_val.labels):
         return None
@@ -113,14 +135,18 @@ def train(args: argparse.Namespace) -> dict:
     images, labels = mnist.train.images, mnist.train.labels
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
-    (x_train, y_train), (x_val, y_val) = split_validation(
-        to_model_input(images), labels, args.val_fraction, args.seed
-    )
+    (train_images, y_train), (val_images, y_val) = split_validation(images, labels, args.val_fraction, args.seed)
+    x_train, x_val = to_model_input(train_images), to_model_input(val_images)
     n_mnist_train, n_mnist_val = len(x_train), len(x_val)
     font_train, font_val = font_digit_splits(args)
     if font_train is not None and len(font_train.labels):
         x_train = np.concatenate([x_train, font_train.images[..., None]])
         y_train = np.concatenate([y_train, font_train.labels.astype(y_train.dtype)])
+    n_font_train = len(x_train) - n_mnist_train
+    row_parts = row_part_split(args, train_images, y_train[:n_mnist_train])
+    if row_parts is not None:
+        x_train = np.concatenate([x_train, row_parts.images[..., None]])
+        y_train = np.concatenate([y_train, row_parts.labels.astype(y_train.dtype)])
     train_ds = (
         tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, 10)))
         .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
@@ -137,8 +163,9 @@ def train(args: argparse.Namespace) -> dict:
             fill_share=args.fill_share,
         )
     # Augmented batches never repeat, so one "epoch" may span several passes: with a single
-    # pass of 9,000 images, validation loss is too noisy for patience=5 and training stops
-    # while the model is still improving.
+    # pass of 9,000 images, validation loss was too noisy for patience=5 and training stopped
+    # while the model was still improving. Two passes of MNIST, font and row-part digits
+    # (about 18,000) see as many images per epoch as three of MNIST and fonts did.
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size)) * args.passes_per_epoch
     train_ds = train_ds.repeat().prefetch(2)
 
@@ -194,7 +221,10 @@ def train(args: argparse.Namespace) -> dict:
             "origin": mnist.origin,
             "train_images": int(n_mnist_train),
             "validation_images": int(n_mnist_val),
-            "font_train_images": int(len(x_train) - n_mnist_train),
+            "font_train_images": int(n_font_train),
+            "row_part_rows": int(args.row_parts),
+            "row_part_images": 0 if row_parts is None else int(len(row_parts.labels)),
+            "row_part_images_from_touching": 0 if row_parts is None else int(row_parts.from_touching),
             "font_train_fonts": [] if font_train is None else font_train.fonts,
             "font_validation_images": 0 if font_val is None else int(len(font_val.labels)),
             "files": mnist.train.sources + mnist.test.sources,
@@ -209,6 +239,7 @@ def train(args: argparse.Namespace) -> dict:
             "thick_share": args.thick_share,
             "fill_share": args.fill_share,
             "font_digits_per_digit_per_font": args.font_digits,
+            "row_parts": args.row_parts,
             "optimizer": "Adam(1e-3)",
             "batch_size": args.batch_size,
             "passes_per_epoch": args.passes_per_epoch,

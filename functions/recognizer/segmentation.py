@@ -546,13 +546,20 @@ def shape_only_one_digit(features: np.ndarray) -> np.ndarray:
     )
 
 
-def cut_options(
-    group: Group, ink: np.ndarray, height: float, digit_width: float, run: ModelRunner, probe: DigitProbe | None,
-    stroke: float,
-) -> CutOptions:
-    """Every stretch between two bounds that is digit-sized is a possible part; the model
-    reads them all in one batch and the probe (or the shape) says which look like one digit.
-    ``stroke``: the piece's stroke width (``stroke_px`` of its mask)."""
+@dataclass(frozen=True)
+class CandidateParts:
+    """A piece's bounds (its two ends and the candidate cuts between them) and the
+    digit-sized parts between pairs of bounds; the first part is the whole piece."""
+
+    bounds: list[float]  # mean column of each bound, ascending (first 0, last the width)
+    crossed: list[float]  # ink pixels each bound's path crosses
+    keys: list[tuple[int, int]]  # (i, j): the part from bound i to bound j; keys[0] the whole
+    parts: list[Group]
+
+
+def candidate_parts(group: Group, height: float) -> CandidateParts:
+    """Every stretch between two bounds that is digit-sized is a possible part (by shape
+    alone: which of them are digits is for the model and the probe to say)."""
     width, rows = group.box[2], group.box[3]
     seams = candidate_cuts(group, height)
     paths = [np.zeros(rows, dtype=np.int64), *(path for path, _ in seams), np.full(rows, width, dtype=np.int64)]
@@ -568,11 +575,22 @@ def cut_options(
                 if part is not None and part.box[3] >= MIN_PART_HEIGHT * height:
                     keys.append((i, j))
                     parts.append(part)
+    return CandidateParts(bounds, crossed, keys, parts)
+
+
+def cut_options(
+    group: Group, ink: np.ndarray, height: float, digit_width: float, run: ModelRunner, probe: DigitProbe | None,
+    stroke: float,
+) -> CutOptions:
+    """The candidate parts read in one batch by the model; the probe (or the shape) says which
+    look like one digit. ``stroke``: the piece's stroke width (``stroke_px`` of its mask)."""
+    candidates = candidate_parts(group, height)
+    keys, parts, crossed = candidates.keys, candidates.parts, candidates.crossed
     activations = run(np.stack([normalize_part(crop_ink(ink, part), stroke) for part in parts]))
     cut_ink = [(crossed[i] / stroke, crossed[j] / stroke) for i, j in keys]
-    features = part_features(parts, activations, cut_ink, [key == whole for key in keys], height, digit_width)
+    features = part_features(parts, activations, cut_ink, [key == keys[0] for key in keys], height, digit_width)
     one_digit = probe.log_one_digit(features) if probe is not None else shape_only_one_digit(features)
-    return CutOptions(group, bounds, keys, parts, features, one_digit)
+    return CutOptions(group, candidates.bounds, keys, parts, features, one_digit)
 
 
 def choose_parts(options: CutOptions) -> list[Group]:

@@ -1,0 +1,108 @@
+"""Digits as the row reader cuts them out of a row, for training the network to read them.
+
+Where digits touch, the row reader (``recognizer.segmentation``) parts them along paths that
+cross little ink: the part it reads as a digit may keep a stroke of its neighbour or lose a
+bit of its own (the end of a bar, the side of a loop). MNIST never shows the network such
+digits, and those it misreads cost whole rows. So rows are made from training digits
+(``training.rows``), cut as the service cuts them (its ink map, pieces and candidate cuts;
+the model plays no part in where the cuts can go), and for each true digit in a piece of
+touching digits the candidate part that covers it best (it holds that digit's centre and no
+other's, and its box overlaps the digit's most, by IoU, at least ``MATCH_IOU``) is normalised as the service normalises it and labelled with that digit. Some
+digits standing alone in a row are kept too, as the service crops them.
+
+Used by ``training.train`` (``--row-parts``); only ever given training-split digits.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer import segmentation as seg  # noqa: E402
+from recognizer.decoding import decode_for_recognition  # noqa: E402
+from recognizer.preprocessing import normalize_digit  # noqa: E402
+from recognizer.settings import get_settings  # noqa: E402
+from training.rows import make_rows  # noqa: E402
+
+MATCH_IOU = 0.7  # a part stands for a digit when its box overlaps the digit's this much
+ALONE_SHARE = 0.25  # share of the digits standing alone that are kept
+# Touching digits are what MNIST lacks: those kinds of row come most often.
+KINDS = ("touching", "close", "touching", "ruled", "touching", "photo", "close", "spaced", "mnist_strip")
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class RowParts:
+    images: np.ndarray  # float32 [N, 28, 28], the model's input as the service makes it
+    labels: np.ndarray  # uint8 [N]
+    from_touching: int  # how many were cut from pieces holding several digits
+
+
+def iou(a: Box, b: Box) -> float:
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    shared = max(0.0, width) * max(0.0, height)
+    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
+
+
+def digit_covered(box: Box, truth: list[Box]) -> int | None:
+    """The index of the one true digit whose centre the box holds, if it covers that digit."""
+    centres = [i for i, t in enumerate(truth) if box[0] <= t[0] + t[2] / 2 < box[0] + box[2]]
+    if len(centres) == 1 and iou(box, truth[centres[0]]) >= MATCH_IOU:
+        return centres[0]
+    return None
+
+
+def parts_of_row(data: bytes, boxes, number: str, rng: np.random.Generator) -> list[tuple[np.ndarray, int, bool]]:
+    """(model input, true digit, cut from touching digits) for the digits of one row image."""
+    image = decode_for_recognition(data, get_settings())
+    mapped = seg.row_ink_map(image, seg.working_side(image.size))
+    groups = seg.row_groups(mapped.ink)
+    if not groups:
+        return []
+    height = seg.row_height(groups)
+    truth = [tuple(v * mapped.scale for v in box) for box in boxes]
+    found = []
+    for group in groups:
+        x, _, w, _ = group.box
+        inside = [i for i, t in enumerate(truth) if x <= t[0] + t[2] / 2 < x + w]
+        if len(inside) == 1:
+            if digit_covered(group.box, truth) is not None and rng.random() < ALONE_SHARE:
+                found.append((normalize_digit(seg.crop_ink(mapped.ink, group)), int(number[inside[0]]), False))
+            continue
+        if len(inside) < 2:
+            continue
+        # Of the parts covering a digit, the closest to it: what a good cut gives the network.
+        best: dict[int, tuple[float, seg.Group]] = {}
+        for part in seg.candidate_parts(group, height).parts[1:]:
+            index = digit_covered(part.box, truth)
+            if index is not None:
+                overlap = iou(part.box, truth[index])
+                if index not in best or overlap > best[index][0]:
+                    best[index] = (overlap, part)
+        stroke = seg.stroke_px(group.mask)
+        for index, (_, part) in best.items():
+            found.append((seg.normalize_part(seg.crop_ink(mapped.ink, part), stroke), int(number[index]), True))
+    return found
+
+
+def row_part_set(images: np.ndarray, labels: np.ndarray, rows: int, seed: int) -> RowParts:
+    """Digits cut from ``rows`` rows of the given (training) digits, seeded."""
+    rng = np.random.default_rng(seed)
+    inputs, digits, touching = [], [], 0
+    for row in make_rows(images, labels, rows, KINDS, seed=seed):
+        for model_input, digit, cut in parts_of_row(row.data, row.boxes, row.number, rng):
+            inputs.append(model_input)
+            digits.append(digit)
+            touching += cut
+    if not inputs:
+        return RowParts(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.uint8), 0)
+    return RowParts(np.stack(inputs).astype(np.float32), np.asarray(digits, dtype=np.uint8), touching)
