@@ -34,9 +34,8 @@ from recognizer.segmentation import read_row  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
 from training import rows as row_kinds  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
+from training.train import parse_args as training_args  # noqa: E402
 from training.train import split_validation  # noqa: E402
-
-VAL_FRACTION, VAL_SEED = 0.1, 42  # training.train's defaults: the validation split it held out
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
 SOURCES = {
@@ -56,16 +55,9 @@ def read_number(data: bytes) -> tuple[str, list[list[int]]]:
     return answer.number, [digit.box for digit in answer.digits]
 
 
-def iou(a: Sequence[int], b: Sequence[int]) -> float:
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    shared = max(0, width) * max(0, height)
-    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
-
-
 def boxes_match(found: list[list[int]], truth: Sequence[Sequence[int]]) -> bool:
     """Every digit found where it is: as many boxes, each overlapping its own by IoU >= 0.5."""
-    return len(found) == len(truth) and all(iou(f, t) >= 0.5 for f, t in zip(found, truth, strict=True))
+    return len(found) == len(truth) and all(row_kinds.box_iou(f, t) >= 0.5 for f, t in zip(found, truth, strict=True))
 
 
 def _share(values: list[bool]) -> dict:
@@ -93,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.source == "train":
         images, labels = mnist.train.images, mnist.train.labels
     else:
-        _, (images, labels) = split_validation(mnist.train.images, mnist.train.labels, VAL_FRACTION, VAL_SEED)
+        trained = training_args([])  # the split training.train holds out by default
+        _, (images, labels) = split_validation(mnist.train.images, mnist.train.labels, trained.val_fraction, trained.seed)
     exact: list[bool] = []
     count_right: list[bool] = []
     segmented: list[bool] = []

@@ -34,10 +34,10 @@ if str(REPO / "functions") not in sys.path:
     sys.path.insert(0, str(REPO / "functions"))
 
 from recognizer import segmentation as seg  # noqa: E402
-from recognizer.decoding import decode_for_recognition  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
-from training.rows import KINDS, make_rows  # noqa: E402
+from training.row_parts import pieces_as_served  # noqa: E402
+from training.rows import KINDS, covered_digit, make_rows  # noqa: E402
 
 MATCH_IOU = 0.5  # a part is a digit when it overlaps one true digit box this much, and no other
 READ_FROM = seg.FEATURES.index("log_p0")  # where a part's ten log-probabilities start
@@ -55,38 +55,25 @@ class Clump:
     digits: list[int]  # the true digit of each of those boxes
 
 
-def iou(a, b) -> float:
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    shared = max(0.0, width) * max(0.0, height)
-    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
-
-
 def is_one_digit(box, truth) -> bool:
-    centres = [t for t in truth if box[0] <= t[0] + t[2] / 2 < box[0] + box[2]]
-    return len(centres) == 1 and iou(box, centres[0]) >= MATCH_IOU
+    return covered_digit(box, truth, MATCH_IOU) is not None
 
 
 def clumps_of(data: bytes, boxes, number: str, row: int) -> list[Clump]:
     """Segment one generated row as the service does, keeping every cutting option."""
-    image = decode_for_recognition(data, get_settings())  # as the service decodes
-    mapped = seg.row_ink_map(image, seg.working_side(image.size))
-    groups = seg.row_groups(mapped.ink)
-    if not groups:
+    served = pieces_as_served(data, boxes)
+    if served is None:
         return []
-    height = seg.row_height(groups)
-    digit_width = seg.typical_width(groups, height)
-    truth = [tuple(v * mapped.scale for v in box) for box in boxes]
+    digit_width = seg.typical_width(served.groups, served.height)
     clumps = []
-    for group in groups:
-        if not seg.may_hold_several(group, height):
+    for group in served.groups:
+        if not seg.may_hold_several(group, served.height):
             continue
-        x, _, w, _ = group.box
-        inside = [i for i, t in enumerate(truth) if x <= t[0] + t[2] / 2 < x + w]
+        inside = served.digits_in(group)
         options = seg.cut_options(
-            group, mapped.ink, height, digit_width, seg.run_model, probe=None, stroke=seg.stroke_px(group.mask)
+            group, served.ink, served.height, digit_width, seg.run_model, probe=None, stroke=seg.stroke_px(group.mask)
         )
-        clumps.append(Clump(row, options, [truth[i] for i in inside], [int(number[i]) for i in inside]))
+        clumps.append(Clump(row, options, [served.truth[i] for i in inside], [int(number[i]) for i in inside]))
     return clumps
 
 

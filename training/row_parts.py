@@ -29,7 +29,7 @@ from recognizer import segmentation as seg  # noqa: E402
 from recognizer.decoding import decode_for_recognition  # noqa: E402
 from recognizer.preprocessing import normalize_digit  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
-from training.rows import make_rows  # noqa: E402
+from training.rows import box_iou, covered_digit, make_rows  # noqa: E402
 
 MATCH_IOU = 0.7  # a part stands for a digit when its box overlaps the digit's this much
 ALONE_SHARE = 0.25  # share of the digits standing alone that are kept
@@ -46,51 +46,62 @@ class RowParts:
     from_touching: int  # how many were cut from pieces holding several digits
 
 
-def iou(a: Box, b: Box) -> float:
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    shared = max(0.0, width) * max(0.0, height)
-    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
-
-
 def digit_covered(box: Box, truth: list[Box]) -> int | None:
     """The index of the one true digit whose centre the box holds, if it covers that digit."""
-    centres = [i for i, t in enumerate(truth) if box[0] <= t[0] + t[2] / 2 < box[0] + box[2]]
-    if len(centres) == 1 and iou(box, truth[centres[0]]) >= MATCH_IOU:
-        return centres[0]
-    return None
+    return covered_digit(box, truth, MATCH_IOU)
 
 
-def parts_of_row(data: bytes, boxes, number: str, rng: np.random.Generator) -> list[tuple[np.ndarray, int, bool]]:
-    """(model input, true digit, cut from touching digits) for the digits of one row image."""
+@dataclass(frozen=True)
+class ServedPieces:
+    """A row image's pieces of ink as the service finds them, and its true digits' boxes."""
+
+    ink: np.ndarray  # the working ink map
+    groups: list[seg.Group]
+    height: float  # the row's digit height, working pixels
+    truth: list[Box]  # the true digits' boxes, working pixels
+
+    def digits_in(self, group: seg.Group) -> list[int]:
+        """Which true digits have their centres within the piece's columns."""
+        x, _, w, _ = group.box
+        return [i for i, t in enumerate(self.truth) if x <= t[0] + t[2] / 2 < x + w]
+
+
+def pieces_as_served(data: bytes, boxes) -> ServedPieces | None:
+    """Decode a row image and find its pieces as the service does (None: no ink)."""
     image = decode_for_recognition(data, get_settings())
     mapped = seg.row_ink_map(image, seg.working_side(image.size))
     groups = seg.row_groups(mapped.ink)
     if not groups:
-        return []
-    height = seg.row_height(groups)
+        return None
     truth = [tuple(v * mapped.scale for v in box) for box in boxes]
+    return ServedPieces(mapped.ink, groups, seg.row_height(groups), truth)
+
+
+def parts_of_row(data: bytes, boxes, number: str, rng: np.random.Generator) -> list[tuple[np.ndarray, int, bool]]:
+    """(model input, true digit, cut from touching digits) for the digits of one row image."""
+    row = pieces_as_served(data, boxes)
+    if row is None:
+        return []
     found = []
-    for group in groups:
-        x, _, w, _ = group.box
-        inside = [i for i, t in enumerate(truth) if x <= t[0] + t[2] / 2 < x + w]
+    for group in row.groups:
+        inside = row.digits_in(group)
         if len(inside) == 1:
-            if digit_covered(group.box, truth) is not None and rng.random() < ALONE_SHARE:
-                found.append((normalize_digit(seg.crop_ink(mapped.ink, group)), int(number[inside[0]]), False))
+            if digit_covered(group.box, row.truth) is not None and rng.random() < ALONE_SHARE:
+                found.append((normalize_digit(seg.crop_ink(row.ink, group)), int(number[inside[0]]), False))
             continue
         if len(inside) < 2:
             continue
         # Of the parts covering a digit, the closest to it: what a good cut gives the network.
         best: dict[int, tuple[float, seg.Group]] = {}
-        for part in seg.candidate_parts(group, height).parts[1:]:
-            index = digit_covered(part.box, truth)
+        for part in seg.candidate_parts(group, row.height).parts[1:]:
+            index = digit_covered(part.box, row.truth)
             if index is not None:
-                overlap = iou(part.box, truth[index])
+                overlap = box_iou(part.box, row.truth[index])
                 if index not in best or overlap > best[index][0]:
                     best[index] = (overlap, part)
         stroke = seg.stroke_px(group.mask)
         for index, (_, part) in best.items():
-            found.append((seg.normalize_part(seg.crop_ink(mapped.ink, part), stroke), int(number[index]), True))
+            found.append((seg.normalize_part(seg.crop_ink(row.ink, part), stroke), int(number[index]), True))
     return found
 
 

@@ -17,7 +17,7 @@ Used by ``training.evaluate_rows`` and the tests; the serving code never imports
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,6 +178,23 @@ def make_row(kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng) -> Row
     image = _paper_row(layout, rng, kind)
     data = _jpeg(image, rng, 60, 92) if rng.random() < 0.8 else _encode(image, "PNG")
     return Row(kind, number, data, layout.boxes)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    shared = max(0.0, width) * max(0.0, height)
+    return shared / float(a[2] * a[3] + b[2] * b[3] - shared)
+
+
+def covered_digit(box: Sequence[float], truth: Sequence[Sequence[float]], least_iou: float) -> int | None:
+    """The index of the one true digit box whose centre ``box`` holds (its columns), if the two
+    overlap by ``least_iou`` or more; None when it holds no centre, several, or too little."""
+    centres = [i for i, t in enumerate(truth) if box[0] <= t[0] + t[2] / 2 < box[0] + box[2]]
+    if len(centres) == 1 and box_iou(box, truth[centres[0]]) >= least_iou:
+        return centres[0]
+    return None
 
 
 def row_rng(seed: int, kind: str, index: int) -> Rng:

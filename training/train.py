@@ -135,15 +135,15 @@ def train(args: argparse.Namespace) -> dict:
     images, labels = mnist.train.images, mnist.train.labels
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
-    (train_images, y_train), (val_images, y_val) = split_validation(images, labels, args.val_fraction, args.seed)
-    x_train, x_val = to_model_input(train_images), to_model_input(val_images)
+    (train_images, train_labels), (val_images, y_val) = split_validation(images, labels, args.val_fraction, args.seed)
+    x_train, y_train, x_val = to_model_input(train_images), train_labels, to_model_input(val_images)
     n_mnist_train, n_mnist_val = len(x_train), len(x_val)
     font_train, font_val = font_digit_splits(args)
     if font_train is not None and len(font_train.labels):
         x_train = np.concatenate([x_train, font_train.images[..., None]])
         y_train = np.concatenate([y_train, font_train.labels.astype(y_train.dtype)])
     n_font_train = len(x_train) - n_mnist_train
-    row_parts = row_part_split(args, train_images, y_train[:n_mnist_train])
+    row_parts = row_part_split(args, train_images, train_labels)
     if row_parts is not None:
         x_train = np.concatenate([x_train, row_parts.images[..., None]])
         y_train = np.concatenate([y_train, row_parts.labels.astype(y_train.dtype)])
