@@ -74,3 +74,23 @@ def test_the_probe_fit_writes_a_probe_for_the_served_model(data_dir, tmp_path) -
     assert load_probe(tmp_path, tmp_path / "digits.tflite") is None  # no model file beside it: not used
     (tmp_path / "digits.tflite").write_bytes(model.read_bytes())
     assert load_probe(tmp_path, tmp_path / "digits.tflite") is not None
+
+
+def test_the_row_reader_trains_and_exports_for_serving(data_dir, tmp_path) -> None:
+    import numpy as np
+
+    from recognizer import row_reader
+    from training import train_row_reader
+
+    code = train_row_reader.main(
+        ["--data-dir", str(data_dir), "--models-dir", str(tmp_path), "--rows", "24", "--val-rows", "6", "--epochs", "2"]
+    )
+    assert code == 0
+    report = json.loads((tmp_path / "row_reader.json").read_text())
+    assert report["training_rows"] == 24 and report["validation_rows"] == 6
+    assert [entry["epoch"] for entry in report["history"]] == [1, 2]
+    assert report["validation_rows_read_exactly_alone"] == report["best_validation_exact"]  # LiteRT = Keras
+    reader = row_reader.get_row_reader(tmp_path)
+    probs = reader.read(np.zeros((2, row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH), np.float32))
+    assert probs.shape == (2, row_reader.STEPS, row_reader.BLANK + 1)
+    assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-4)

@@ -39,6 +39,8 @@ from tests.lambda_image import (
 REQUIREMENTS = REPO_ROOT / "functions" / "requirements.txt"
 PACKAGE = REPO_ROOT / "functions" / "recognizer"
 MODEL = REPO_ROOT / "models" / "digits.tflite"
+# What the service reads from models/: the network, the digit probe, the whole-row reader.
+SERVED_MODEL_FILES = [MODEL, REPO_ROOT / "models" / "digit_probe.json", REPO_ROOT / "models" / "row_reader.tflite"]
 PROBE = REPO_ROOT / "infra" / "lambda_probe.py"
 VENV_CACHE = REPO_ROOT / ".bench"
 TENSORFLOW_DISTRIBUTIONS = {"tensorflow", "tensorflow-cpu", "tf-keras", "keras", "tensorboard"}
@@ -88,13 +90,14 @@ def test_dockerfile_installs_the_serving_requirements_and_nothing_else():
     assert image.cmd == (handler_name(),)
 
 
-def test_dockerfile_copies_the_whole_package_and_the_model():
+def test_dockerfile_copies_the_whole_package_and_the_model_files():
     copied = image_files()
     needed = {
         f"{LAMBDA_TASK_ROOT}/recognizer/{path.relative_to(PACKAGE).as_posix()}": path
         for path in package_files()
     }
-    needed[f"{LAMBDA_TASK_ROOT}/models/digits.tflite"] = MODEL
+    for served in SERVED_MODEL_FILES:
+        needed[f"{LAMBDA_TASK_ROOT}/models/{served.name}"] = served
     missing = {image_path for image_path, source in needed.items() if copied.get(image_path) != source}
     assert not missing, f"not in the image: {sorted(missing)}"
     assert dockerfile().env["MODEL_DIR"] == f"{LAMBDA_TASK_ROOT}/models"
@@ -102,7 +105,7 @@ def test_dockerfile_copies_the_whole_package_and_the_model():
 
 def test_dockerignore_lets_in_what_is_copied_and_keeps_the_rest_out():
     ignore = DockerIgnore.read()
-    for path in [*package_files(), MODEL, REQUIREMENTS]:
+    for path in [*package_files(), *SERVED_MODEL_FILES, REQUIREMENTS]:
         assert not ignore.excludes(path.relative_to(REPO_ROOT).as_posix()), path
     for kept_out in [
         ".venv/bin/python",

@@ -30,6 +30,7 @@ if str(REPO / "functions") not in sys.path:
     sys.path.insert(0, str(REPO / "functions"))
 
 from recognizer.errors import ClientError  # noqa: E402
+from recognizer.row_reader import MODEL_FILE as ROW_READER_FILE  # noqa: E402
 from recognizer.segmentation import read_row  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
 from training import rows as row_kinds  # noqa: E402
@@ -116,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
                 (args.failures / f"{name}.{suffix}").write_bytes(row.data)
 
     ms = np.asarray(seconds) * 1000
-    model = get_settings().tflite_path  # the model read_row used (MODEL_DIR may point elsewhere)
+    settings = get_settings()
+    model = settings.tflite_path  # the model read_row used (MODEL_DIR may point elsewhere)
+    reader = settings.model_dir / ROW_READER_FILE
+    reader_used = settings.row_reader and reader.is_file()
     report = {
         "command": "python -m training.evaluate_rows " + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": len(exact),
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "source": SOURCES[args.source],
         "model": str(model.relative_to(REPO)) if model.is_relative_to(REPO) else str(model),
         "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None,
+        "row_reader_sha256": hashlib.sha256(reader.read_bytes()).hexdigest() if reader_used else None,
         "exact_number_accuracy": round(float(np.mean(exact)), 4),
         "digit_count_accuracy": round(float(np.mean(count_right)), 4),
         "segmentation_accuracy": round(float(np.mean(segmented)), 4),
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "by_kind": {k: _share(v) for k, v in by_kind.items()},
         "ms_per_row_p50": round(float(np.percentile(ms, 50)), 1),
         "ms_per_row_p95": round(float(np.percentile(ms, 95)), 1),
-        "timing": "decode + segmentation + one forward pass per row on this machine (shared CPU)",
+        "timing": "decode + segmentation + the networks' forward passes, per row on this machine (shared CPU)",
         "wrong": wrong[:100],
     }
     print(f"rows {report['rows']}: whole number exact {report['exact_number_accuracy']:.2%}, "

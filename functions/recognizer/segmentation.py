@@ -36,6 +36,8 @@ from recognizer.decoding import UPLOAD_SIZE_KEY, decode_for_recognition
 from recognizer.errors import NoDigitFound, UploadTooLarge
 from recognizer.inference import Activations, get_model
 from recognizer.pipeline import predict_inputs
+from recognizer import row_reader
+from recognizer.row_reader import RowReaderModel, get_row_reader
 from recognizer.preprocessing import (
     INK_LEVEL,
     MNIST_BOX,
@@ -98,6 +100,8 @@ ASPECT_PENALTY = 5.0  # ... this per unit of aspect ratio beyond it ...
 WIDE_FROM = 2.0  # ... for being wider than this many of the row's typical digits ...
 WIDE_PENALTY = 2.0  # ... this per typical digit beyond ...
 CUT_INK_PENALTY = 3.0  # ... and this per stroke width of ink its left cut goes through
+READER_WEIGHT = 1.0  # the whole-row reader's reading of a digit counts this much beside the network's
+READER_SURE = 0.95  # the reader's count for a piece stands when it reads each digit there this surely
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +115,7 @@ class Group:
 
     box: Box
     mask: np.ndarray  # bool [h, w]: the group's pixels inside its box
+    read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
 
     @property
     def area(self) -> int:
@@ -132,6 +137,7 @@ class FoundDigit:
     ink: np.ndarray  # float32 crop of the working map, only this digit's ink
     model_input: np.ndarray  # float32 [28, 28]
     box: Box  # in the uploaded image's pixels
+    read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
 
 
 @dataclass(frozen=True)
@@ -593,26 +599,34 @@ def cut_options(
     return CutOptions(group, candidates.bounds, keys, parts, features, one_digit)
 
 
-def choose_parts(options: CutOptions) -> list[Group]:
+def choose_parts(options: CutOptions, count: int | None = None) -> list[Group] | None:
     """The reading of a piece as parts (one or more) that are most likely all single digits:
-    a dynamic programme over the bounds, adding up each part's log-likelihood."""
+    a dynamic programme over the bounds, adding up each part's log-likelihood. With
+    ``count``, the best reading as exactly that many parts (None when there is none)."""
     score = dict(zip(options.keys, options.one_digit.tolist(), strict=True))
     part = dict(zip(options.keys, options.parts, strict=True))
     end = len(options.bounds) - 1
-    # best[j]: the best total for parts covering bound 0 to bound j, and where the last began.
-    best: list[tuple[float, int] | None] = [None] * (end + 1)
-    best[0] = (0.0, -1)
+    most = count if count is not None else end
+    # best[j][n]: the best total for n parts covering bound 0 to bound j, and where the last began.
+    best: list[dict[int, tuple[float, int]]] = [{} for _ in range(end + 1)]
+    best[0][0] = (0.0, -1)
     for j in range(1, end + 1):
         for i in range(j):
-            if (i, j) in score and best[i] is not None:
-                total = best[i][0] + score[i, j]
-                if best[j] is None or total > best[j][0]:
-                    best[j] = (total, i)
+            if (i, j) not in score:
+                continue
+            for n, (total, _) in best[i].items():
+                if n < most and (n + 1 not in best[j] or total + score[i, j] > best[j][n + 1][0]):
+                    best[j][n + 1] = (total + score[i, j], i)
+    if not best[end]:
+        return None
+    n = count if count is not None else max(best[end], key=lambda k: best[end][k][0])
+    if n not in best[end]:
+        return None
     chosen, j = [], end
     while j > 0:
-        i = best[j][1]
+        i = best[j][n][1]
         chosen.append(part[i, j])
-        j = i
+        j, n = i, n - 1
     return chosen[::-1]
 
 
@@ -651,24 +665,66 @@ def clearly_one_digit(groups: list[Group], strokes: list[float], ink: np.ndarray
     return (probe.log_one_digit(features) >= np.log(SURE_ONE_DIGIT)).tolist()
 
 
-def segment_ink(ink: np.ndarray, run: ModelRunner | None = None) -> list[Group]:
+def kept_ink(shape: tuple[int, int], groups: Sequence[Group]) -> np.ndarray:
+    """Where the row's pieces lie (with a 1 px fringe for their soft edges), as one mask."""
+    keep = np.zeros(shape, dtype=bool)
+    for group in groups:
+        x, y, w, h = group.box
+        keep[y : y + h, x : x + w] |= group.mask
+    return ndi.binary_dilation(keep, structure=np.ones((3, 3), dtype=bool))
+
+
+def digits_per_piece(
+    ink: np.ndarray, groups: list[Group], height: float, reader: RowReaderModel
+) -> list[list[row_reader.Emission]]:
+    """The digits the whole-row reader reads in each piece, left to right (each goes to the
+    piece whose columns hold it, or the nearest)."""
+    strip = row_reader.row_strip(ink, kept_ink(ink.shape, groups), height)
+    emissions = row_reader.best_reading(reader.read(strip.pixels[None])[0], strip)
+    read: list[list[row_reader.Emission]] = [[] for _ in groups]
+    for emission in emissions:
+        distance = [max(g.box[0] - emission.x, emission.x - (g.box[0] + g.box[2]), 0.0) for g in groups]
+        read[int(np.argmin(distance))].append(emission)
+    return read
+
+
+def read_alike(parts: list[Group], read: Sequence[row_reader.Emission]) -> list[Group]:
+    """The parts of a piece with the reader's readings attached in order, when it read as many
+    digits there as there are parts (otherwise which reading is which part is unknown)."""
+    if len(parts) != len(read):
+        return parts
+    return [dataclasses.replace(part, read_as=emission.digits) for part, emission in zip(parts, read, strict=True)]
+
+
+def segment_ink(ink: np.ndarray, run: ModelRunner | None = None, reader: RowReaderModel | None = None) -> list[Group]:
     """The digits of a row in an ink map, left to right. ``run`` (the model) is needed to cut
-    touching digits apart; without it, touching digits stay one."""
+    touching digits apart; without it, touching digits stay one. ``reader`` (the whole-row
+    reader), when given, says how many digits each piece holds; the cuts are still the
+    segmenter's."""
     groups = row_groups(ink)
     if not groups or run is None:
         return groups
     height = row_height(groups)
     digit_width = typical_width(groups, height)
     probe = get_probe()
-    wide = [g for g in groups if may_hold_several(g, height)]
-    settled = [g for g in groups if not may_hold_several(g, height)]
-    strokes = [stroke_px(g.mask) for g in wide]
-    sure = clearly_one_digit(wide, strokes, ink, height, digit_width, run, probe) if wide else []
-    for group, stroke, one in zip(wide, strokes, sure, strict=True):
-        if one:
-            settled.append(group)
+    read = digits_per_piece(ink, groups, height, reader) if reader is not None else [[] for _ in groups]
+    settled: list[Group] = []
+    undecided: list[tuple[Group, list[row_reader.Emission]]] = []
+    for group, in_piece in zip(groups, read, strict=True):
+        sure = bool(in_piece) and min(e.probability for e in in_piece) >= READER_SURE
+        if not may_hold_several(group, height) or (sure and len(in_piece) == 1):
+            settled += read_alike([group], in_piece)
+        elif sure:
+            options = cut_options(group, ink, height, digit_width, run, probe, stroke_px(group.mask))
+            settled += read_alike(choose_parts(options, len(in_piece)) or choose_parts(options), in_piece)
         else:
-            settled += choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
+            undecided.append((group, in_piece))
+    strokes = [stroke_px(g.mask) for g, _ in undecided]
+    pieces = [g for g, _ in undecided]
+    sure_one = clearly_one_digit(pieces, strokes, ink, height, digit_width, run, probe) if undecided else []
+    for (group, in_piece), stroke, one in zip(undecided, strokes, sure_one, strict=True):
+        parts = [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
+        settled += read_alike(parts, in_piece)
     return sorted(settled, key=lambda g: g.centre_x)
 
 
@@ -714,7 +770,8 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
 
 
 def _second_look(
-    image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, run: ModelRunner | None
+    image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, run: ModelRunner | None,
+    reader: RowReaderModel | None,
 ) -> tuple[np.ndarray, Frame, list[Group]] | None:
     """Re-read a row that is small in the working map from the image's own pixels."""
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
@@ -736,37 +793,39 @@ def _second_look(
     closer = row_ink_map(crop, side, dark_ink=dark_ink)
     if closer.is_blank:
         return None
-    found = segment_ink(closer.ink, run)
+    found = segment_ink(closer.ink, run, reader)
     if not found:
         return None
     crop_frame = Frame(scale=closer.scale * per_upload, left=left / per_upload, top=top / per_upload)
     return closer.ink, crop_frame, found
 
 
-def find_digits(image: Image.Image, run: ModelRunner | None = None) -> list[FoundDigit]:
+def find_digits(
+    image: Image.Image, run: ModelRunner | None = None, reader: RowReaderModel | None = None
+) -> list[FoundDigit]:
     """The digits of a row in a decoded upload, left to right, boxes in upload pixels.
 
     ``run`` (the model) decides where and whether touching digits are cut; without it they
-    are left whole.
+    are left whole. ``reader`` (the whole-row reader) says how many digits touching ink holds.
     Raises NoDigitFound when there is no ink worth calling a digit.
     """
     first = row_ink_map(image, working_side(image.size))
     if first.is_blank:
         raise NoDigitFound("no digit found: the image looks blank")
     ink, frame = first.ink, Frame(first.scale)
-    groups = segment_ink(ink, run)
+    groups = segment_ink(ink, run, reader)
     if not groups:
         raise NoDigitFound("no digit found: only specks of ink")
     height = row_height(groups)
     if height < REFINE_BELOW and image.size[0] / ink.shape[1] > 1.5:
-        closer = _second_look(image, frame, groups, height, first.dark_ink, run)
+        closer = _second_look(image, frame, groups, height, first.dark_ink, run, reader)
         if closer is not None:
             ink, frame, groups = closer
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
     found = []
     for group in groups:
         crop = crop_ink(ink, group)
-        found.append(FoundDigit(crop, normalize_digit(crop), frame.to_upload(group.box, upload_size)))
+        found.append(FoundDigit(crop, normalize_digit(crop), frame.to_upload(group.box, upload_size), group.read_as))
     return found
 
 
@@ -776,6 +835,16 @@ def find_digits(image: Image.Image, run: ModelRunner | None = None) -> list[Foun
 def run_model(inputs: np.ndarray) -> Activations:
     """The serving model (decides where and whether touching digits are cut)."""
     return get_model().run(inputs)
+
+
+def with_row_reading(probabilities: Sequence[float], read_as: np.ndarray | None) -> np.ndarray:
+    """The digit network's probabilities times the whole-row reader's (to READER_WEIGHT),
+    renormalised: two readings made differently, one from the digit alone and one in its row."""
+    network = np.asarray(probabilities, dtype=np.float64)
+    if read_as is None:
+        return network
+    both = network * np.clip(read_as, 1e-6, 1.0) ** READER_WEIGHT
+    return both / both.sum()
 
 
 def read_row(data: bytes, *, feature_maps: bool = False) -> MultiPredictionResponse:
@@ -788,19 +857,21 @@ def read_row(data: bytes, *, feature_maps: bool = False) -> MultiPredictionRespo
     if len(data) > settings.max_upload_bytes:
         raise UploadTooLarge(f"the upload is larger than {settings.max_upload_bytes} bytes")
     image = decode_for_recognition(data, settings)
-    found = find_digits(image, run=run_model)
+    reader = get_row_reader(settings.model_dir) if settings.row_reader else None
+    found = find_digits(image, run=run_model, reader=reader)
     answers = predict_inputs([digit.model_input for digit in found], store=feature_maps)
+    readings = [with_row_reading(answer.probabilities, digit.read_as) for digit, answer in zip(found, answers, strict=True)]
     digits = [
         DigitInRow(
-            predicted_digit=answer.predicted_digit,
-            confidence=answer.confidence,
-            probabilities=answer.probabilities,
+            predicted_digit=int(probabilities.argmax()),
+            confidence=100.0 * float(probabilities.max()),
+            probabilities=probabilities.tolist(),
             box=list(digit.box),
             prediction_id=answer.prediction_id if feature_maps else None,
             input_url=answer.input_url,
             feature_maps=answer.feature_maps,
         )
-        for digit, answer in zip(found, answers, strict=True)
+        for digit, answer, probabilities in zip(found, answers, readings, strict=True)
     ]
     warnings = sorted({warning for answer in answers for warning in answer.warnings})
     number = "".join(str(digit.predicted_digit) for digit in digits)

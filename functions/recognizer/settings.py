@@ -7,6 +7,7 @@
 | PRESIGNED_URL_EXPIRY | lifetime of presigned GET URLs, seconds | 900 |
 | MODEL_BACKEND | ``litert`` (default, no TensorFlow) or ``keras`` | litert |
 | MODEL_DIR | folder holding digits.tflite / digits.keras | the repository's models/ |
+| ROW_READER | ``on``: rows are read with the whole-row reader (models/row_reader.tflite) too; ``off``: by the segmenter alone | on |
 | MAX_UPLOAD_BYTES | largest accepted upload, bytes | 5 MiB |
 | MAX_IMAGE_PIXELS | largest accepted width x height of a JPEG (decoded at 1/2 to 1/8 scale) | 25,000,000 |
 | MAX_DECODED_PIXELS | most pixels decoded: the limit for every other format, and what a JPEG is scaled to | 4,194,304 |
@@ -32,6 +33,15 @@ def _env_int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "on", "1", "true", "yes"):
+        return default if raw == "" else True
+    if raw in ("off", "0", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be 'on' or 'off', not {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     maps_bucket: str
@@ -39,6 +49,7 @@ class Settings:
     presigned_url_expiry: int
     model_backend: Literal["litert", "keras"]
     model_dir: Path
+    row_reader: bool
     max_upload_bytes: int
     max_image_pixels: int
     # Decoding is what a hostile upload can make slow: 25 MP of PNG take 0.4 s to inflate, so
@@ -69,6 +80,7 @@ def load_settings() -> Settings:
         presigned_url_expiry=_env_int("PRESIGNED_URL_EXPIRY", 900),
         model_backend=backend,  # type: ignore[arg-type]
         model_dir=Path(os.environ.get("MODEL_DIR") or _REPO_MODELS),
+        row_reader=_env_switch("ROW_READER", True),
         max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         max_image_pixels=_env_int("MAX_IMAGE_PIXELS", 25_000_000),
         max_decoded_pixels=_env_int("MAX_DECODED_PIXELS", 4_194_304),

@@ -1,0 +1,131 @@
+"""The whole-row reader: a small convolutional network that reads a row's digits in one pass.
+
+The segmenter (``recognizer.segmentation``) finds each digit and has the digit CNN read it; it
+must decide alone how many digits a piece of touching ink holds. The row reader sees the
+whole row at once (the row's ink, scaled to a strip of fixed size) and answers, for every
+column band of the strip, how likely each digit or "no digit here" is, trained with CTC
+(``training.train_row_reader``). Its best reading says how many digits each piece holds and
+where they sit; the segmenter then cuts each piece into that many parts.
+
+Model file: ``models/row_reader.tflite``, signature ``serving_default``: input ``strip``
+float32 [N, 32, 224, 1] in [0, 1] (white ink on black), output ``probs`` [N, 56, 11]
+(softmax per column band; index 10 is CTC's blank).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+STRIP_HEIGHT, STRIP_WIDTH = 32, 224
+DIGIT_HEIGHT = 20.0  # strip pixels a row's typical digit is scaled to (as MNIST's 20 px box)
+MARGIN = 4  # strip pixels kept clear on every side
+BAND = 4  # strip columns per output step (the network pools width by 4)
+STEPS = STRIP_WIDTH // BAND
+BLANK = 10
+MODEL_FILE = "row_reader.tflite"
+SIGNATURE_KEY = "serving_default"
+
+
+@dataclass(frozen=True)
+class Strip:
+    """A row's ink as the row reader's input, and how its columns map back to the ink map."""
+
+    pixels: np.ndarray  # float32 [STRIP_HEIGHT, STRIP_WIDTH]
+    scale: float  # strip pixels per ink-map pixel
+    left: float  # the ink-map column at the strip's column MARGIN
+
+    def to_ink_x(self, strip_x: float) -> float:
+        return self.left + (strip_x - MARGIN) / self.scale
+
+
+@dataclass(frozen=True)
+class Emission:
+    """One digit of the row reader's best reading."""
+
+    digit: int
+    x: float  # ink-map column of the steps that read it (their middle)
+    probability: float  # its peak probability over those steps
+    digits: np.ndarray  # float64 [10]: the ten digits' probabilities at that peak, blank left out
+
+
+def row_strip(ink: np.ndarray, keep: np.ndarray, row_height: float) -> Strip:
+    """The kept ink (``keep``: bool, same shape: the row's pieces) cropped to the row and scaled
+    so its typical digit is DIGIT_HEIGHT tall, or less where the row would not fit."""
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = np.where(keep[top:bottom, left:right], ink[top:bottom, left:right], 0.0).astype(np.float32)
+    height, width = crop.shape
+    scale = min(
+        DIGIT_HEIGHT / max(1.0, row_height),
+        (STRIP_HEIGHT - 2 * MARGIN) / height,
+        (STRIP_WIDTH - 2 * MARGIN) / width,
+    )
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resampling = Image.Resampling.BILINEAR
+    scaled = np.asarray(Image.fromarray(crop, mode="F").resize(size, resampling, reducing_gap=None if scale > 1 else 2.0))
+    pixels = np.zeros((STRIP_HEIGHT, STRIP_WIDTH), np.float32)
+    y = (STRIP_HEIGHT - size[1]) // 2
+    pixels[y : y + size[1], MARGIN : MARGIN + size[0]] = np.clip(scaled, 0.0, 1.0)
+    return Strip(pixels, float(scale), float(left))
+
+
+def best_reading(probs: np.ndarray, strip: Strip) -> list[Emission]:
+    """CTC's best path: the likeliest symbol per step, repeats merged, blanks dropped."""
+    best = probs.argmax(axis=1)
+    emissions, start = [], 0
+    for step in range(1, len(best) + 1):
+        if step == len(best) or best[step] != best[start]:
+            if best[start] != BLANK:
+                middle = BAND * (start + step) / 2.0
+                at = start + int(probs[start:step, best[start]].argmax())
+                digits = np.asarray(probs[at, :BLANK], dtype=np.float64)
+                digits = digits / max(float(digits.sum()), 1e-12)
+                emissions.append(Emission(int(best[start]), strip.to_ink_x(middle), float(probs[at, best[start]]), digits))
+            start = step
+    return emissions
+
+
+class RowReaderModel(Protocol):
+    def read(self, strips: np.ndarray) -> np.ndarray:
+        """Per-step probabilities [N, STEPS, 11] for strips float32 [N, 32, 224]."""
+        ...
+
+
+class LiteRTRowReader:
+    """``models/row_reader.tflite`` through its ``serving_default`` signature."""
+
+    def __init__(self, path: Path | None = None, *, content: bytes | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        if content is not None:
+            self._interpreter = Interpreter(model_content=content, num_threads=1)
+        else:
+            self._interpreter = Interpreter(model_path=str(path), num_threads=1)
+        self._runner = self._interpreter.get_signature_runner(SIGNATURE_KEY)
+        self._lock = threading.Lock()  # one invoke at a time per interpreter
+
+    def read(self, strips: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(np.asarray(strips, dtype=np.float32).reshape(-1, STRIP_HEIGHT, STRIP_WIDTH, 1))
+        with self._lock:
+            return np.asarray(self._runner(strip=batch)["probs"])
+
+
+_loaded: dict[Path, RowReaderModel | None] = {}
+_loading = threading.Lock()
+
+
+def get_row_reader(model_dir: Path) -> RowReaderModel | None:
+    """The process-wide row reader in ``model_dir``, loaded on first use (None: no file there,
+    and the segmenter decides alone)."""
+    if model_dir not in _loaded:
+        with _loading:
+            if model_dir not in _loaded:
+                path = model_dir / MODEL_FILE
+                _loaded[model_dir] = LiteRTRowReader(path) if path.is_file() else None
+    return _loaded[model_dir]

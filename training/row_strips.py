@@ -1,0 +1,100 @@
+"""Rows of training digits as the row reader sees them, with their numbers, for training it.
+
+Rows come from ``training.rows`` (paper, pencil, photos, ruled lines, touching digits, MNIST
+strips), made from training-split digits only. Each is decoded and mapped to ink as the
+service does (``row_parts.pieces_as_served``: its ink map and its pieces, specks and marks off
+the row dropped), then scaled into the row reader's strip (``recognizer.row_reader.row_strip``).
+
+    python -m training.row_strips --data-dir ../shared/data/mnist --rows 40000 --output /tmp/strips.npz
+
+(``training.train_row_reader`` calls ``strip_set`` itself; the command is for inspecting a set.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer import row_reader  # noqa: E402
+from recognizer import segmentation as seg  # noqa: E402
+from training.row_parts import pieces_as_served  # noqa: E402
+from training.rows import make_rows  # noqa: E402
+
+# Touching digits are where the row reader earns its place: those rows come most often.
+STRIP_KINDS = ("touching", "close", "touching", "ruled", "touching", "photo", "close", "spaced", "mnist_strip", "touching")
+
+
+@dataclass(frozen=True)
+class StripSet:
+    strips: np.ndarray  # float32 [N, STRIP_HEIGHT, STRIP_WIDTH]
+    numbers: list[str]  # each row's true number
+
+
+def strip_of_row(data: bytes, boxes) -> row_reader.Strip | None:
+    """A row image file as the row reader's strip (None: the service finds no ink in it)."""
+    pieces = pieces_as_served(data, boxes)
+    if pieces is None:
+        return None
+    return row_reader.row_strip(pieces.ink, seg.kept_ink(pieces.ink.shape, pieces.groups), pieces.height)
+
+
+def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int]) -> tuple[list[np.ndarray], list[str]]:
+    images, labels, count, seed = job
+    strips, numbers = [], []
+    for row in make_rows(images, labels, count, STRIP_KINDS, seed=seed):
+        strip = strip_of_row(row.data, row.boxes)
+        if strip is not None:
+            strips.append(strip.pixels)
+            numbers.append(row.number)
+    return strips, numbers
+
+
+def strip_set(images: np.ndarray, labels: np.ndarray, rows: int, seed: int, workers: int = 2) -> StripSet:
+    """``rows`` rows of the given (training) digits as strips, seeded; made in ``workers`` processes."""
+    chunk = -(-rows // max(1, workers))
+    jobs = [(images, labels, min(chunk, rows - start), seed * 1000 + start) for start in range(0, rows, chunk)]
+    strips: list[np.ndarray] = []
+    numbers: list[str] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part_strips, part_numbers in pool.map(_strips_of, jobs):
+            strips += part_strips
+            numbers += part_numbers
+    pixels = np.stack(strips) if strips else np.zeros((0, row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH), np.float32)
+    return StripSet(pixels.astype(np.float32), numbers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.data import load_from_dir
+    from training.train import parse_args as training_args
+    from training.train import split_validation
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=("train", "val"), default="train")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    mnist = load_from_dir(args.data_dir)
+    trained = training_args([])  # the split training.train holds out by default
+    (x_train, y_train), (x_val, y_val) = split_validation(
+        mnist.train.images, mnist.train.labels, trained.val_fraction, trained.seed
+    )
+    chosen = (x_train, y_train) if args.split == "train" else (x_val, y_val)
+    made = strip_set(*chosen, args.rows, args.seed)
+    np.savez_compressed(args.output, strips=made.strips, numbers=np.asarray(made.numbers))
+    print(f"{len(made.numbers)} strips -> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Train the whole-row reader (``recognizer.row_reader``) with CTC and export it for serving.
+
+    python -m training.train_row_reader --data-dir ../shared/data/mnist
+
+Rows of training-split digits (``training.row_strips``: paper, photos, ruled lines, touching
+digits) are the training set; rows of the validation-split digits choose the epoch (early
+stopping on whole rows read exactly). The test set plays no part. Writes
+``models/row_reader.tflite`` (served), ``models/row_reader.keras`` (the same weights, to train on
+from) and ``models/row_reader.json`` (how it was trained and how well it
+reads the validation rows on its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "functions") not in sys.path:
+    sys.path.insert(0, str(REPO / "functions"))
+
+from recognizer import row_reader  # noqa: E402
+from training.data import load_from_dir  # noqa: E402
+from training.row_strips import StripSet, strip_set  # noqa: E402
+from training.train import parse_args as training_args  # noqa: E402
+from training.train import split_validation  # noqa: E402
+
+MODELS_DIR = REPO / "models"
+MAX_LABEL = 8  # longest number a training row holds is 6; room to spare
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument("--rows", type=int, default=40000, help="training rows (of training-split digits)")
+    parser.add_argument("--val-rows", type=int, default=3000, help="rows of validation-split digits")
+    parser.add_argument("--epochs", type=int, default=8, help="the learning rate decays to nothing over these")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--strips", type=Path, nargs="+", help="training strips made beforehand (training.row_strips --output)")
+    parser.add_argument("--val-strips", type=Path, help="validation strips made beforehand")
+    return parser.parse_args(argv)
+
+
+def build_row_reader():
+    """Convolutions over the strip (height pooled away, width by 4), a 1-D convolution along
+    the row, and a softmax per step over the ten digits and CTC's blank (index 10)."""
+    import keras
+    from keras import layers
+
+    def conv(x, filters: int, name: str):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=name)(x)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    inputs = keras.Input(shape=(row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH, 1), name="strip")
+    x = conv(inputs, 16, "conv1")
+    x = layers.MaxPooling2D(2, name="pool1")(x)  # 16 x 112
+    x = conv(x, 32, "conv2")
+    x = layers.MaxPooling2D(2, name="pool2")(x)  # 8 x 56
+    x = conv(x, 64, "conv3")
+    x = conv(x, 64, "conv4")
+    x = layers.MaxPooling2D((2, 1), name="pool3")(x)  # 4 x 56
+    x = conv(x, 96, "conv5")
+    x = layers.Permute((2, 1, 3), name="columns")(x)  # 56 x 4 x 96
+    x = layers.Reshape((row_reader.STEPS, -1), name="steps")(x)
+    x = layers.Dense(128, activation="relu", name="step_features")(x)
+    x = layers.Conv1D(128, 5, padding="same", activation="relu", name="along_row")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    logits = layers.Dense(row_reader.BLANK + 1, name="logits")(x)
+    return keras.Model(inputs, logits, name="row_reader")
+
+
+def ctc_loss(labels, logits):
+    """CTC loss per row; ``labels`` [N, MAX_LABEL] digits padded with -1."""
+    import tensorflow as tf
+
+    labels = tf.cast(labels, tf.int32)
+    present = labels >= 0
+    return tf.nn.ctc_loss(
+        labels=tf.where(present, labels, 0),
+        logits=logits,
+        label_length=tf.reduce_sum(tf.cast(present, tf.int32), axis=1),
+        logit_length=tf.fill([tf.shape(logits)[0]], tf.shape(logits)[1]),
+        logits_time_major=False,
+        blank_index=row_reader.BLANK,
+    )
+
+
+def padded_labels(numbers: list[str]) -> np.ndarray:
+    labels = np.full((len(numbers), MAX_LABEL), -1, dtype=np.int32)
+    for index, number in enumerate(numbers):
+        labels[index, : len(number)] = [int(c) for c in number]
+    return labels
+
+
+def shifted(strips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each strip moved right by a random amount that keeps its ink inside (the service
+    places a row at the left margin; the network should not depend on it)."""
+    out = np.zeros_like(strips)
+    used = strips.any(axis=1)
+    for index, strip in enumerate(strips):
+        columns = np.flatnonzero(used[index])
+        room = strips.shape[2] - row_reader.MARGIN - (columns[-1] + 1 if len(columns) else 0)
+        move = int(rng.integers(0, max(0, room) + 1))
+        out[index, :, move:] = strip[:, : strips.shape[2] - move]
+    return out
+
+
+def read_numbers(probs: np.ndarray) -> list[str]:
+    """Best-path readings of per-step probabilities (as the service reads them)."""
+    best = probs.argmax(axis=2)
+    numbers = []
+    for steps in best:
+        kept = [int(s) for i, s in enumerate(steps) if s != row_reader.BLANK and (i == 0 or s != steps[i - 1])]
+        numbers.append("".join(map(str, kept)))
+    return numbers
+
+
+def exact_share(probs: np.ndarray, numbers: list[str]) -> float:
+    return float(np.mean([read == true for read, true in zip(read_numbers(probs), numbers, strict=True)]))
+
+
+def tflite_bytes(model) -> bytes:
+    """The model with a softmax on top, as LiteRT with signature serving_default: strip -> probs."""
+    import keras
+    import tensorflow as tf
+
+    serving = keras.Model(model.inputs, {"probs": keras.layers.Softmax(name="probs")(model.outputs[0])})
+    archive = keras.export.ExportArchive()
+    archive.track(serving)
+    archive.add_endpoint(
+        name=row_reader.SIGNATURE_KEY,
+        fn=lambda strip: serving(strip, training=False),
+        input_signature=[
+            tf.TensorSpec([None, row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH, 1], tf.float32, name="strip")
+        ],
+    )
+    with tempfile.TemporaryDirectory() as saved_model_dir:
+        archive.write_out(saved_model_dir, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[row_reader.SIGNATURE_KEY])
+        return converter.convert()
+
+
+def load_strips(paths: list[Path] | Path | None, make) -> StripSet:
+    """Strips saved by ``training.row_strips`` (several files are joined), or made now."""
+    if paths is None:
+        return make()
+    saved = [np.load(path) for path in (paths if isinstance(paths, list) else [paths])]
+    return StripSet(
+        np.concatenate([s["strips"] for s in saved]), [str(n) for s in saved for n in s["numbers"]]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    started = time.time()
+    mnist = load_from_dir(args.data_dir)
+    defaults = training_args([])  # the split training.train holds out, so no model saw the val digits
+    (x_train, y_train), (x_val, y_val) = split_validation(
+        mnist.train.images, mnist.train.labels, defaults.val_fraction, defaults.seed
+    )
+    train = load_strips(args.strips, lambda: strip_set(x_train, y_train, args.rows, seed=args.seed))
+    val = load_strips(args.val_strips, lambda: strip_set(x_val, y_val, args.val_rows, seed=args.seed + 1))
+    print(f"{len(train.numbers)} training rows, {len(val.numbers)} validation rows ({time.time() - started:.0f} s)")
+
+    model = build_row_reader()
+    steps = args.epochs * -(-len(train.numbers) // args.batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps)), loss=ctc_loss)
+    labels = padded_labels(train.numbers)
+    rng = np.random.default_rng(args.seed)
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+    best_exact, best_epoch, history = -1.0, 0, []
+    for epoch in range(1, args.epochs + 1):
+        fit = model.fit(shifted(train.strips, rng)[..., None], labels, batch_size=args.batch_size, epochs=1, verbose=0)
+        logits = model.predict(val.strips[..., None], batch_size=256, verbose=0)
+        exact = exact_share(logits, val.numbers)  # argmax of logits = argmax of softmax
+        history.append({"epoch": epoch, "loss": round(float(fit.history["loss"][-1]), 4), "val_exact": round(exact, 4)})
+        print(history[-1], f"{time.time() - started:.0f} s", flush=True)
+        if exact > best_exact:  # written at once: the best so far survives an interrupted run
+            best_exact, best_epoch = exact, epoch
+            content = tflite_bytes(model)
+            (args.models_dir / row_reader.MODEL_FILE).write_bytes(content)
+            model.save(args.models_dir / "row_reader.keras")
+
+    lite = row_reader.LiteRTRowReader(content=content)
+    lite_exact = exact_share(lite.read(val.strips), val.numbers)
+    report = {
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "training_rows": len(train.numbers),
+        "validation_rows": len(val.numbers),
+        "rows_from": "training.row_strips: rows of the training split's digits; validation rows of the held-out split's",
+        "best_epoch": best_epoch,
+        "best_validation_exact": round(best_exact, 4),
+        "validation_rows_read_exactly_alone": round(lite_exact, 4),
+        "history": history,
+        "seconds": round(time.time() - started),
+        "command": "python -m training.train_row_reader " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    (args.models_dir / "row_reader.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "history"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
