@@ -145,8 +145,8 @@ def test_digits_read_are_counted_in_the_piece_that_holds_them() -> None:
     # block (ink column 47), the 5 and the 6 over the second (135 and 179).
     reader = FakeReader([b, 4, 4, b, b, b, b, b, b, b, b, b, 5, 5, b, b, b, b, 6, b])
     read = seg.digits_per_piece(ink, groups, 40.0, reader)
-    assert [[e.digit for e in piece] for piece in read] == [[4], [5, 6]]
-    assert [round(e.x) for piece in read for e in piece] == [47, 135, 179]
+    assert [[e.digit for e in piece.digits] for piece in read] == [[4], [5, 6]]
+    assert [round(e.x) for piece in read for e in piece.digits] == [47, 135, 179]
     assert reader.strips[0].shape == (1, row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH)
 
 
@@ -180,3 +180,56 @@ def test_a_digit_read_by_both_gets_both_readings_combined() -> None:
     both = seg.with_row_reading(network.tolist(), reader)
     assert both.argmax() == 5 and both.sum() == pytest.approx(1.0)
     assert both[3] == pytest.approx(0.06 / (0.06 + 0.328))
+
+
+def emission(digit: int, x: float, probability: float = 0.99) -> row_reader.Emission:
+    return row_reader.Emission(digit, x, probability, np.eye(10)[digit])
+
+
+def test_a_piece_the_reader_reads_nothing_in_joins_its_nearest_neighbour() -> None:
+    ink = blocks((100, 400), [(40, 30, 30, 40), (72, 30, 8, 25), (120, 30, 30, 40), (300, 30, 8, 40)])
+    groups = sorted(seg.components_as_groups(ink), key=lambda g: g.box[0])
+    assert [g.box[0] for g in groups] == [40, 72, 120, 300]
+    sure = [
+        seg.PieceReading([emission(4, 55)], False),
+        seg.PieceReading([], True),  # a bit of the 4 that came apart: joins it
+        seg.PieceReading([emission(7, 135)], False),
+        seg.PieceReading([], True),  # far from any digit: left as it is
+    ]
+    folded, read = seg.fold_unread(groups, sure, 40.0)
+    assert [g.box for g in folded] == [(40, 30, 40, 40), (120, 30, 30, 40), (300, 30, 8, 40)]
+    assert folded[0].area == groups[0].area + groups[1].area
+    assert [r.digits for r in read] == [sure[0].digits, sure[2].digits, []]
+
+
+def test_the_reader_is_only_sure_a_piece_holds_no_digit_when_sure_of_the_whole_row() -> None:
+    ink = blocks((100, 400), [(40, 30, 30, 40), (120, 30, 30, 40)])
+    groups = seg.row_groups(ink)
+    b = row_reader.BLANK
+    symbols = [b, 4, 4] + [b] * 20
+    assert [r.no_digit for r in seg.digits_per_piece(ink, groups, 40.0, FakeReader(symbols))] == [False, True]
+    unsure = seg.digits_per_piece(ink, groups, 40.0, FakeReader(symbols, peak=0.6))
+    assert [r.no_digit for r in unsure] == [False, False]
+
+
+def test_wide_digits_told_apart_by_the_reader_are_cut_into_as_many(mnist_sample) -> None:
+    """Two touching "0"s drawn wide (each wider than MAX_PART of the row's height) are still
+    cut in two when the reader reads two digits there."""
+    from PIL import Image
+
+    height = 60
+
+    def wide(image: np.ndarray) -> np.ndarray:
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        ink = Image.fromarray(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+        return np.asarray(ink.resize((int(1.4 * height), height), Image.Resampling.BILINEAR)) / 255.0
+
+    glyphs = [wide(mnist_sample.image_of(0, 0)), wide(mnist_sample.image_of(0, 1))]
+    from training.rows import layout_digits
+
+    layout = layout_digits([g.astype(np.float32) for g in glyphs], height, [0.05], [True], np.random.default_rng(0))
+    b = row_reader.BLANK
+    image = decode_upload(on_paper(layout.alpha), max_pixels=MAX_PIXELS)
+    found = seg.find_digits(image, run=seg.run_model, reader=FakeReader([b, b, 0, b, b, b, b, b, 0, b]))
+    assert len(found) == 2
+    assert found[0].box[0] + found[0].box[2] <= found[1].box[0] + 0.4 * found[1].box[2]

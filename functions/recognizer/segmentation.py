@@ -563,15 +563,16 @@ class CandidateParts:
     parts: list[Group]
 
 
-def candidate_parts(group: Group, height: float) -> CandidateParts:
+def candidate_parts(group: Group, height: float, widest: float | None = None) -> CandidateParts:
     """Every stretch between two bounds that is digit-sized is a possible part (by shape
-    alone: which of them are digits is for the model and the probe to say)."""
+    alone: which of them are digits is for the model and the probe to say). ``widest``: the
+    widest part allowed (default MAX_PART of the height)."""
     width, rows = group.box[2], group.box[3]
     seams = candidate_cuts(group, height)
     paths = [np.zeros(rows, dtype=np.int64), *(path for path, _ in seams), np.full(rows, width, dtype=np.int64)]
     crossed = [0.0, *(ink_crossed for _, ink_crossed in seams), 0.0]
     bounds = [float(path.mean()) for path in paths]
-    low, high = MIN_PART * height, MAX_PART * height
+    low, high = MIN_PART * height, MAX_PART * height if widest is None else widest
     whole = (0, len(paths) - 1)
     keys, parts = [whole], [group]
     for i in range(len(paths)):
@@ -586,11 +587,12 @@ def candidate_parts(group: Group, height: float) -> CandidateParts:
 
 def cut_options(
     group: Group, ink: np.ndarray, height: float, digit_width: float, run: ModelRunner, probe: DigitProbe | None,
-    stroke: float,
+    stroke: float, widest: float | None = None,
 ) -> CutOptions:
     """The candidate parts read in one batch by the model; the probe (or the shape) says which
-    look like one digit. ``stroke``: the piece's stroke width (``stroke_px`` of its mask)."""
-    candidates = candidate_parts(group, height)
+    look like one digit. ``stroke``: the piece's stroke width (``stroke_px`` of its mask);
+    ``widest``: see ``candidate_parts``."""
+    candidates = candidate_parts(group, height, widest)
     keys, parts, crossed = candidates.keys, candidates.parts, candidates.crossed
     activations = run(np.stack([normalize_part(crop_ink(ink, part), stroke) for part in parts]))
     cut_ink = [(crossed[i] / stroke, crossed[j] / stroke) for i, j in keys]
@@ -674,18 +676,47 @@ def kept_ink(shape: tuple[int, int], groups: Sequence[Group]) -> np.ndarray:
     return ndi.binary_dilation(keep, structure=np.ones((3, 3), dtype=bool))
 
 
+@dataclass(frozen=True)
+class PieceReading:
+    """What the whole-row reader read over one piece of ink."""
+
+    digits: list[row_reader.Emission]  # the digits of its best reading that lie over the piece
+    no_digit: bool  # it reads no digit over the piece, and every digit it reads in the row surely
+
+
 def digits_per_piece(
     ink: np.ndarray, groups: list[Group], height: float, reader: RowReaderModel
-) -> list[list[row_reader.Emission]]:
+) -> list[PieceReading]:
     """The digits the whole-row reader reads in each piece, left to right (each goes to the
-    piece whose columns hold it, or the nearest)."""
+    piece whose columns hold it, or the nearest), and where it is sure there is none."""
     strip = row_reader.row_strip(ink, kept_ink(ink.shape, groups), height)
     emissions = row_reader.best_reading(reader.read(strip.pixels[None])[0], strip)
     read: list[list[row_reader.Emission]] = [[] for _ in groups]
     for emission in emissions:
         distance = [max(g.box[0] - emission.x, emission.x - (g.box[0] + g.box[2]), 0.0) for g in groups]
         read[int(np.argmin(distance))].append(emission)
-    return read
+    sure = bool(emissions) and min(e.probability for e in emissions) >= READER_SURE
+    return [PieceReading(digits, sure and not digits) for digits in read]
+
+
+def fold_unread(groups: list[Group], read: list[PieceReading], height: float) -> tuple[list[Group], list[PieceReading]]:
+    """Pieces the reader is sure hold no digit (a stroke of a digit that came apart) join the
+    nearest piece it reads when close enough (FRAGMENT_REACH); farther ones stay as they are."""
+    kept = [i for i, r in enumerate(read) if not r.no_digit]
+    if not kept or len(kept) == len(groups):
+        return groups, read
+    folded = {i: groups[i] for i in kept}
+    for index, reading in enumerate(read):
+        if not reading.no_digit:
+            continue
+        gaps = {k: float(np.hypot(*box_gap(groups[index].box, folded[k].box))) for k in kept}
+        nearest = min(gaps, key=gaps.__getitem__)
+        if gaps[nearest] <= FRAGMENT_REACH * height:
+            folded[nearest] = merged(folded[nearest], groups[index])
+        else:
+            folded[index] = groups[index]
+    order = sorted(folded, key=lambda i: folded[i].box[0])
+    return [folded[i] for i in order], [read[i] for i in order]
 
 
 def read_alike(parts: list[Group], read: Sequence[row_reader.Emission]) -> list[Group]:
@@ -707,15 +738,22 @@ def segment_ink(ink: np.ndarray, run: ModelRunner | None = None, reader: RowRead
     height = row_height(groups)
     digit_width = typical_width(groups, height)
     probe = get_probe()
-    read = digits_per_piece(ink, groups, height, reader) if reader is not None else [[] for _ in groups]
+    if reader is None:
+        read = [PieceReading([], False) for _ in groups]
+    else:
+        groups, read = fold_unread(groups, digits_per_piece(ink, groups, height, reader), height)
     settled: list[Group] = []
     undecided: list[tuple[Group, list[row_reader.Emission]]] = []
-    for group, in_piece in zip(groups, read, strict=True):
+    for group, reading in zip(groups, read, strict=True):
+        in_piece = reading.digits
         sure = bool(in_piece) and min(e.probability for e in in_piece) >= READER_SURE
         if not may_hold_several(group, height) or (sure and len(in_piece) == 1):
             settled += read_alike([group], in_piece)
         elif sure:
-            options = cut_options(group, ink, height, digit_width, run, probe, stroke_px(group.mask))
+            # Told how many digits the piece holds, any part may be as wide as leaves room for
+            # the others: wide digits in a tight row are wider than MAX_PART of its height.
+            widest = max(MAX_PART * height, group.box[2] - (len(in_piece) - 1) * MIN_PART * height)
+            options = cut_options(group, ink, height, digit_width, run, probe, stroke_px(group.mask), widest)
             settled += read_alike(choose_parts(options, len(in_piece)) or choose_parts(options), in_piece)
         else:
             undecided.append((group, in_piece))
