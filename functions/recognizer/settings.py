@@ -6,7 +6,7 @@
 | S3_ENDPOINT_URL | S3 endpoint override (moto server locally); unset on AWS | unset |
 | PRESIGNED_URL_EXPIRY | lifetime of presigned GET URLs, seconds | 900 |
 | MODEL_BACKEND | ``litert`` (default, no TensorFlow) or ``keras`` | litert |
-| MODEL_DIR | folder holding digits.tflite / digits.keras | the repository's models/ |
+| MODEL_DIR | folder holding digits.tflite / digits.keras, digit_probe.json, row_reader.tflite | the repository's models/ |
 | ROW_READER | ``on``: rows are read with the whole-row reader (models/row_reader.tflite) too; ``off``: by the segmenter alone | on |
 | MAX_UPLOAD_BYTES | largest accepted upload, bytes | 5 MiB |
 | MAX_IMAGE_PIXELS | largest accepted width x height of a JPEG (decoded at 1/2 to 1/8 scale) | 25,000,000 |
