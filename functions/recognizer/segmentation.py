@@ -14,8 +14,11 @@ Built on the single-digit preprocessing (``ink_map``, ``ink_components``, ``norm
    overlapping with no thin column between them can still be parted along a path through
    the overlap) give candidate parts, all read in one batch, and a dynamic programme keeps the
    parts most likely each to be one digit (by the digit probe, ``models/digit_probe.json``,
-   fitted by ``training.fit_digit_probe``; by shape alone without it);
-4. each digit's box in the uploaded image's pixels, sorted left to right.
+   fitted by ``training.fit_digit_probe``; by shape alone without it); where the whole-row
+   reader (``recognizer.row_reader``) surely reads how many digits a piece holds, that many
+   parts are kept, and pieces it surely reads no digit in join their neighbour;
+4. each digit's box in the uploaded image's pixels, sorted left to right; each digit's
+   probabilities combine the digit network's with the whole-row reader's where it read it.
 """
 
 from __future__ import annotations
