@@ -35,8 +35,7 @@ from recognizer.segmentation import read_row  # noqa: E402
 from recognizer.settings import get_settings  # noqa: E402
 from training import rows as row_kinds  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
-from training.train import parse_args as training_args  # noqa: E402
-from training.train import split_validation  # noqa: E402
+from training.train import default_split  # noqa: E402
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
 SOURCES = {
@@ -86,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.source == "train":
         images, labels = mnist.train.images, mnist.train.labels
     else:
-        trained = training_args([])  # the split training.train holds out by default
-        _, (images, labels) = split_validation(mnist.train.images, mnist.train.labels, trained.val_fraction, trained.seed)
+        _, (images, labels) = default_split(mnist.train.images, mnist.train.labels)
     exact: list[bool] = []
     count_right: list[bool] = []
     segmented: list[bool] = []

@@ -74,8 +74,7 @@ def strip_set(images: np.ndarray, labels: np.ndarray, rows: int, seed: int, work
 
 def main(argv: list[str] | None = None) -> int:
     from training.data import load_from_dir
-    from training.train import parse_args as training_args
-    from training.train import split_validation
+    from training.train import default_split
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
@@ -85,11 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     mnist = load_from_dir(args.data_dir)
-    trained = training_args([])  # the split training.train holds out by default
-    (x_train, y_train), (x_val, y_val) = split_validation(
-        mnist.train.images, mnist.train.labels, trained.val_fraction, trained.seed
-    )
-    chosen = (x_train, y_train) if args.split == "train" else (x_val, y_val)
+    training, validation = default_split(mnist.train.images, mnist.train.labels)
+    chosen = training if args.split == "train" else validation
     made = strip_set(*chosen, args.rows, args.seed)
     np.savez_compressed(args.output, strips=made.strips, numbers=np.asarray(made.numbers))
     print(f"{len(made.numbers)} strips -> {args.output}")

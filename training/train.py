@@ -74,6 +74,13 @@ def split_validation(images: np.ndarray, labels: np.ndarray, fraction: float, se
     return (images[train], labels[train]), (images[val], labels[val])
 
 
+def default_split(images: np.ndarray, labels: np.ndarray):
+    """The training and validation split ``training.train`` makes by default (so the validation
+    digits are ones the committed model never trained on)."""
+    defaults = parse_args([])
+    return split_validation(images, labels, defaults.val_fraction, defaults.seed)
+
+
 def font_digit_splits(args: argparse.Namespace):
     """Font-rendered digits for training and, from held-out fonts, for validation (None: none)."""
     from training import font_digits

@@ -29,8 +29,7 @@ if str(REPO / "functions") not in sys.path:
 from recognizer import row_reader  # noqa: E402
 from training.data import load_from_dir  # noqa: E402
 from training.row_strips import StripSet, strip_set  # noqa: E402
-from training.train import parse_args as training_args  # noqa: E402
-from training.train import split_validation  # noqa: E402
+from training.train import default_split  # noqa: E402
 
 MODELS_DIR = REPO / "models"
 MAX_LABEL = 8  # longest number a training row holds is 6; room to spare
@@ -116,13 +115,8 @@ def shifted(strips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def read_numbers(probs: np.ndarray) -> list[str]:
-    """Best-path readings of per-step probabilities (as the service reads them)."""
-    best = probs.argmax(axis=2)
-    numbers = []
-    for steps in best:
-        kept = [int(s) for i, s in enumerate(steps) if s != row_reader.BLANK and (i == 0 or s != steps[i - 1])]
-        numbers.append("".join(map(str, kept)))
-    return numbers
+    """Best-path readings of per-step probabilities [N, STEPS, 11] (as the service reads them)."""
+    return ["".join(str(digit) for digit, _, _ in row_reader.best_path(row)) for row in probs]
 
 
 def exact_share(probs: np.ndarray, numbers: list[str]) -> float:
@@ -167,10 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     keras.utils.set_random_seed(args.seed)
     started = time.time()
     mnist = load_from_dir(args.data_dir)
-    defaults = training_args([])  # the split training.train holds out, so no model saw the val digits
-    (x_train, y_train), (x_val, y_val) = split_validation(
-        mnist.train.images, mnist.train.labels, defaults.val_fraction, defaults.seed
-    )
+    (x_train, y_train), (x_val, y_val) = default_split(mnist.train.images, mnist.train.labels)
     train = load_strips(args.strips, lambda: strip_set(x_train, y_train, args.rows, seed=args.seed))
     val = load_strips(args.val_strips, lambda: strip_set(x_val, y_val, args.val_rows, seed=args.seed + 1))
     print(f"{len(train.numbers)} training rows, {len(val.numbers)} validation rows ({time.time() - started:.0f} s)")

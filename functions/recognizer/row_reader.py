@@ -75,19 +75,27 @@ def row_strip(ink: np.ndarray, keep: np.ndarray, row_height: float) -> Strip:
     return Strip(pixels, float(scale), float(left))
 
 
-def best_reading(probs: np.ndarray, strip: Strip) -> list[Emission]:
-    """CTC's best path: the likeliest symbol per step, repeats merged, blanks dropped."""
+def best_path(probs: np.ndarray) -> list[tuple[int, int, int]]:
+    """CTC's best path: the likeliest symbol per step, repeats merged, blanks dropped; each
+    digit with the steps that read it, (digit, first step, step after the last)."""
     best = probs.argmax(axis=1)
-    emissions, start = [], 0
+    runs, start = [], 0
     for step in range(1, len(best) + 1):
         if step == len(best) or best[step] != best[start]:
             if best[start] != BLANK:
-                middle = BAND * (start + step) / 2.0
-                at = start + int(probs[start:step, best[start]].argmax())
-                digits = np.asarray(probs[at, :BLANK], dtype=np.float64)
-                digits = digits / max(float(digits.sum()), 1e-12)
-                emissions.append(Emission(int(best[start]), strip.to_ink_x(middle), float(probs[at, best[start]]), digits))
+                runs.append((int(best[start]), start, step))
             start = step
+    return runs
+
+
+def best_reading(probs: np.ndarray, strip: Strip) -> list[Emission]:
+    """The best path's digits, each where it lies in the ink map and how surely it was read."""
+    emissions = []
+    for digit, start, stop in best_path(probs):
+        at = start + int(probs[start:stop, digit].argmax())
+        digits = np.asarray(probs[at, :BLANK], dtype=np.float64)
+        digits = digits / max(float(digits.sum()), 1e-12)
+        emissions.append(Emission(digit, strip.to_ink_x(BAND * (start + stop) / 2.0), float(probs[at, digit]), digits))
     return emissions
 
 

@@ -35,8 +35,10 @@ def _env_int(name: str, default: int) -> int:
 
 def _env_switch(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
-    if raw in ("", "on", "1", "true", "yes"):
-        return default if raw == "" else True
+    if raw == "":
+        return default
+    if raw in ("on", "1", "true", "yes"):
+        return True
     if raw in ("off", "0", "false", "no"):
         return False
     raise ValueError(f"{name} must be 'on' or 'off', not {raw!r}")
