@@ -23,6 +23,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from recognizer.service import Recognizer
+    from recognizer.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SITE_DIR = REPO_ROOT / "site"
@@ -35,8 +42,6 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 
-if str(REPO_ROOT / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "functions"))
 
 
 @dataclass(frozen=True)
@@ -140,23 +145,19 @@ def _child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]
     return env
 
 
-def use_local_s3(endpoint: str, bucket: str) -> None:
-    """Point this process's recognizer at the local S3 with fake credentials; make the bucket."""
-    os.environ.update(FAKE_CREDENTIALS)
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ["S3_ENDPOINT_URL"] = endpoint
-    os.environ["MAPS_BUCKET"] = bucket
+def local_recognizer(settings: Settings, endpoint: str, bucket: str) -> Recognizer:
+    """The recognizer of ``settings``, storing in ``bucket`` on the local S3 at ``endpoint``
+    with fake credentials (the bucket is made)."""
+    from recognizer.service import Recognizer
+    from recognizer.storage import Credentials, open_store
 
-    from recognizer.settings import get_settings
-    from recognizer.storage import reset_clients, s3_client
-
-    get_settings.cache_clear()
-    reset_clients()
-    s3_client().create_bucket(Bucket=bucket)
+    local = settings.model_copy(update={"s3_endpoint_url": endpoint, "maps_bucket": bucket})
+    store = open_store(local, Credentials(FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
+    store.client.create_bucket(Bucket=bucket)
+    return Recognizer.from_settings(local, store)
 
 
-def create_local_app(site_dir: Path = SITE_DIR):
+def create_local_app(recognizer: Recognizer, site_dir: Path = SITE_DIR) -> FastAPI:
     """The API app plus the static site: / (index.html), /feature_maps, other files as is."""
     from fastapi.responses import FileResponse
     from fastapi.staticfiles import StaticFiles
@@ -175,7 +176,7 @@ def create_local_app(site_dir: Path = SITE_DIR):
                 return Match.NONE, {}
             return super().matches(scope)
 
-    app = create_app()
+    app = create_app(recognizer)
 
     def page(name: str):
         async def serve_page() -> FileResponse:
@@ -222,6 +223,7 @@ def return_big_buffers_to_the_os(threshold_bytes: int = 1 << 20) -> None:
 
 
 def serve(
+    settings: Settings,
     *,
     host: str = LOOPBACK,
     port: int = 8000,
@@ -237,11 +239,11 @@ def serve(
     moto = MotoS3Process(host)
     s3_endpoint = moto.endpoint
     try:
-        use_local_s3(s3_endpoint, bucket)
+        recognizer = local_recognizer(settings, s3_endpoint, bucket)
         sock = bind_socket(host, port)
         url = f"http://{host}:{sock.getsockname()[1]}"
         config = uvicorn.Config(
-            create_local_app(site_dir),
+            create_local_app(recognizer, site_dir),
             lifespan="off",
             log_level="info" if access_log else "warning",
             access_log=access_log,
@@ -348,8 +350,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.moto_s3_only:
         serve_moto_s3_until_stdin_closes(args.host)
         return
+    from recognizer.settings import Settings
+
     try:
         serve(
+            Settings.from_env(),
             host=args.host,
             port=args.port,
             site_dir=args.site_dir,

@@ -1,14 +1,17 @@
-"""Shared fixtures: MNIST digits as files, moto S3 (in-process and as a server), the API app,
-the whole local stack in a child process, and API Gateway HTTP API (payload 2.0) events.
+"""Shared fixtures: MNIST digits as files, the networks (loaded once), settings and a
+``Recognizer`` per test, moto S3 (in-process and as a server), the API app, the whole local
+stack in a child process, and API Gateway HTTP API (payload 2.0) events.
 
-Every fixture that changes the environment also forgets the cached settings on the way in and
-out, so tests never see each other's configuration. S3 clients stay cached per configuration:
-moto is imported before any client exists, so every client follows mock_aws when it is active.
+Configuration is never read from this process's environment: each test builds its own
+``Settings`` and ``Recognizer`` (``serve_with`` swaps the app's recognizer through FastAPI's
+dependency overrides). moto is imported before any boto3 client exists, so every client follows
+mock_aws when it is active.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +22,12 @@ import moto  # noqa: F401 - before any botocore client is made (see above)
 import numpy as np
 import pytest
 from PIL import Image
+from recognizer.api import create_app
+from recognizer.api.deps import get_recognizer
+from recognizer.networks import Networks, load_networks
+from recognizer.service import Recognizer
+from recognizer.settings import REPO_MODELS, Settings
+from recognizer.storage import Credentials, MapStore, open_store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MNIST_SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
@@ -31,12 +40,7 @@ FAKE_AWS_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
 }
-
-
-def forget_cached_configuration() -> None:
-    from recognizer.settings import get_settings
-
-    get_settings.cache_clear()
+FAKE_CREDENTIALS = Credentials("testing", "testing")
 
 
 # --- digits -------------------------------------------------------------------------------
@@ -80,47 +84,67 @@ def digit_png(mnist_sample: MnistSample) -> Callable[..., bytes]:
     return make
 
 
+# --- the service -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def networks() -> Networks:
+    """The committed models, loaded once for the whole session (read-only)."""
+    return load_networks(REPO_MODELS)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The defaults, with a bucket of this test's own."""
+    return Settings(maps_bucket=f"test-maps-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def offline(settings: Settings, networks: Networks) -> Recognizer:
+    """A recognizer that stores nothing (as the CLI reads files)."""
+    return Recognizer(settings, networks, store=None)
+
+
 # --- S3 by moto ---------------------------------------------------------------------------
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Fake credentials and a fresh bucket name; no S3 endpoint (moto in-process or real)."""
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials for boto3's own chain (moto checks none; no real profile is read)."""
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_REGION", "S3_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    bucket = f"test-maps-{uuid.uuid4().hex[:12]}"
-    monkeypatch.setenv("MAPS_BUCKET", bucket)
-    forget_cached_configuration()
-    yield bucket
-    forget_cached_configuration()
-
-
-@pytest.fixture
-def moto_s3(aws_env: str) -> Iterator[S3Handle]:
-    """moto's in-process S3 (mock_aws) with the maps bucket created."""
-    from moto import mock_aws
-
-    with mock_aws():
-        forget_cached_configuration()
-        from recognizer.storage import s3_client
-
-        client = s3_client()
-        client.create_bucket(Bucket=aws_env)
-        yield S3Handle(client=client, bucket=aws_env, endpoint=None)
-    forget_cached_configuration()
 
 
 @dataclass(frozen=True)
 class S3Handle:
-    client: object
-    bucket: str
+    store: MapStore
     endpoint: str | None
+
+    @property
+    def client(self):
+        return self.store.client
+
+    @property
+    def bucket(self) -> str:
+        return self.store.bucket
 
     def keys(self, prefix: str = "") -> list[str]:
         listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+@pytest.fixture
+def moto_s3(aws_env: None, settings: Settings) -> Iterator[S3Handle]:
+    """moto's in-process S3 (mock_aws) with the maps bucket created."""
+    from moto import mock_aws
+
+    with mock_aws():
+        store = open_store(settings, FAKE_CREDENTIALS)
+        store.client.create_bucket(Bucket=settings.maps_bucket)
+        yield S3Handle(store=store, endpoint=None)
+        store.close()
 
 
 @pytest.fixture(scope="session")
@@ -134,32 +158,60 @@ def moto_server_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def moto_server_s3(
-    aws_env: str, moto_server_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[S3Handle]:
-    """The recognizer pointed at the moto server (real HTTP, presigned URLs that fetch)."""
-    monkeypatch.setenv("S3_ENDPOINT_URL", moto_server_endpoint)
-    forget_cached_configuration()
-    from recognizer.storage import s3_client
-
-    client = s3_client()
-    client.create_bucket(Bucket=aws_env)
-    yield S3Handle(client=client, bucket=aws_env, endpoint=moto_server_endpoint)
-    forget_cached_configuration()
+def moto_server_s3(aws_env: None, settings: Settings, moto_server_endpoint: str) -> Iterator[S3Handle]:
+    """A store on the moto server (real HTTP, presigned URLs that fetch)."""
+    store = open_store(settings.model_copy(update={"s3_endpoint_url": moto_server_endpoint}), FAKE_CREDENTIALS)
+    store.client.create_bucket(Bucket=settings.maps_bucket)
+    yield S3Handle(store=store, endpoint=moto_server_endpoint)
+    store.close()
 
 
 # --- the app ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def app_client(moto_s3: S3Handle):
+def recognizer(settings: Settings, networks: Networks, moto_s3: S3Handle) -> Recognizer:
+    """The service, storing in moto's in-process S3."""
+    return Recognizer(settings, networks, moto_s3.store)
+
+
+@pytest.fixture
+def app(recognizer: Recognizer):
+    return create_app(recognizer)
+
+
+@pytest.fixture
+def app_client(app):
     """FastAPI's TestClient on a fresh app, S3 by moto in-process."""
     from fastapi.testclient import TestClient
 
-    from recognizer.api import create_app
-
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def serve_with(app, recognizer: Recognizer) -> Iterator[Callable[..., Recognizer]]:
+    """``serve_with(settings=..., store=...)``: the app answers with a recognizer changed so,
+    through FastAPI's dependency overrides; ``serve_with(max_upload_bytes=...)`` changes settings."""
+
+    def use(**changes) -> Recognizer:
+        fields = {name for name in ("settings", "networks", "store") if name in changes}
+        updates = {name: value for name, value in changes.items() if name not in fields}
+        replaced = {name: changes[name] for name in fields}
+        if updates:
+            replaced["settings"] = replaced.get("settings", recognizer.settings).model_copy(update=updates)
+        other = dataclasses.replace(recognizer, **replaced)
+        app.dependency_overrides[get_recognizer] = lambda: other
+        return other
+
+    yield use
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def unreachable_store(moto_s3: S3Handle) -> MapStore:
+    """A store whose bucket does not exist (every call fails as S3 would)."""
+    return dataclasses.replace(moto_s3.store, bucket="bucket-that-does-not-exist")
 
 
 @pytest.fixture(scope="session")

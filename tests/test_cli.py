@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from recognizer import cli
+
 from training.realistic import mnist_glyph
 from training.rows import layout_digits
 
@@ -47,13 +47,13 @@ def row_file(tmp_path: Path, mnist_sample) -> Path:
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Offline mode must never touch storage: any attempt fails the test."""
-    import recognizer.pipeline
+    import recognizer.storage
 
-    def no_storage():
+    def no_storage(*args, **kwargs):
         raise AssertionError("offline mode tried to use S3")
 
-    monkeypatch.setattr(recognizer.pipeline, "get_store", no_storage)
-    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(recognizer.storage, "open_store", no_storage)
+    monkeypatch.setattr(recognizer.storage, "s3_client", no_storage)
 
 
 # --- offline ------------------------------------------------------------------------------

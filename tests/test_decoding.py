@@ -9,9 +9,20 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-
-from recognizer.decoding import UPLOAD_SIZE_KEY, decode_upload, jpeg_scale, pixel_limit, sniff_format
-from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
+from recognizer.api.errors import status_of
+from recognizer.decoding import (
+    decode_upload,
+    jpeg_scale,
+    pixel_limit,
+    sniff_format,
+)
+from recognizer.errors import (
+    ClientError,
+    InvalidImage,
+    TooManyPixels,
+    UnsupportedMediaType,
+)
+from recognizer.vision.geometry import UPLOAD_SIZE_KEY
 
 LIMIT = 25_000_000
 
@@ -193,7 +204,7 @@ def test_corrupt_exif_means_no_rotation_not_an_error() -> None:
 def test_not_an_image_we_read_is_415_naming_what_was_seen(data: bytes, named: str) -> None:
     with pytest.raises(UnsupportedMediaType) as caught:
         decode_upload(data, max_pixels=LIMIT)
-    assert caught.value.status_code == 415
+    assert status_of(caught.value) == 415
     assert named in caught.value.message
 
 
@@ -215,7 +226,7 @@ def test_truncated_image_is_422(fmt: str) -> None:
     data = encode(noisy, fmt)
     with pytest.raises(InvalidImage) as caught:
         decode_upload(data[: len(data) // 2], max_pixels=LIMIT)
-    assert caught.value.status_code == 422
+    assert status_of(caught.value) == 422
 
 
 def test_signature_followed_by_garbage_is_422() -> None:
@@ -240,7 +251,7 @@ def png_declaring(width: int, height: int) -> bytes:
 def test_too_many_pixels_is_413_from_the_header_alone() -> None:
     with pytest.raises(TooManyPixels) as caught:
         decode_upload(png_declaring(6000, 5000), max_pixels=LIMIT)
-    assert caught.value.status_code == 413
+    assert status_of(caught.value) == 413
     assert "30,000,000" in caught.value.message
 
 
@@ -324,6 +335,6 @@ def test_mutated_images_raise_only_client_errors() -> None:
         try:
             image = decode_upload(bytes(data), max_pixels=LIMIT)
         except ClientError as error:
-            assert 400 <= error.status_code < 500
+            assert 400 <= status_of(error) < 500
         else:
             assert image.mode in ("L", "RGB")

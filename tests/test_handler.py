@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
-
 from recognizer import handler as lambda_module
-from recognizer.handler import handler
+from recognizer.api.deps import get_recognizer
+from recognizer.service import Recognizer
+
 from tests.conftest import multipart_body
 
 
+@pytest.fixture
+def serve(recognizer: Recognizer):
+    """``serve(other)``: the handler's app answers with ``other`` (default: the test's
+    recognizer, storing in moto's S3) instead of the one it built from the environment."""
+    overrides = lambda_module.app.dependency_overrides
+
+    def use(other: Recognizer = recognizer) -> Recognizer:
+        overrides[get_recognizer] = lambda: other
+        return other
+
+    use()
+    yield use
+    overrides.clear()
+
+
 def invoke(event: dict, context) -> tuple[int, dict, dict]:
-    response = handler(event, context)
+    response = lambda_module.handler(event, context)
     body = response["body"]
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
@@ -29,7 +46,7 @@ def emitted_metrics(stdout: str) -> list[dict]:
     return documents
 
 
-def test_multipart_upload_is_answered(moto_s3, digit_png, api_gateway_event, lambda_context):
+def test_multipart_upload_is_answered(serve, moto_s3, digit_png, api_gateway_event, lambda_context):
     body, content_type = multipart_body({"image": ("digit.png", digit_png(0), "image/png")})
     event = api_gateway_event("POST", "/api/predict", body=body, headers={"content-type": content_type})
     status, headers, answer = invoke(event, lambda_context)
@@ -42,7 +59,7 @@ def test_multipart_upload_is_answered(moto_s3, digit_png, api_gateway_event, lam
     assert prefix + "conv2.png" in answer["feature_maps"]["conv2"]["url"]
 
 
-def test_raw_image_body_is_answered(moto_s3, digit_png, api_gateway_event, lambda_context):
+def test_raw_image_body_is_answered(serve, moto_s3, digit_png, api_gateway_event, lambda_context):
     event = api_gateway_event(
         "POST", "/api/predict", body=digit_png(7), headers={"content-type": "image/png"}
     )
@@ -66,18 +83,15 @@ def test_raw_image_body_is_answered(moto_s3, digit_png, api_gateway_event, lambd
     ],
 )
 def test_errors_keep_their_shape_through_lambda(
-    moto_s3, api_gateway_event, lambda_context, method, path, body, headers, status, code
+    serve, api_gateway_event, lambda_context, method, path, body, headers, status, code
 ):
     got_status, _, answer = invoke(api_gateway_event(method, path, body=body, headers=headers), lambda_context)
     assert got_status == status, answer
     assert answer["error"]["code"] == code and answer["error"]["message"]
 
 
-def test_an_oversized_body_is_413(moto_s3, api_gateway_event, lambda_context, monkeypatch):
-    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
-    from recognizer.settings import get_settings
-
-    get_settings.cache_clear()
+def test_an_oversized_body_is_413(serve, recognizer, api_gateway_event, lambda_context):
+    serve(dataclasses.replace(recognizer, settings=recognizer.settings.model_copy(update={"max_upload_bytes": 1000})))
     event = api_gateway_event(
         "POST", "/api/predict", body=b"\x89PNG" + b"\0" * 2000, headers={"content-type": "image/png"}
     )
@@ -85,7 +99,7 @@ def test_an_oversized_body_is_413(moto_s3, api_gateway_event, lambda_context, mo
     assert status == 413 and answer["error"]["code"] == "file_too_large"
 
 
-def test_health_and_delete(moto_s3, digit_png, api_gateway_event, lambda_context):
+def test_health_and_delete(serve, moto_s3, digit_png, api_gateway_event, lambda_context):
     status, _, health = invoke(api_gateway_event("GET", "/api/health"), lambda_context)
     assert status == 200 and health["status"] == "ok"
     event = api_gateway_event("POST", "/api/predict", body=digit_png(2), headers={"content-type": "image/png"})
@@ -97,7 +111,7 @@ def test_health_and_delete(moto_s3, digit_png, api_gateway_event, lambda_context
     assert moto_s3.keys(f"predictions/{prediction_id}/") == []
 
 
-def test_metrics_and_correlation_id(moto_s3, digit_png, api_gateway_event, lambda_context, capsys):
+def test_metrics_and_correlation_id(serve, moto_s3, digit_png, api_gateway_event, lambda_context, capsys):
     event = api_gateway_event(
         "POST", "/api/predict", body=digit_png(9), headers={"content-type": "image/png"},
         request_id="req-abc-123",
@@ -127,15 +141,12 @@ def test_tracing_is_off_outside_lambda(monkeypatch):
     assert not lambda_module.tracing_enabled()
 
 
-def test_a_server_bug_is_a_500_in_the_error_shape(
-    moto_s3, digit_png, api_gateway_event, lambda_context, monkeypatch
-):
-    from recognizer.api.routes import predict as predict_route
+def test_a_server_bug_is_a_500_in_the_error_shape(serve, recognizer, digit_png, api_gateway_event, lambda_context):
+    class Broken(Recognizer):
+        def predict_digit(self, data: bytes, *, store: bool = True):
+            raise RuntimeError("a bug, not the client's fault")
 
-    def broken(data: bytes):
-        raise RuntimeError("a bug, not the client's fault")
-
-    monkeypatch.setattr(predict_route, "predict_upload", broken)
+    serve(Broken(recognizer.settings, recognizer.networks, recognizer.store))
     event = api_gateway_event("POST", "/api/predict", body=digit_png(1), headers={"content-type": "image/png"})
     status, _, answer = invoke(event, lambda_context)
     assert status == 500

@@ -15,8 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import forget_cached_configuration, multipart_body
-from tests.lambda_image import function_properties, handler_name, sam_http_api_event, template
+from tests.conftest import multipart_body
+from tests.infra.lambda_image import (
+    function_properties,
+    handler_name,
+    sam_http_api_event,
+    template,
+)
 
 REGION = "us-east-1"  # conftest's FAKE_AWS_ENV
 STAGE = "test"
@@ -25,6 +30,11 @@ STAGE = "test"
 def lambda_handler() -> Callable[[dict, object], dict]:
     module_name, _, attribute = handler_name().rpartition(".")
     return getattr(importlib.import_module(module_name), attribute)
+
+
+def lambda_init() -> None:
+    """Load the handler's module afresh (its settings and recognizer come from the environment)."""
+    importlib.reload(importlib.import_module(handler_name().rpartition(".")[0]))
 
 
 def resolve(value: object, refs: dict[str, str]) -> str:
@@ -40,9 +50,9 @@ def template_env(moto_s3, monkeypatch: pytest.MonkeyPatch):
     refs = {"MapsBucket": moto_s3.bucket, "Stage": STAGE}
     for name, value in function_properties()["Environment"]["Variables"].items():
         monkeypatch.setenv(name, resolve(value, refs))
-    forget_cached_configuration()
-    yield moto_s3
-    forget_cached_configuration()
+    monkeypatch.setenv("AWS_REGION", REGION)
+    lambda_init()
+    return moto_s3
 
 
 def invoke(event: dict, context) -> tuple[int, dict]:

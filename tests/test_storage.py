@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-
-from recognizer.errors import InvalidPredictionId, PredictionNotFound
-from recognizer.settings import get_settings
+from recognizer.errors import InvalidPredictionId, PredictionNotFound, StorageError
 from recognizer.storage import (
-    StorageError,
-    get_store,
     new_prediction_id,
     object_key,
+    open_store,
     s3_client,
     validate_prediction_id,
 )
@@ -48,7 +46,7 @@ def test_ids_that_could_escape_their_prefix_are_refused(bad: str) -> None:
 
 def test_files_land_under_the_prediction_prefix_as_png(moto_s3) -> None:
     prediction_id = new_prediction_id()
-    urls = get_store().put_files(prediction_id, renderers())
+    urls = moto_s3.store.put_files(prediction_id, renderers())
     assert set(urls) == set(PNG_FILES)
     assert moto_s3.keys() == sorted(f"predictions/{prediction_id}/{name}" for name in PNG_FILES)
     for name, data in PNG_FILES.items():
@@ -57,16 +55,15 @@ def test_files_land_under_the_prediction_prefix_as_png(moto_s3) -> None:
         assert stored["ContentType"] == "image/png"
 
 
-def test_presigned_urls_expire_as_configured(moto_s3, monkeypatch) -> None:
+def test_presigned_urls_expire_as_configured(moto_s3, settings) -> None:
     prediction_id = new_prediction_id()
-    urls = get_store().put_files(prediction_id, renderers())
+    urls = moto_s3.store.put_files(prediction_id, renderers())
     query = parse_qs(urlparse(urls["conv1.png"]).query)
     assert query["X-Amz-Expires"] == ["900"]
     assert urlparse(urls["conv1.png"]).path.endswith(f"predictions/{prediction_id}/conv1.png")
 
-    monkeypatch.setenv("PRESIGNED_URL_EXPIRY", "60")
-    get_settings.cache_clear()
-    url = get_store().presigned_url(prediction_id, "input.png")
+    store = open_store(settings.model_copy(update={"presigned_url_expiry": 60}))
+    url = store.presigned_url(prediction_id, "input.png")
     assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["60"]
 
 
@@ -81,7 +78,7 @@ def test_the_uploads_run_concurrently(moto_s3) -> None:
 
         return render
 
-    urls = get_store().put_files(
+    urls = moto_s3.store.put_files(
         new_prediction_id(), {name: waiting(data) for name, data in PNG_FILES.items()}
     )
     assert len(urls) == 3
@@ -89,7 +86,7 @@ def test_the_uploads_run_concurrently(moto_s3) -> None:
 
 def test_presigned_urls_fetch_the_files_from_the_moto_server(moto_server_s3) -> None:
     prediction_id = new_prediction_id()
-    urls = get_store().put_files(prediction_id, renderers())
+    urls = moto_server_s3.store.put_files(prediction_id, renderers())
     for name, url in urls.items():
         assert url.startswith(moto_server_s3.endpoint)
         response = httpx.get(url)
@@ -99,7 +96,7 @@ def test_presigned_urls_fetch_the_files_from_the_moto_server(moto_server_s3) -> 
 
 
 def test_delete_removes_every_file_of_one_prediction_only(moto_server_s3) -> None:
-    store = get_store()
+    store = moto_server_s3.store
     kept, removed = new_prediction_id(), new_prediction_id()
     store.put_files(kept, renderers())
     urls = store.put_files(removed, renderers())
@@ -114,15 +111,14 @@ def test_delete_removes_every_file_of_one_prediction_only(moto_server_s3) -> Non
 def test_delete_refuses_foreign_ids_before_touching_s3(moto_s3) -> None:
     moto_s3.client.put_object(Bucket=moto_s3.bucket, Key="secret.txt", Body=b"x")
     with pytest.raises(InvalidPredictionId):
-        get_store().delete_prediction("../secret.txt")
+        moto_s3.store.delete_prediction("../secret.txt")
     assert moto_s3.keys() == ["secret.txt"]
 
 
-def test_a_missing_bucket_is_a_storage_error_naming_why(moto_s3, monkeypatch) -> None:
-    monkeypatch.setenv("MAPS_BUCKET", "no-such-bucket-here")
-    get_settings.cache_clear()
+def test_a_missing_bucket_is_a_storage_error_naming_why(moto_s3) -> None:
+    store = dataclasses.replace(moto_s3.store, bucket="no-such-bucket-here")
     with pytest.raises(StorageError, match="NoSuchBucket"):
-        get_store().put_files(new_prediction_id(), renderers())
+        store.put_files(new_prediction_id(), renderers())
 
 
 def test_a_failing_render_is_a_storage_error(moto_s3) -> None:
@@ -130,26 +126,24 @@ def test_a_failing_render_is_a_storage_error(moto_s3) -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(StorageError, match="conv2.png"):
-        get_store().put_files(new_prediction_id(), {**renderers(), "conv2.png": broken})
+        moto_s3.store.put_files(new_prediction_id(), {**renderers(), "conv2.png": broken})
 
 
-def test_client_timeouts_and_retries_come_from_settings(aws_env, monkeypatch) -> None:
-    monkeypatch.setenv("STORAGE_TIMEOUT_SECONDS", "2")
-    monkeypatch.setenv("STORAGE_MAX_ATTEMPTS", "3")
-    get_settings.cache_clear()
-    config = s3_client().meta.config
+def test_client_timeouts_retries_and_region_come_from_settings(aws_env, settings) -> None:
+    changed = settings.model_copy(update={"storage_timeout_seconds": 2, "storage_max_attempts": 3, "aws_region": "eu-west-3"})
+    config = s3_client(changed).meta.config
     assert (config.connect_timeout, config.read_timeout) == (2, 2)
     assert config.retries["total_max_attempts"] == 3
-    assert s3_client() is s3_client()  # one client per process and configuration
+    assert config.region_name == "eu-west-3"
 
 
 def test_uploads_skip_the_100_continue_round_trip(moto_s3) -> None:
     sent: list[dict] = []
-    client = s3_client()
+    client = moto_s3.client
     record = lambda request, **_: sent.append(dict(request.headers))  # noqa: E731
     client.meta.events.register("before-send.s3.PutObject", record)
     try:
-        get_store().put_files(new_prediction_id(), renderers())
+        moto_s3.store.put_files(new_prediction_id(), renderers())
     finally:
         client.meta.events.unregister("before-send.s3.PutObject", record)
     assert len(sent) == 3

@@ -25,16 +25,15 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer.decoding import decode_for_recognition  # noqa: E402
-from recognizer.errors import ClientError  # noqa: E402
-from recognizer.inference import LiteRTModel  # noqa: E402
-from recognizer.preprocessing import to_model_input  # noqa: E402
-from recognizer.settings import get_settings  # noqa: E402
-from training import realistic  # noqa: E402
-from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx  # noqa: E402
+from recognizer.decoding import decode_for_recognition
+from recognizer.errors import ClientError
+from recognizer.networks.digit_cnn import LiteRTModel
+from recognizer.settings import Settings
+from recognizer.vision.digit import to_model_input
+
+from training import realistic
+from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx
 
 DEFAULT_OUTPUT = REPO / "models" / "preprocessing_eval.json"
 
@@ -62,12 +61,12 @@ def naive_input(data: bytes) -> np.ndarray:
         return np.zeros((28, 28), dtype=np.float32)
 
 
-def our_input(data: bytes) -> tuple[np.ndarray, bool, float, float]:
+def our_input(data: bytes, settings: Settings) -> tuple[np.ndarray, bool, float, float]:
     """Our reading: (input, refused, wall seconds, CPU seconds of this thread). A refusal (no
     digit found...) counts as wrong. CPU time is the fairer figure on a shared machine."""
     start, start_cpu = time.perf_counter(), time.thread_time()
     try:
-        x = to_model_input(decode_for_recognition(data, get_settings()))  # as the service decodes
+        x = to_model_input(decode_for_recognition(data, settings))  # as the service decodes
         refused = False
     except ClientError:
         x, refused = np.zeros((28, 28), dtype=np.float32), True
@@ -82,9 +81,9 @@ def _format_of(data: bytes) -> str:
         return "?"
 
 
-def collect(samples, tally: Tally) -> None:
+def collect(samples, tally: Tally, settings: Settings) -> None:
     for sample in samples:
-        x, refused, seconds, cpu_seconds = our_input(sample.data)
+        x, refused, seconds, cpu_seconds = our_input(sample.data, settings)
         tally.labels.append(sample.label)
         tally.ours.append(x)
         tally.ours_refused.append(refused)
@@ -158,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = images[chosen], labels[chosen]
     fonts = [] if args.no_fonts else realistic.handwriting_fonts()
     model = LiteRTModel(args.model)
+    settings = Settings.from_env()
 
     results: dict[str, dict[str, dict]] = {}
     header = (
@@ -169,11 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.kinds:
         results[kind] = {}
         tally = Tally()
-        collect(realistic.mnist_samples(kind, images, labels, args.per_kind, seed=args.seed), tally)
+        collect(realistic.mnist_samples(kind, images, labels, args.per_kind, seed=args.seed), tally, settings)
         results[kind]["mnist"] = summarise(model, tally)
         if fonts:
             tally_fonts = Tally()
-            collect(realistic.font_samples(kind, args.per_kind, fonts, seed=args.seed), tally_fonts)
+            collect(realistic.font_samples(kind, args.per_kind, fonts, seed=args.seed), tally_fonts, settings)
             results[kind]["fonts"] = summarise(model, tally_fonts)
         row = results[kind]
         fonts_cols = (

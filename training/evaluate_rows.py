@@ -6,7 +6,7 @@ Builds ``--rows`` rows of 2 to 6 MNIST *test* digits (``--source train``: the tr
 ``train-10k``, on which the segmentation's thresholds and weights are tuned; ``--source val``: only
 its 1,000 validation-split digits, which no model was trained on, for choosing between models) on paper (``training.rows``: spaced,
 close, touching, ruled, photo, MNIST strips; kinds in turn, seeded), reads each one as
-``POST /api/predict/multi`` does (``recognizer.segmentation.read_row`` on the decoded upload,
+``POST /api/predict/multi`` does (``Recognizer.read_row`` on the decoded upload,
 the committed LiteRT model, nothing stored), and prints and writes
 (``models/rows_eval.json``) the share of rows whose whole number is exactly right, overall,
 by length and by kind, and the share whose digit count is right.
@@ -26,16 +26,15 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer.errors import ClientError  # noqa: E402
-from recognizer.row_reader import MODEL_FILE as ROW_READER_FILE  # noqa: E402
-from recognizer.segmentation import read_row  # noqa: E402
-from recognizer.settings import get_settings  # noqa: E402
-from training import rows as row_kinds  # noqa: E402
-from training.data import load_from_dir  # noqa: E402
-from training.train import default_split  # noqa: E402
+from recognizer.errors import ClientError
+from recognizer.networks import DIGIT_TFLITE, ROW_READER_FILE
+from recognizer.service import Recognizer
+from recognizer.settings import Settings
+
+from training import rows as row_kinds
+from training.data import load_from_dir
+from training.train import default_split
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
 SOURCES = {
@@ -46,10 +45,10 @@ SOURCES = {
 }
 
 
-def read_number(data: bytes) -> tuple[str, list[list[int]]]:
+def read_number(recognizer: Recognizer, data: bytes) -> tuple[str, list[list[int]]]:
     """The number the service reads in an image file, and its digits' boxes ('' when none)."""
     try:
-        answer = read_row(data)
+        answer = recognizer.read_row(data)
     except ClientError:
         return "", []
     return answer.number, [digit.box for digit in answer.digits]
@@ -79,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    settings = Settings.from_env()
+    recognizer = Recognizer.from_settings(settings, store=None)
     mnist = load_from_dir(args.data_dir)
     if args.source == "test":
         images, labels = mnist.test.images, mnist.test.labels
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = row_kinds.make_rows(images, labels, args.rows, tuple(args.kinds), seed=args.seed)
     for index, row in enumerate(rows):
         started = time.perf_counter()
-        read, boxes = read_number(row.data)
+        read, boxes = read_number(recognizer, row.data)
         seconds.append(time.perf_counter() - started)
         right = read == row.number
         exact.append(right)
@@ -115,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 (args.failures / f"{name}.{suffix}").write_bytes(row.data)
 
     ms = np.asarray(seconds) * 1000
-    settings = get_settings()
-    model = settings.tflite_path  # the model read_row used (MODEL_DIR may point elsewhere)
+    model = settings.model_dir / DIGIT_TFLITE  # the model read_row used (MODEL_DIR may point elsewhere)
     reader = settings.model_dir / ROW_READER_FILE
     reader_used = settings.row_reader and reader.is_file()
     report = {

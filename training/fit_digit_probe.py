@@ -4,8 +4,8 @@
 
 The network reads anything squeezed into 28x28 as some digit, often confidently: two touching
 digits, or half of a wide one. Whether to cut a clump of ink, and where, is decided by a
-small neural network (one hidden layer, NumPy) over what the network's convolution layers made of each candidate part
-(pooled maps, probabilities) and the part's shape (``recognizer.segmentation.FEATURES``).
+small neural network (one hidden layer, fitted with Keras, run in NumPy by the service) over what the network's convolution layers made of each candidate part
+(pooled maps, probabilities) and the part's shape (``recognizer.vision.rows.choose.FEATURES``).
 
 It is fitted on rows made from MNIST *training* digits (``training.rows``, the same kinds as
 the evaluation, never the test set): every candidate part the segmentation considers is
@@ -30,17 +30,27 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer import segmentation as seg  # noqa: E402
-from recognizer.settings import get_settings  # noqa: E402
-from training.data import load_from_dir  # noqa: E402
-from training.row_parts import pieces_as_served  # noqa: E402
-from training.rows import KINDS, covered_digit, make_rows  # noqa: E402
+from recognizer.networks import DIGIT_TFLITE
+from recognizer.networks.digit_cnn import load_digit_model
+from recognizer.networks.probe import PROBE_FILE, DigitProbe
+from recognizer.settings import Settings
+from recognizer.vision.rows.choose import (
+    FEATURES,
+    CutOptions,
+    ModelRunner,
+    choose_parts,
+    cut_options,
+)
+from recognizer.vision.rows.cuts import stroke_px
+from recognizer.vision.rows.pieces import may_hold_several, typical_width
+
+from training.data import load_from_dir
+from training.row_parts import pieces_as_served
+from training.rows import KINDS, covered_digit, make_rows
 
 MATCH_IOU = 0.5  # a part is a digit when it overlaps one true digit box this much, and no other
-READ_FROM = seg.FEATURES.index("log_p0")  # where a part's ten log-probabilities start
+READ_FROM = FEATURES.index("log_p0")  # where a part's ten log-probabilities start
 # Rows that hold clumps of touching digits teach the probe most: those kinds come more often.
 FIT_KINDS = ("spaced", "close", "touching", "touching", "ruled", "photo", "mnist_strip", "touching", "close")
 
@@ -50,7 +60,7 @@ class Clump:
     """A piece of a row that may hold several digits: its options and the true digits in it."""
 
     row: int
-    options: seg.CutOptions
+    options: CutOptions
     truth: list[tuple[float, float, float, float]]  # true boxes (working pixels) in the piece
     digits: list[int]  # the true digit of each of those boxes
 
@@ -59,78 +69,60 @@ def is_one_digit(box, truth) -> bool:
     return covered_digit(box, truth, MATCH_IOU) is not None
 
 
-def clumps_of(data: bytes, boxes, number: str, row: int) -> list[Clump]:
-    """Segment one generated row as the service does, keeping every cutting option."""
+def clumps_of(data: bytes, boxes, number: str, row: int, run: ModelRunner) -> list[Clump]:
+    """Segment one generated row as the service does (``run``: the digit network), keeping
+    every cutting option."""
     served = pieces_as_served(data, boxes)
     if served is None:
         return []
-    digit_width = seg.typical_width(served.groups, served.height)
+    digit_width = typical_width(served.groups, served.height)
     clumps = []
     for group in served.groups:
-        if not seg.may_hold_several(group, served.height):
+        if not may_hold_several(group, served.height):
             continue
         inside = served.digits_in(group)
-        options = seg.cut_options(
-            group, served.ink, served.height, digit_width, seg.run_model, probe=None, stroke=seg.stroke_px(group.mask)
+        options = cut_options(
+            group, served.ink, served.height, digit_width, run, probe=None, stroke=stroke_px(group.mask)
         )
         clumps.append(Clump(row, options, [served.truth[i] for i in inside], [int(number[i]) for i in inside]))
     return clumps
 
 
 def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, weight_decay: float, seed: int) -> dict:
-    """One hidden ReLU layer and a logistic output, by Adam on the cross-entropy (standardised
-    inputs, deterministic for a seed). Returns DigitProbe's fields."""
-    rng = np.random.default_rng(seed)
+    """One hidden ReLU layer and a logistic output, fitted with Keras (Adam on the cross-entropy,
+    L2 weight decay, standardised inputs, deterministic for a seed). Returns DigitProbe's fields."""
+    import keras  # TensorFlow: only for fitting
+
+    keras.utils.set_random_seed(seed)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    z = (x - mean) / scale
-    params = [
-        rng.normal(0.0, np.sqrt(2.0 / z.shape[1]), (z.shape[1], hidden)),
-        np.zeros(hidden),
-        rng.normal(0.0, np.sqrt(1.0 / hidden), hidden),
-        np.zeros(1),
-    ]
-    first = [np.zeros_like(p) for p in params]
-    second = [np.zeros_like(p) for p in params]
-    step, rate, batch = 0, 1e-3, 256
-    for _ in range(epochs):
-        order = rng.permutation(len(y))
-        for start in range(0, len(y), batch):
-            chosen = order[start : start + batch]
-            inputs, targets = z[chosen], y[chosen]
-            activity = np.maximum(0.0, inputs @ params[0] + params[1])
-            predicted = 1.0 / (1.0 + np.exp(-(activity @ params[2] + params[3][0])))
-            error = (predicted - targets) / len(chosen)
-            back = np.outer(error, params[2]) * (activity > 0)
-            grads = [
-                inputs.T @ back + weight_decay * params[0],
-                back.sum(axis=0),
-                activity.T @ error + weight_decay * params[2],
-                np.array([error.sum()]),
-            ]
-            step += 1
-            for index, (param, grad) in enumerate(zip(params, grads, strict=True)):
-                first[index] = 0.9 * first[index] + 0.1 * grad
-                second[index] = 0.999 * second[index] + 0.001 * grad * grad
-                corrected = first[index] / (1 - 0.9**step)
-                param -= rate * corrected / (np.sqrt(second[index] / (1 - 0.999**step)) + 1e-8)
+    decay = keras.regularizers.L2(weight_decay / 2)  # gradient weight_decay * w, as decoupled from the batch
+    model = keras.Sequential([
+        keras.Input(shape=(x.shape[1],)),
+        keras.layers.Dense(hidden, activation="relu", kernel_regularizer=decay, name="hidden"),
+        keras.layers.Dense(1, kernel_regularizer=decay, name="logit"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(((x - mean) / scale).astype(np.float32), y.astype(np.float32), batch_size=256, epochs=epochs, verbose=0)
+    hidden_kernel, hidden_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("hidden").get_weights())
+    output_kernel, output_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("logit").get_weights())
     return {
-        "mean": mean, "scale": scale, "hidden_weights": params[0], "hidden_bias": params[1],
-        "output_weights": params[2], "output_bias": float(params[3][0]),
+        "mean": mean, "scale": scale, "hidden_weights": hidden_kernel, "hidden_bias": hidden_bias,
+        "output_weights": output_kernel[:, 0], "output_bias": float(output_bias[0]),
     }
 
 
-def clump_read_right(clump: Clump, probe: seg.DigitProbe | None) -> tuple[bool, bool]:
+def clump_read_right(clump: Clump, probe: DigitProbe | None) -> tuple[bool, bool]:
     """Whether the piece is cut into its true digits' parts, and whether each then reads right."""
     options = clump.options
     scored = dataclasses.replace(options, one_digit=probe.log_one_digit(options.features) if probe else options.one_digit)
-    parts = seg.choose_parts(scored)
+    parts = choose_parts(scored)
     cut_right = len(parts) == len(clump.truth) and all(is_one_digit(part.box, clump.truth) for part in parts)
     index = {id(part): k for k, part in enumerate(options.parts)}
     read = [int(np.argmax(options.features[index[id(part)], READ_FROM : READ_FROM + 10])) for part in parts]
     return cut_right, cut_right and read == clump.digits
 
 
-def held_out_report(clumps: list[Clump], probe: seg.DigitProbe | None) -> dict:
+def held_out_report(clumps: list[Clump], probe: DigitProbe | None) -> dict:
     several = [clump_read_right(c, probe) for c in clumps if len(c.truth) > 1]
     single = [clump_read_right(c, probe) for c in clumps if len(c.truth) == 1]
     return {
@@ -156,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clumps", type=Path, help="keep the segmented rows here (reused when it exists)")
     args = parser.parse_args(argv)
 
-    settings = get_settings()
-    model_file = settings.tflite_path
-    output = args.output or settings.model_dir / seg.PROBE_FILE
+    settings = Settings.from_env()
+    model_file = settings.model_dir / DIGIT_TFLITE
+    output = args.output or settings.model_dir / PROBE_FILE
+    run = load_digit_model("litert", model_file).run
     train = load_from_dir(args.data_dir).train
     started = time.perf_counter()
     if args.clumps and args.clumps.is_file():
@@ -166,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         clumps = []
         for index, row in enumerate(make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)):
-            clumps += clumps_of(row.data, row.boxes, row.number, index)
+            clumps += clumps_of(row.data, row.boxes, row.number, index, run)
             if (index + 1) % 200 == 0:
                 print(f"{index + 1} rows, {len(clumps)} clumps, {time.perf_counter() - started:.0f} s", flush=True)
         if args.clumps:
@@ -178,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     x = np.concatenate([c.options.features for c in fit_clumps])
     y = np.concatenate([[is_one_digit(p.box, c.truth) for p in c.options.parts] for c in fit_clumps]).astype(float)
     fitted = fit_network(x, y, args.hidden, args.epochs, args.weight_decay, args.seed)
-    probe = seg.DigitProbe(**fitted)
+    probe = DigitProbe(**fitted)
 
     report = {
         "pieces_held_out": len(test_clumps),
@@ -197,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "parts_fitted": int(len(y)),
         "parts_one_digit": int(y.sum()),
         "held_out": report,
-        "features": list(seg.FEATURES),
+        "features": list(FEATURES),
         **{
             name: (np.round(value, 6).tolist() if isinstance(value, np.ndarray) else round(value, 6))
             for name, value in fitted.items()

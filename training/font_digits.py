@@ -3,7 +3,7 @@
 MNIST is one population's handwriting; uploads also come in other hands (flagged 1s, open 4s,
 script 3s and 9s). Digits drawn in a few dozen other typefaces, each slanted, rotated,
 stretched and thickened at random and then normalised exactly as the service normalises an
-upload (``recognizer.preprocessing.normalize_digit``), widen what the network has seen.
+upload (``recognizer.vision.digit.normalize_digit``), widen what the network has seen.
 
 The evaluation fonts (``training.realistic.HANDWRITING_FONTS``) and every other face of their
 families are never used here: ``check_disjoint`` refuses them. Two further handwriting fonts
@@ -16,20 +16,22 @@ used; with none installed, training goes on with MNIST alone and says so.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from training.realistic import HANDWRITING_FONTS, _stroke_px, _thicken, _tight, installed_fonts
+from training.realistic import (
+    HANDWRITING_FONTS,
+    installed_fonts,
+    stroke_px,
+    thicken,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer.preprocessing import normalize_digit  # noqa: E402
+from recognizer.vision.digit import crop_to_ink, normalize_digit
 
 # Debian packages: fonts-seto, fonts-cabinsketch,
 # fonts-leckerli-one, fonts-lobster, fonts-havana, fonts-isabella,
@@ -127,10 +129,10 @@ def render_digit(label: int, face: ImageFont.FreeTypeFont, size: int, rng: np.ra
         canvas.size, Image.Transform.AFFINE, (1 / stretch, shear, -shear * size, 0, 1, 0), Image.Resampling.BICUBIC
     )
     canvas = canvas.rotate(angle, Image.Resampling.BICUBIC)
-    ink = _tight(np.asarray(canvas, dtype=np.float32) / 255.0)
-    radius = weight * max(1.0, _stroke_px(ink)) / 2
+    ink = crop_to_ink(np.asarray(canvas, dtype=np.float32) / 255.0, level=0.02)
+    radius = weight * stroke_px(ink) / 2
     if abs(radius) >= 0.5:
-        ink = _thicken(ink, radius)
+        ink = thicken(ink, radius)
     return normalize_digit(ink)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from recognizer.vision.digit import crop_to_ink
+from recognizer.vision.strokes import INK_LEVEL, slimmed, stroke_width, thickened
 from scipy import ndimage as ndi
 
 Rng = np.random.Generator
@@ -79,12 +81,6 @@ class Glyph:
     mnist28: np.ndarray  # a white-on-black 28x28 uint8 version, for the clean kind
 
 
-def _tight(ink: np.ndarray, level: float = 0.02) -> np.ndarray:
-    rows = np.flatnonzero((ink > level).any(axis=1))
-    cols = np.flatnonzero((ink > level).any(axis=0))
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
 def _pen_edges(ink: np.ndarray) -> np.ndarray:
     """Upscaled MNIST is blurry; real strokes have crisp, slightly soft edges."""
     return np.clip((ink - 0.2) / 0.45, 0.0, 1.0).astype(np.float32)
@@ -92,7 +88,7 @@ def _pen_edges(ink: np.ndarray) -> np.ndarray:
 
 def mnist_glyph(image28: np.ndarray, label: int) -> Glyph:
     image28 = np.asarray(image28, dtype=np.uint8)
-    tight = _tight(image28.astype(np.float32) / 255.0)
+    tight = crop_to_ink(image28.astype(np.float32) / 255.0, level=0.02)
     source_height = tight.shape[0]
 
     def render(height: int, rng: Rng) -> np.ndarray:
@@ -106,7 +102,7 @@ def mnist_glyph(image28: np.ndarray, label: int) -> Glyph:
 
 def _fit_mnist(ink: np.ndarray) -> np.ndarray:
     """A simple MNIST look-alike of a font glyph: 20 px box, centred by its box, white on black."""
-    ink = _tight(ink)
+    ink = crop_to_ink(ink, level=0.02)
     factor = 20.0 / max(ink.shape)
     size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
     small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))
@@ -131,11 +127,11 @@ def font_glyph(label: int, font: Path, rng: Rng) -> Glyph:
             canvas.size, Image.Transform.AFFINE, (1, shear, -shear * size, 0, 1, 0), Image.Resampling.BICUBIC
         )
         canvas = canvas.rotate(angle, Image.Resampling.BICUBIC)
-        ink = _tight(np.asarray(canvas, dtype=np.float32) / 255.0)
-        stroke = max(1.0, _stroke_px(ink))
+        ink = crop_to_ink(np.asarray(canvas, dtype=np.float32) / 255.0, level=0.02)
+        stroke = stroke_px(ink)
         radius = weight * stroke / 2
         if abs(radius) >= 0.5:
-            ink = _thicken(ink, radius)
+            ink = thicken(ink, radius)
         factor = height / ink.shape[0]
         out = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
         return np.asarray(Image.fromarray(ink, mode="F").resize(out, Image.Resampling.BILINEAR), dtype=np.float32)
@@ -144,24 +140,21 @@ def font_glyph(label: int, font: Path, rng: Rng) -> Glyph:
     return Glyph(label=label, render=render, mnist28=_fit_mnist(preview))
 
 
-def _stroke_px(ink: np.ndarray) -> float:
-    mask = ink > 0.5
-    if not mask.any():
-        return 1.0
-    distance = ndi.distance_transform_edt(mask)
-    return float(2 * np.median(distance[mask & (distance >= ndi.maximum_filter(distance, 3))]))
+def stroke_px(ink: np.ndarray) -> float:
+    """The strokes' width as the service measures it (at least a pixel)."""
+    return max(1.0, stroke_width(ink))
 
 
-def _thicken(ink: np.ndarray, radius: float) -> np.ndarray:
-    """Grow (radius > 0) or slim (radius < 0) strokes by ``radius`` px, edges kept soft."""
+def thicken(ink: np.ndarray, radius: float) -> np.ndarray:
+    """Grow (radius > 0) or slim (radius < 0) strokes by ``radius`` px as the service does,
+    on a canvas padded so that grown strokes are not cut; a slimming that would leave no ink
+    keeps the strokes as they are."""
     pad = int(abs(radius)) + 2
-    mask = np.pad(ink > 0.5, pad)
+    ink = np.pad(ink, pad)
     if radius > 0:
-        out = np.clip(radius + 0.5 - ndi.distance_transform_edt(~mask), 0, 1)
-        return np.maximum(out, np.pad(ink, pad)).astype(np.float32)
-    inside = ndi.distance_transform_edt(mask)
-    slim = np.clip(inside + radius + 0.5, 0, 1).astype(np.float32)
-    return slim if (slim > 0.5).any() else np.pad(ink, pad)
+        return thickened(ink, radius)
+    slim = slimmed(ink, -radius)
+    return slim if (slim >= INK_LEVEL).any() else ink
 
 
 # Scenes ------------------------------------------------------------------------------------
@@ -365,7 +358,7 @@ def kind_pencil(glyph: Glyph, rng: Rng) -> bytes:
     digit = int(rng.integers(40, 260))
     ink = glyph.render(digit, rng)
     if rng.random() < 0.6:
-        ink = _thicken(ink, -0.25 * _stroke_px(ink))  # pencil lines are thin
+        ink = thicken(ink, -0.25 * stroke_px(ink))  # pencil lines are thin
     shape = _frame_for(digit, rng.uniform(0.35, 0.8), rng.uniform(0.8, 1.3))
     shape = (max(shape[0], ink.shape[0] + 4), max(shape[1], ink.shape[1] + 4))
     grain = np.clip(rng.uniform(0.4, 1.0, size=ink.shape), 0, 1).astype(np.float32)
@@ -383,7 +376,7 @@ def kind_marker(glyph: Glyph, rng: Rng) -> bytes:
     """A thick felt-tip marker: heavy strokes, black or coloured, on white."""
     digit = int(rng.integers(50, 260))
     ink = glyph.render(digit, rng)
-    ink = _thicken(ink, rng.uniform(0.02, 0.06) * digit)  # strokes about 1/5 to 1/4 of the height
+    ink = thicken(ink, rng.uniform(0.02, 0.06) * digit)  # strokes about 1/5 to 1/4 of the height
     shape = _frame_for(ink.shape[0], rng.uniform(0.45, 0.8), rng.uniform(0.8, 1.3))
     shape = (max(shape[0], ink.shape[0] + 2), max(shape[1], ink.shape[1] + 2))
     colours = [(15, 15, 15), (20, 40, 160), (180, 20, 30), (20, 110, 50), (90, 20, 120)]

@@ -1,6 +1,6 @@
 """Digits as the row reader cuts them out of a row, for training the network to read them.
 
-Where digits touch, the row reader (``recognizer.segmentation``) parts them along paths that
+Where digits touch, the row segmenter (``recognizer.vision.rows``) parts them along paths that
 cross little ink: the part it reads as a digit may keep a stroke of its neighbour or lose a
 bit of its own (the end of a bar, the side of a loop). MNIST never shows the network such
 digits, and those it misreads cost whole rows. So rows are made from training digits
@@ -15,21 +15,21 @@ Used by ``training.train`` (``--row-parts``); only ever given training-split dig
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer import segmentation as seg  # noqa: E402
-from recognizer.decoding import decode_for_recognition  # noqa: E402
-from recognizer.preprocessing import normalize_digit  # noqa: E402
-from recognizer.settings import get_settings  # noqa: E402
-from training.rows import box_iou, covered_digit, make_rows  # noqa: E402
+from recognizer.decoding import decode_for_recognition
+from recognizer.settings import Settings
+from recognizer.vision.digit import normalize_digit
+from recognizer.vision.rows.cuts import candidate_parts, normalize_part, stroke_px
+from recognizer.vision.rows.pieces import Group, crop_ink, row_groups, row_height
+from recognizer.vision.rows.segment import row_ink_map, working_side
+
+from training.rows import box_iou, covered_digit, make_rows
 
 MATCH_IOU = 0.7  # a part stands for a digit when its box overlaps the digit's this much
 ALONE_SHARE = 0.25  # share of the digits standing alone that are kept
@@ -56,11 +56,11 @@ class ServedPieces:
     """A row image's pieces of ink as the service finds them, and its true digits' boxes."""
 
     ink: np.ndarray  # the working ink map
-    groups: list[seg.Group]
+    groups: list[Group]
     height: float  # the row's digit height, working pixels
     truth: list[Box]  # the true digits' boxes, working pixels
 
-    def digits_in(self, group: seg.Group) -> list[int]:
+    def digits_in(self, group: Group) -> list[int]:
         """Which true digits have their centres within the piece's columns."""
         x, _, w, _ = group.box
         return [i for i, t in enumerate(self.truth) if x <= t[0] + t[2] / 2 < x + w]
@@ -68,13 +68,13 @@ class ServedPieces:
 
 def pieces_as_served(data: bytes, boxes) -> ServedPieces | None:
     """Decode a row image and find its pieces as the service does (None: no ink)."""
-    image = decode_for_recognition(data, get_settings())
-    mapped = seg.row_ink_map(image, seg.working_side(image.size))
-    groups = seg.row_groups(mapped.ink)
+    image = decode_for_recognition(data, Settings())  # the service's default limits
+    mapped = row_ink_map(image, working_side(image.size))
+    groups = row_groups(mapped.ink)
     if not groups:
         return None
     truth = [tuple(v * mapped.scale for v in box) for box in boxes]
-    return ServedPieces(mapped.ink, groups, seg.row_height(groups), truth)
+    return ServedPieces(mapped.ink, groups, row_height(groups), truth)
 
 
 def parts_of_row(data: bytes, boxes, number: str, rng: np.random.Generator) -> list[tuple[np.ndarray, int, bool]]:
@@ -87,21 +87,21 @@ def parts_of_row(data: bytes, boxes, number: str, rng: np.random.Generator) -> l
         inside = row.digits_in(group)
         if len(inside) == 1:
             if digit_covered(group.box, row.truth) is not None and rng.random() < ALONE_SHARE:
-                found.append((normalize_digit(seg.crop_ink(row.ink, group)), int(number[inside[0]]), False))
+                found.append((normalize_digit(crop_ink(row.ink, group)), int(number[inside[0]]), False))
             continue
         if len(inside) < 2:
             continue
         # Of the parts covering a digit, the closest to it: what a good cut gives the network.
-        best: dict[int, tuple[float, seg.Group]] = {}
-        for part in seg.candidate_parts(group, row.height).parts[1:]:
+        best: dict[int, tuple[float, Group]] = {}
+        for part in candidate_parts(group, row.height).parts[1:]:
             index = digit_covered(part.box, row.truth)
             if index is not None:
                 overlap = box_iou(part.box, row.truth[index])
                 if index not in best or overlap > best[index][0]:
                     best[index] = (overlap, part)
-        stroke = seg.stroke_px(group.mask)
+        stroke = stroke_px(group.mask)
         for index, (_, part) in best.items():
-            found.append((seg.normalize_part(seg.crop_ink(row.ink, part), stroke), int(number[index]), True))
+            found.append((normalize_part(crop_ink(row.ink, part), stroke), int(number[index]), True))
     return found
 
 

@@ -3,7 +3,7 @@
 Rows come from ``training.rows`` (paper, pencil, photos, ruled lines, touching digits, MNIST
 strips), made from training-split digits only. Each is decoded and mapped to ink as the
 service does (``row_parts.pieces_as_served``: its ink map and its pieces, specks and marks off
-the row dropped), then scaled into the row reader's strip (``recognizer.row_reader.row_strip``).
+the row dropped), then scaled into the row reader's strip (``recognizer.row_strip``).
 
     python -m training.row_strips --data-dir ../shared/data/mnist --rows 40000 --output /tmp/strips.npz
 
@@ -13,7 +13,6 @@ the row dropped), then scaled into the row reader's strip (``recognizer.row_read
 from __future__ import annotations
 
 import argparse
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer import row_reader  # noqa: E402
-from recognizer import segmentation as seg  # noqa: E402
-from training.row_parts import pieces_as_served  # noqa: E402
-from training.rows import make_rows  # noqa: E402
+
+from recognizer.vision.rows.pieces import kept_ink
+from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH, Strip, row_strip
+
+from training.row_parts import pieces_as_served
+from training.rows import make_rows
 
 # Touching digits are where the row reader earns its place: those rows come most often.
 STRIP_KINDS = ("touching", "close", "touching", "ruled", "touching", "photo", "close", "spaced", "mnist_strip", "touching")
@@ -39,12 +38,12 @@ class StripSet:
     numbers: list[str]  # each row's true number
 
 
-def strip_of_row(data: bytes, boxes) -> row_reader.Strip | None:
+def strip_of_row(data: bytes, boxes) -> Strip | None:
     """A row image file as the row reader's strip (None: the service finds no ink in it)."""
     pieces = pieces_as_served(data, boxes)
     if pieces is None:
         return None
-    return row_reader.row_strip(pieces.ink, seg.kept_ink(pieces.ink.shape, pieces.groups), pieces.height)
+    return row_strip(pieces.ink, kept_ink(pieces.ink.shape, pieces.groups), pieces.height)
 
 
 def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int]) -> tuple[list[np.ndarray], list[str]]:
@@ -68,7 +67,7 @@ def strip_set(images: np.ndarray, labels: np.ndarray, rows: int, seed: int, work
         for part_strips, part_numbers in pool.map(_strips_of, jobs):
             strips += part_strips
             numbers += part_numbers
-    pixels = np.stack(strips) if strips else np.zeros((0, row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH), np.float32)
+    pixels = np.stack(strips) if strips else np.zeros((0, STRIP_HEIGHT, STRIP_WIDTH), np.float32)
     return StripSet(pixels.astype(np.float32), numbers)
 
 

@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from training.data import DatasetNotFound, IdxError, load_mnist
-from training.evaluate import MODELS_DIR, classification_report, plot_confusion_matrix, to_model_input
+from training.evaluate import (
+    MODELS_DIR,
+    classification_report,
+    plot_confusion_matrix,
+    to_model_input,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""Train the whole-row reader (``recognizer.row_reader``) with CTC and export it for serving.
+"""Train the whole-row reader (``recognizer.networks.row_reader``) with CTC and export it for serving.
 
     python -m training.train_row_reader --data-dir ../shared/data/mnist
 
@@ -23,13 +23,21 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO / "functions"))
 
-from recognizer import row_reader  # noqa: E402
-from training.data import load_from_dir  # noqa: E402
-from training.row_strips import StripSet, strip_set  # noqa: E402
-from training.train import default_split  # noqa: E402
+
+from recognizer.networks.row_reader import MODEL_FILE, SIGNATURE_KEY, LiteRTRowReader
+from recognizer.vision.rows.strip import (
+    BLANK,
+    MARGIN,
+    STEPS,
+    STRIP_HEIGHT,
+    STRIP_WIDTH,
+    best_path,
+)
+
+from training.data import load_from_dir
+from training.row_strips import StripSet, strip_set
+from training.train import default_split
 
 MODELS_DIR = REPO / "models"
 MAX_LABEL = 8  # longest number a training row holds is 6; room to spare
@@ -60,7 +68,7 @@ def build_row_reader():
         x = layers.BatchNormalization(name=f"{name}_bn")(x)
         return layers.ReLU(name=f"{name}_relu")(x)
 
-    inputs = keras.Input(shape=(row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH, 1), name="strip")
+    inputs = keras.Input(shape=(STRIP_HEIGHT, STRIP_WIDTH, 1), name="strip")
     x = conv(inputs, 16, "conv1")
     x = layers.MaxPooling2D(2, name="pool1")(x)  # 16 x 112
     x = conv(x, 32, "conv2")
@@ -70,11 +78,11 @@ def build_row_reader():
     x = layers.MaxPooling2D((2, 1), name="pool3")(x)  # 4 x 56
     x = conv(x, 96, "conv5")
     x = layers.Permute((2, 1, 3), name="columns")(x)  # 56 x 4 x 96
-    x = layers.Reshape((row_reader.STEPS, -1), name="steps")(x)
+    x = layers.Reshape((STEPS, -1), name="steps")(x)
     x = layers.Dense(128, activation="relu", name="step_features")(x)
     x = layers.Conv1D(128, 5, padding="same", activation="relu", name="along_row")(x)
     x = layers.Dropout(0.2, name="dropout")(x)
-    logits = layers.Dense(row_reader.BLANK + 1, name="logits")(x)
+    logits = layers.Dense(BLANK + 1, name="logits")(x)
     return keras.Model(inputs, logits, name="row_reader")
 
 
@@ -90,7 +98,7 @@ def ctc_loss(labels, logits):
         label_length=tf.reduce_sum(tf.cast(present, tf.int32), axis=1),
         logit_length=tf.fill([tf.shape(logits)[0]], tf.shape(logits)[1]),
         logits_time_major=False,
-        blank_index=row_reader.BLANK,
+        blank_index=BLANK,
     )
 
 
@@ -108,7 +116,7 @@ def shifted(strips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     used = strips.any(axis=1)
     for index, strip in enumerate(strips):
         columns = np.flatnonzero(used[index])
-        room = strips.shape[2] - row_reader.MARGIN - (columns[-1] + 1 if len(columns) else 0)
+        room = strips.shape[2] - MARGIN - (columns[-1] + 1 if len(columns) else 0)
         move = int(rng.integers(0, max(0, room) + 1))
         out[index, :, move:] = strip[:, : strips.shape[2] - move]
     return out
@@ -116,7 +124,7 @@ def shifted(strips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def read_numbers(probs: np.ndarray) -> list[str]:
     """Best-path readings of per-step probabilities [N, STEPS, 11] (as the service reads them)."""
-    return ["".join(str(digit) for digit, _, _ in row_reader.best_path(row)) for row in probs]
+    return ["".join(str(digit) for digit, _, _ in best_path(row)) for row in probs]
 
 
 def exact_share(probs: np.ndarray, numbers: list[str]) -> float:
@@ -132,15 +140,15 @@ def tflite_bytes(model) -> bytes:
     archive = keras.export.ExportArchive()
     archive.track(serving)
     archive.add_endpoint(
-        name=row_reader.SIGNATURE_KEY,
+        name=SIGNATURE_KEY,
         fn=lambda strip: serving(strip, training=False),
         input_signature=[
-            tf.TensorSpec([None, row_reader.STRIP_HEIGHT, row_reader.STRIP_WIDTH, 1], tf.float32, name="strip")
+            tf.TensorSpec([None, STRIP_HEIGHT, STRIP_WIDTH, 1], tf.float32, name="strip")
         ],
     )
     with tempfile.TemporaryDirectory() as saved_model_dir:
         archive.write_out(saved_model_dir, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[row_reader.SIGNATURE_KEY])
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[SIGNATURE_KEY])
         return converter.convert()
 
 
@@ -182,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         if exact > best_exact:  # written at once: the best so far survives an interrupted run
             best_exact, best_epoch = exact, epoch
             content = tflite_bytes(model)
-            (args.models_dir / row_reader.MODEL_FILE).write_bytes(content)
+            (args.models_dir / MODEL_FILE).write_bytes(content)
             model.save(args.models_dir / "row_reader.keras")
 
-    lite = row_reader.LiteRTRowReader(content=content)
+    lite = LiteRTRowReader(content=content)
     lite_exact = exact_share(lite.read(val.strips), val.numbers)
     report = {
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -76,14 +76,16 @@ def offline_reader(multi: bool) -> Reader:
     """Read files with the local model as the API would, storing nothing."""
     # Imported here so `digits --help` and --url mode never load NumPy, Pillow or the model.
     from recognizer.errors import ClientError
-    from recognizer.pipeline import predict_upload
-    from recognizer.segmentation import read_row
+    from recognizer.service import Recognizer
+    from recognizer.settings import Settings
+
+    recognizer = Recognizer.from_settings(Settings.from_env(), store=None)
 
     def read(data: bytes, filename: str) -> dict[str, Any]:
         try:
             if multi:
-                return read_row(data, feature_maps=False).model_dump(mode="json", exclude_none=True)
-            answer = predict_upload(data, store=False).model_dump(mode="json", exclude_none=True)
+                return recognizer.read_row(data, feature_maps=False).model_dump(mode="json", exclude_none=True)
+            answer = recognizer.predict_digit(data, store=False).model_dump(mode="json", exclude_none=True)
         except ClientError as exc:
             raise FileFailed(exc.code, exc.message) from exc
         for field in OFFLINE_ONLY_FIELDS:

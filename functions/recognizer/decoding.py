@@ -15,17 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from recognizer.errors import ClientError, InvalidImage, TooManyPixels, UnsupportedMediaType
+from recognizer.errors import (
+    ClientError,
+    InvalidImage,
+    TooManyPixels,
+    UnsupportedMediaType,
+)
 from recognizer.settings import Settings
+from recognizer.vision.geometry import UPLOAD_SIZE_KEY
 
 ACCEPTED = "PNG, JPEG, WebP, GIF, BMP or TIFF"
 
 # Pillow plugin names of the formats we accept; Image.open tries no other parser.
 PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 
-# ``Image.info`` key under which the upload's own (upright) size is kept when the returned
-# image is smaller (JPEG decoded at a reduced scale), so boxes can be given in upload pixels.
-UPLOAD_SIZE_KEY = "upload_size"
 
 
 @dataclass(frozen=True)

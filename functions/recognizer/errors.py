@@ -1,16 +1,16 @@
-"""Client-facing errors: each maps to one HTTP status and a stable machine-readable code.
+"""What can go wrong with a request, in the domain's words: no HTTP here.
 
-Every error a client can cause is raised as a ``ClientError`` subclass; the API turns it into
-``{"error": {"code": ..., "message": ...}}`` with its status. Anything else is a server bug.
+Every error a client can cause is a ``ClientError`` subclass with a stable machine-readable
+``code``; ``api.errors`` answers each with its HTTP status and ``{"error": {"code", "message"}}``,
+the CLI prints the code and the message. Anything else is a server bug.
 """
 
 from __future__ import annotations
 
 
 class ClientError(Exception):
-    """An error caused by the request, answered with a 4xx status."""
+    """An error caused by the request (bad input), never by the service."""
 
-    status_code: int = 400
     code: str = "bad_request"
 
     def __init__(self, message: str) -> None:
@@ -19,50 +19,65 @@ class ClientError(Exception):
 
 
 class UploadTooLarge(ClientError):
-    status_code = 413
+    """The upload has more bytes than the limit."""
+
     code = "file_too_large"
 
 
 class TooManyPixels(ClientError):
-    status_code = 413
+    """The image declares more pixels than the limit."""
+
     code = "image_too_large"
 
 
 class UnsupportedMediaType(ClientError):
-    status_code = 415
+    """Not an image format the service reads."""
+
     code = "unsupported_media_type"
 
 
 class InvalidImage(ClientError):
-    status_code = 422
+    """An image format the service reads, but the file cannot be decoded."""
+
     code = "invalid_image"
 
 
 class NoDigitFound(ClientError):
-    status_code = 422
+    """The image holds no ink worth calling a digit."""
+
     code = "no_digit_found"
 
 
 class MissingUpload(ClientError):
-    status_code = 422
+    """No image was sent."""
+
     code = "missing_image"
 
 
 class PredictionNotFound(ClientError):
-    status_code = 404
+    """Nothing is stored under this prediction id."""
+
     code = "not_found"
 
 
 class InvalidPredictionId(ClientError):
-    status_code = 422
+    """Not a prediction id this service makes."""
+
     code = "invalid_prediction_id"
 
 
 class TooManyFiles(ClientError):
-    status_code = 413
+    """A batch with more files than the limit."""
+
     code = "too_many_files"
 
 
 class BatchTooLarge(ClientError):
-    status_code = 413
+    """A batch with more bytes in all than the limit."""
+
     code = "batch_too_large"
+
+
+class StorageError(Exception):
+    """S3 could not be reached or refused a call (a prediction is answered without maps; a
+    deletion is answered 503)."""

@@ -2,9 +2,11 @@
 
 Powertools gives structured JSON logs (the API Gateway request id as correlation id), CloudWatch
 metrics in EMF (latency, predicted digits, client errors by code) and X-Ray traces (disabled
-outside Lambda or with POWERTOOLS_TRACE_DISABLED=true). Only what every request needs is
-imported here; the model, boto3 and the feature-map code load on the first request that uses
-them.
+outside Lambda or with POWERTOOLS_TRACE_DISABLED=true).
+
+This module is the composition root in Lambda: at import (Lambda's init phase, which runs with
+burst CPU and is not billed against the first request's timeout) it reads the settings once and
+builds the one ``Recognizer``: the networks loaded, the S3 client made.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from mangum import Mangum
 
 from recognizer.api import create_app
 from recognizer.api.outcome import RequestOutcome
+from recognizer.service import Recognizer
+from recognizer.settings import Settings
+from recognizer.storage import open_store
 
 SERVICE = "digit-recognizer"
 NAMESPACE = "DigitRecognizer"
@@ -80,7 +85,9 @@ def record_metrics(outcome: RequestOutcome) -> None:
     )
 
 
-app = create_app(on_outcome=record_metrics)
+settings = Settings.from_env()
+recognizer = Recognizer.from_settings(settings, open_store(settings))
+app = create_app(recognizer, on_outcome=record_metrics)
 asgi_handler = Mangum(app, lifespan="off")
 
 

@@ -1,4 +1,4 @@
-"""All configuration, read once from environment variables.
+"""All configuration, read once from environment variables into one validated, immutable object.
 
 | variable | meaning | default |
 | --- | --- | --- |
@@ -15,85 +15,94 @@
 | MAX_BATCH_BYTES | largest total size of one batch request, bytes | 20 MiB |
 | STORAGE_TIMEOUT_SECONDS | connect/read timeout for S3 calls | 3 |
 | STORAGE_MAX_ATTEMPTS | attempts per S3 call, the first included | 2 |
+| AWS_REGION (or AWS_DEFAULT_REGION) | the region S3 URLs are signed for (Lambda sets it) | us-east-1 |
+
+``Settings.from_env()`` is called once by each entry point (the Lambda handler, the local stack,
+the CLI) and the result passed in; tests build their own with ``Settings.from_env({...})`` or
+``settings.model_copy(update={...})``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-_REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+ENVIRONMENT = {  # field -> the environment variable it is read from
+    "maps_bucket": "MAPS_BUCKET",
+    "s3_endpoint_url": "S3_ENDPOINT_URL",
+    "presigned_url_expiry": "PRESIGNED_URL_EXPIRY",
+    "model_backend": "MODEL_BACKEND",
+    "model_dir": "MODEL_DIR",
+    "row_reader": "ROW_READER",
+    "max_upload_bytes": "MAX_UPLOAD_BYTES",
+    "max_image_pixels": "MAX_IMAGE_PIXELS",
+    "max_decoded_pixels": "MAX_DECODED_PIXELS",
+    "max_batch_files": "MAX_BATCH_FILES",
+    "max_batch_bytes": "MAX_BATCH_BYTES",
+    "storage_timeout_seconds": "STORAGE_TIMEOUT_SECONDS",
+    "storage_max_attempts": "STORAGE_MAX_ATTEMPTS",
+}
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+def _switch(value: object) -> object:
+    """``on``/``off`` (and the usual spellings of yes and no) as a bool."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("on", "1", "true", "yes"):
+            return True
+        if word in ("off", "0", "false", "no"):
+            return False
+        raise ValueError(f"must be 'on' or 'off', not {value!r}")
+    return value
 
 
-def _env_switch(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("on", "1", "true", "yes"):
-        return True
-    if raw in ("off", "0", "false", "no"):
-        return False
-    raise ValueError(f"{name} must be 'on' or 'off', not {raw!r}")
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class Settings:
-    maps_bucket: str
-    s3_endpoint_url: str | None
-    presigned_url_expiry: int
-    model_backend: Literal["litert", "keras"]
-    model_dir: Path
-    row_reader: bool
-    max_upload_bytes: int
-    max_image_pixels: int
+class Settings(BaseModel):
+    """The service's configuration (see the module's table)."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    maps_bucket: str = Field("digits-maps-local", min_length=3, max_length=63)
+    s3_endpoint_url: str | None = None
+    presigned_url_expiry: int = Field(900, ge=1, le=604_800)
+    model_backend: Annotated[Literal["litert", "keras"], BeforeValidator(_lower)] = "litert"
+    model_dir: Path = REPO_MODELS
+    row_reader: Annotated[bool, BeforeValidator(_switch)] = True
+    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(25_000_000, ge=1)
     # Decoding is what a hostile upload can make slow: 25 MP of PNG take 0.4 s to inflate, so
     # only a JPEG (which decodes straight to a smaller scale) may declare more than this.
-    max_decoded_pixels: int
-    max_batch_files: int
-    max_batch_bytes: int
-    storage_timeout_seconds: int
-    storage_max_attempts: int = 2
+    max_decoded_pixels: int = Field(4_194_304, ge=1)
+    max_batch_files: int = Field(32, ge=1)
+    max_batch_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    storage_timeout_seconds: int = Field(3, ge=1)
+    storage_max_attempts: int = Field(2, ge=1)
+    aws_region: str = Field("us-east-1", min_length=1)
 
-    @property
-    def tflite_path(self) -> Path:
-        return self.model_dir / "digits.tflite"
-
-    @property
-    def keras_path(self) -> Path:
-        return self.model_dir / "digits.keras"
-
-
-def load_settings() -> Settings:
-    """Build settings from the current environment (no caching: tests call this freely)."""
-    backend = os.environ.get("MODEL_BACKEND", "litert").strip().lower()
-    if backend not in ("litert", "keras"):
-        raise ValueError(f"MODEL_BACKEND must be 'litert' or 'keras', not {backend!r}")
-    return Settings(
-        maps_bucket=os.environ.get("MAPS_BUCKET", "digits-maps-local"),
-        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
-        presigned_url_expiry=_env_int("PRESIGNED_URL_EXPIRY", 900),
-        model_backend=backend,  # type: ignore[arg-type]
-        model_dir=Path(os.environ.get("MODEL_DIR") or _REPO_MODELS),
-        row_reader=_env_switch("ROW_READER", True),
-        max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
-        max_image_pixels=_env_int("MAX_IMAGE_PIXELS", 25_000_000),
-        max_decoded_pixels=_env_int("MAX_DECODED_PIXELS", 4_194_304),
-        max_batch_files=_env_int("MAX_BATCH_FILES", 32),
-        max_batch_bytes=_env_int("MAX_BATCH_BYTES", 20 * 1024 * 1024),
-        storage_timeout_seconds=_env_int("STORAGE_TIMEOUT_SECONDS", 3),
-        storage_max_attempts=_env_int("STORAGE_MAX_ATTEMPTS", 2),
-    )
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (immutable), read on first use."""
-    return load_settings()
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``environ`` (default: this process's environment); unset or empty
+        variables keep their defaults. Raises ValueError naming the variable that is wrong."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {
+            field: environ[name] for field, name in ENVIRONMENT.items() if environ.get(name, "").strip()
+        }
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+        if region:
+            values["aws_region"] = region
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENVIRONMENT.get(str(error['loc'][0]), error['loc'][0])}: {error['msg']}" for error in exc.errors()
+            )
+            raise ValueError(f"bad configuration: {problems}") from None

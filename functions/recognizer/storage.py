@@ -1,25 +1,23 @@
 """What a prediction stores in the private maps bucket, and presigned links to it.
 
 Every prediction gets its own random id and key prefix ``predictions/{id}/`` so concurrent
-requests never see each other's files. The boto3 client (thread-safe) and the thread pool that
-runs the uploads concurrently are created once per process; neither holds request data.
+requests never see each other's files. ``open_store`` makes the boto3 client (thread-safe) and
+the thread pool that runs the uploads side by side; the ``Recognizer`` keeps the one store it
+was given. Neither holds request data.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from recognizer.errors import InvalidPredictionId, PredictionNotFound
-from recognizer.settings import Settings, get_settings
+from recognizer.errors import InvalidPredictionId, PredictionNotFound, StorageError
+from recognizer.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client  # type-checking only; not installed at runtime
@@ -32,10 +30,6 @@ _PREDICTION_ID = re.compile(r"[0-9a-f]{32}")
 _UPLOAD_WORKERS = 8
 
 logger = logging.getLogger(__name__)
-
-
-class StorageError(Exception):
-    """S3 could not be reached or refused a call (the prediction is answered without maps)."""
 
 
 def new_prediction_id() -> str:
@@ -57,25 +51,26 @@ def object_key(prediction_id: str, name: str) -> str:
     return prediction_prefix(prediction_id) + name
 
 
-def _aws_region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+@dataclass(frozen=True)
+class Credentials:
+    """Explicit AWS credentials (the local stack's fake ones); None: boto3's usual chain."""
+
+    access_key_id: str
+    secret_access_key: str
 
 
-@lru_cache(maxsize=4)
-def _s3_client(
-    endpoint_url: str | None, region: str, timeout_seconds: int, max_attempts: int
-) -> S3Client:
-    # boto3 costs ~150 ms to import: only the first request that stores anything pays it.
+def s3_client(settings: Settings, credentials: Credentials | None = None) -> S3Client:
+    """A boto3 S3 client configured from ``settings``."""
     import boto3
     from botocore.config import Config
     from botocore.handlers import add_expect_header
 
     config = Config(
-        region_name=region,
+        region_name=settings.aws_region,
         signature_version="s3v4",
-        connect_timeout=timeout_seconds,
-        read_timeout=timeout_seconds,
-        retries={"total_max_attempts": max_attempts, "mode": "standard"},
+        connect_timeout=settings.storage_timeout_seconds,
+        read_timeout=settings.storage_timeout_seconds,
+        retries={"total_max_attempts": settings.storage_max_attempts, "mode": "standard"},
         max_pool_connections=_UPLOAD_WORKERS * 2,
         # Checksums only where S3 requires them: a CRC per upload and aws-chunked bodies cost
         # CPU on every request for PNGs we can simply render again.
@@ -86,45 +81,20 @@ def _s3_client(
         # s3.amazonaws.com host, which redirects for new buckets outside us-east-1).
         s3=(
             {"addressing_style": "path"}
-            if endpoint_url
+            if settings.s3_endpoint_url
             else {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
         ),
     )
-    client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+    keys = (
+        {"aws_access_key_id": credentials.access_key_id, "aws_secret_access_key": credentials.secret_access_key}
+        if credentials is not None
+        else {}
+    )
+    client = boto3.session.Session(**keys).client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
     # botocore asks S3 to confirm every PUT before sending the body ("Expect: 100-continue"),
     # one more round trip per upload; worth it for large files, not for PNGs of a few kB.
     client.meta.events.unregister("before-call.s3", add_expect_header)
     return client
-
-
-def s3_client(settings: Settings | None = None) -> S3Client:
-    """The process-wide S3 client for these settings."""
-    settings = settings or get_settings()
-    return _s3_client(
-        settings.s3_endpoint_url,
-        _aws_region(),
-        settings.storage_timeout_seconds,
-        settings.storage_max_attempts,
-    )
-
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def upload_executor() -> ThreadPoolExecutor:
-    """The process-wide pool that renders and uploads a prediction's files side by side."""
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(_UPLOAD_WORKERS, thread_name_prefix="maps")
-    return _executor
-
-
-def reset_clients() -> None:
-    """Forget cached S3 clients (tests switch endpoints and credentials between cases)."""
-    _s3_client.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -183,6 +153,10 @@ class MapStore:
         )
         return self.presigned_url(prediction_id, name)
 
+    def close(self) -> None:
+        """Let the upload pool's threads end once their work is done."""
+        self.executor.shutdown(wait=False)
+
     def presigned_url(self, prediction_id: str, name: str) -> str:
         return self.client.generate_presigned_url(
             "get_object",
@@ -219,12 +193,12 @@ def describe_storage_failure(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def get_store(settings: Settings | None = None) -> MapStore:
-    settings = settings or get_settings()
+def open_store(settings: Settings, credentials: Credentials | None = None) -> MapStore:
+    """The maps bucket of ``settings``, with a client and an upload pool of its own."""
     return MapStore(
-        client=s3_client(settings),
+        client=s3_client(settings, credentials),
         bucket=settings.maps_bucket,
         url_expiry_seconds=settings.presigned_url_expiry,
-        executor=upload_executor(),
+        executor=ThreadPoolExecutor(_UPLOAD_WORKERS, thread_name_prefix="maps"),
         cleanup_wait_seconds=settings.storage_timeout_seconds,
     )

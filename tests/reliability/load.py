@@ -18,13 +18,21 @@ from dataclasses import asdict, dataclass, field
 import httpx
 import numpy as np
 from PIL import Image
-
 from recognizer.decoding import decode_upload
 from recognizer.feature_maps import input_png
-from recognizer.pipeline import predict_upload
-from recognizer.preprocessing import to_model_input
-from recognizer.segmentation import read_row
-from tests.reliability.corpus import BATCH, MULTI, PREDICT, encode, load_digits, paper_digit
+from recognizer.networks import load_networks
+from recognizer.service import Recognizer
+from recognizer.settings import REPO_MODELS, Settings
+from recognizer.vision.digit import to_model_input
+
+from tests.reliability.corpus import (
+    BATCH,
+    MULTI,
+    PREDICT,
+    encode,
+    load_digits,
+    paper_digit,
+)
 
 
 @dataclass(frozen=True)
@@ -81,12 +89,17 @@ def stored_input_of(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(input_png(model_input))), dtype=np.int16)
 
 
-def readable_digits(count: int) -> list[Digit]:
+def offline_recognizer() -> Recognizer:
+    """The service as the CLI runs it (nothing stored), to know what it reads."""
+    return Recognizer(Settings(), load_networks(REPO_MODELS), store=None)
+
+
+def readable_digits(count: int, recognizer: Recognizer) -> list[Digit]:
     """``count`` MNIST digits (every class) the model reads right, with their stored inputs."""
     digits = []
     for label, pixels in load_digits(count * 2, seed=11):
         png = encode(paper_digit(pixels), "PNG")
-        if predict_upload(png, store=False).predicted_digit == label:
+        if recognizer.predict_digit(png, store=False).predicted_digit == label:
             digits.append(Digit(label, png, stored_input_of(png)))
         if len(digits) == count:
             break
@@ -105,7 +118,7 @@ def row_of(digits: Sequence[Digit]) -> bytes:
     return encode(row, "PNG")
 
 
-def client_jobs(client: int, clients: int, digits: Sequence[Digit]) -> list[Job]:
+def client_jobs(client: int, clients: int, digits: Sequence[Digit], recognizer: Recognizer) -> list[Job]:
     """Client ``client``'s requests: its own digits (one class per client, in turn), mostly
     alone, now and then in a batch with another class's digit, or in a row of two."""
     by_label: dict[int, list[Digit]] = {}
@@ -117,7 +130,7 @@ def client_jobs(client: int, clients: int, digits: Sequence[Digit]) -> list[Job]
     jobs = [Job(PREDICT, (digit,)) for digit in own] * 2
     jobs.append(Job(BATCH, (own[0], other)))
     pair = (own[-1], other)
-    if read_row(row_of(pair)).number == "".join(str(d.label) for d in pair):
+    if recognizer.read_row(row_of(pair)).number == "".join(str(d.label) for d in pair):
         jobs.append(Job(MULTI, pair, row_of(pair)))
     return jobs
 
@@ -150,10 +163,12 @@ def judge(job: Job, answer: dict) -> tuple[list[str], list[Stored]]:
     return wrong, stored
 
 
-def run_load(base_url: str, digits: Sequence[Digit], *, clients: int, requests: int, time_limit_s: float) -> LoadFigures:
+def run_load(base_url: str, digits: Sequence[Digit], recognizer: Recognizer, *, clients: int, requests: int,
+             time_limit_s: float) -> LoadFigures:
     """``clients`` threads share ``requests`` requests (or ``time_limit_s``), then every stored
-    input is fetched and compared with what its request sent."""
-    jobs = [client_jobs(index, clients, digits) for index in range(clients)]
+    input is fetched and compared with what its request sent (``recognizer``: the service
+    offline, to know which rows it reads)."""
+    jobs = [client_jobs(index, clients, digits, recognizer) for index in range(clients)]
     budget = itertools.count()
     lock = threading.Lock()
     latencies: list[float] = []

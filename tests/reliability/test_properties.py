@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-
+from recognizer.api.errors import status_of
 from recognizer.decoding import decode_upload
 from recognizer.errors import ClientError, NoDigitFound
-from recognizer.preprocessing import to_model_input
+from recognizer.vision.digit import to_model_input
+
 from tests.reliability.corpus import load_digits, paper_digit, seed_files
 from tests.reliability.scale import current_scale
 
@@ -52,7 +53,7 @@ def decoded_or_refused(data: bytes) -> Image.Image | None:
     try:
         image = decode_upload(data, max_pixels=MAX_PIXELS)
     except ClientError as error:
-        assert 400 <= error.status_code < 500 and error.code and error.message
+        assert 400 <= status_of(error) < 500 and error.code and error.message
         return None
     assert image.mode in ("L", "RGB")
     assert image.width > 0 and image.height > 0

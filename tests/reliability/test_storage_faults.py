@@ -22,11 +22,20 @@ from pathlib import Path
 import boto3
 import pytest
 from PIL import Image
+from recognizer import handler as lambda_module
+from recognizer.api.deps import get_recognizer
+from recognizer.networks import Networks
+from recognizer.service import Recognizer
+from recognizer.settings import Settings
+from recognizer.storage import Credentials, open_store
 
-from recognizer.settings import get_settings, load_settings
-from recognizer.storage import reset_clients, s3_client
-from tests.conftest import http_api_event, multipart_body
-from tests.reliability.faults import PutRefuser, SilentServer, SlowProxy, closed_port_endpoint
+from tests.conftest import FAKE_CREDENTIALS, http_api_event, multipart_body
+from tests.reliability.faults import (
+    PutRefuser,
+    SilentServer,
+    SlowProxy,
+    closed_port_endpoint,
+)
 from tests.reliability.scale import current_scale
 
 SCALE = current_scale()
@@ -43,37 +52,52 @@ def function_timeout_seconds() -> float:
 
 @dataclass
 class Bench:
-    """The maps bucket on moto's server, seen directly (never through the fault)."""
+    """The maps bucket on moto's server, seen directly (never through the fault), and the
+    Lambda handler's app answering with a recognizer whose store ``use`` sets up."""
 
-    bucket: str
+    settings: Settings
+    networks: Networks
     endpoint: str
     admin: object
     monkeypatch: pytest.MonkeyPatch
+    current: Recognizer | None = None
+
+    @property
+    def bucket(self) -> str:
+        return self.settings.maps_bucket
 
     def keys(self, prefix: str = "predictions/") -> list[str]:
         listing = self.admin.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
-    def use(self, **env: str | None) -> None:
-        for name, value in env.items():
-            if value is None:
-                self.monkeypatch.delenv(name, raising=False)
-            else:
-                self.monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        reset_clients()
+    def use(self, credentials: Credentials | None = FAKE_CREDENTIALS, **changes: object) -> Recognizer:
+        """The handler answers with a recognizer storing as ``changes`` (Settings fields) say,
+        with ``credentials`` (None: boto3's own chain, from the environment)."""
+        settings = self.settings.model_copy(update=changes)
+        self.current = Recognizer(settings, self.networks, open_store(settings, credentials))
+        recognizer = self.current
+        lambda_module.app.dependency_overrides[get_recognizer] = lambda: recognizer
+        return recognizer
+
+    @property
+    def client(self):
+        """The S3 client the handler's recognizer stores with."""
+        assert self.current is not None and self.current.store is not None
+        return self.current.store.client
 
 
 @pytest.fixture
-def bench(aws_env: str, moto_server_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bench]:
+def bench(aws_env: None, settings: Settings, networks: Networks, moto_server_endpoint: str,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Bench]:
     admin = boto3.client("s3", endpoint_url=moto_server_endpoint, region_name="us-east-1")
-    admin.create_bucket(Bucket=aws_env)
-    bench = Bench(aws_env, moto_server_endpoint, admin, monkeypatch)
-    bench.use(S3_ENDPOINT_URL=moto_server_endpoint, STORAGE_TIMEOUT_SECONDS=str(FAST_TIMEOUT_SECONDS),
-              STORAGE_MAX_ATTEMPTS=str(FAST_ATTEMPTS), POWERTOOLS_LOG_LEVEL="WARNING")
+    admin.create_bucket(Bucket=settings.maps_bucket)
+    fast = settings.model_copy(update={"s3_endpoint_url": moto_server_endpoint,
+                                       "storage_timeout_seconds": FAST_TIMEOUT_SECONDS,
+                                       "storage_max_attempts": FAST_ATTEMPTS})
+    bench = Bench(fast, networks, moto_server_endpoint, admin, monkeypatch)
+    bench.use()
     yield bench
-    reset_clients()
-    get_settings.cache_clear()
+    lambda_module.app.dependency_overrides.clear()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,11 +107,9 @@ def record_results(figures):
 
 
 def invoke(path: str, body: bytes, content_type: str, lambda_context, query: dict | None = None) -> tuple[int, dict, float]:
-    from recognizer.handler import handler
-
     event = http_api_event("POST", path, body=body, headers={"content-type": content_type}, query=query)
     started = time.perf_counter()
-    response = handler(event, lambda_context)
+    response = lambda_module.handler(event, lambda_context)
     elapsed = time.perf_counter() - started
     text = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else response["body"]
     return response["statusCode"], json.loads(text), elapsed
@@ -98,14 +120,14 @@ def invoke(path: str, body: bytes, content_type: str, lambda_context, query: dic
 
 @contextmanager
 def unreachable(bench: Bench) -> Iterator[None]:
-    bench.use(S3_ENDPOINT_URL=closed_port_endpoint())
+    bench.use(s3_endpoint_url=closed_port_endpoint())
     yield
 
 
 @contextmanager
 def stalled(bench: Bench) -> Iterator[None]:
     server = SilentServer()
-    bench.use(S3_ENDPOINT_URL=server.endpoint)
+    bench.use(s3_endpoint_url=server.endpoint)
     try:
         yield
     finally:
@@ -116,8 +138,7 @@ def slow_with(timeout: int, attempts: int) -> Callable[[Bench], object]:
     @contextmanager
     def slow(bench: Bench) -> Iterator[None]:
         proxy = SlowProxy(bench.endpoint, delay=timeout + 0.5)
-        bench.use(S3_ENDPOINT_URL=proxy.endpoint, STORAGE_TIMEOUT_SECONDS=str(timeout),
-                  STORAGE_MAX_ATTEMPTS=str(attempts))
+        bench.use(s3_endpoint_url=proxy.endpoint, storage_timeout_seconds=timeout, storage_max_attempts=attempts)
         try:
             yield
             # Every delayed write (and the cleanup's delete after them) reaches the bucket
@@ -144,14 +165,14 @@ def policy_denies_writes(bench: Bench) -> Iterator[None]:
 
 @contextmanager
 def bucket_missing(bench: Bench) -> Iterator[None]:
-    bench.use(MAPS_BUCKET=f"{bench.bucket}-gone")
+    bench.use(maps_bucket=f"{bench.bucket}-gone")
     yield
 
 
 @contextmanager
 def second_put_denied(bench: Bench) -> Iterator[None]:
     refuser = PutRefuser(refuse={2})
-    client = s3_client()
+    client = bench.client
     client.meta.events.register("before-call.s3.PutObject", refuser)
     try:
         yield
@@ -162,10 +183,14 @@ def second_put_denied(bench: Bench) -> Iterator[None]:
 
 @contextmanager
 def no_credentials(bench: Bench) -> Iterator[None]:
-    bench.use(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, AWS_SESSION_TOKEN=None,
-              AWS_SECURITY_TOKEN=None, AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
-              AWS_CONFIG_FILE="/nonexistent", AWS_EC2_METADATA_DISABLED="true",
-              AWS_CONTAINER_CREDENTIALS_FULL_URI=None, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=None)
+    # An environment where boto3's chain finds nothing, as a function without a role would.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        bench.monkeypatch.delenv(name, raising=False)
+    bench.monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    bench.monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    bench.monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    bench.use(credentials=None)
     yield
 
 
@@ -179,7 +204,7 @@ FAULTS: dict[str, tuple[Callable, str]] = {
     "no credentials": (no_credentials, r"NoCredentialsError|misconfigured"),
 }
 if SCALE.full:
-    defaults = load_settings()
+    defaults = Settings()
     FAULTS[f"S3 slow, at the defaults ({defaults.storage_timeout_seconds} s x {defaults.storage_max_attempts} attempts)"] = (
         slow_with(defaults.storage_timeout_seconds, defaults.storage_max_attempts), r"ReadTimeout")
 
@@ -217,7 +242,7 @@ def test_a_batch_keeps_the_good_predictions_when_one_upload_is_refused(bench, di
         for name, digit in (("four.png", 4), ("nine.png", 9))
     ) + f"--{boundary}--\r\n".encode()
     refuser = PutRefuser(refuse={2})
-    client = s3_client()
+    client = bench.client
     client.meta.events.register("before-call.s3.PutObject", refuser)
     try:
         status, answer, elapsed = invoke("/api/predict/batch", parts, f"multipart/form-data; boundary={boundary}", lambda_context)

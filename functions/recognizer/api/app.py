@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from recognizer.api.errors import install_error_handlers
 from recognizer.api.outcome import OutcomeCallback, OutcomeMiddleware
 from recognizer.api.routes import ROUTERS
 from recognizer.api.routes.health import API_VERSION
+from recognizer.decoding import ACCEPTED
+from recognizer.service import Recognizer
+from recognizer.settings import Settings
 
 API_PREFIX = "/api"
 
 
-def create_app(on_outcome: OutcomeCallback | None = None) -> FastAPI:
-    """A fresh app. ``on_outcome`` is told how each request ended (the Lambda handler's metrics)."""
+def size_text(count: int) -> str:
+    """A byte count as people read it: 5 MiB, 20 MiB, 4 MiB, 1,000 bytes."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size and count % (size // 16) == 0:
+            return f"{count / size:g} {unit}"
+    return f"{count:,} bytes"
+
+
+def limit_texts(settings: Settings) -> dict[str, str]:
+    """What route descriptions may say of the limits (``{max_upload}`` and so on)."""
+    return {
+        "max_upload": size_text(settings.max_upload_bytes),
+        "max_batch_files": str(settings.max_batch_files),
+        "max_batch_bytes": size_text(settings.max_batch_bytes),
+        "formats": ACCEPTED,
+    }
+
+
+def _filled(value: Any, texts: dict[str, str]) -> Any:
+    """``value`` with every ``{name}`` in its strings filled in (dicts and lists walked)."""
+    if isinstance(value, str):
+        return value.format_map(texts) if "{" in value else value
+    if isinstance(value, dict):
+        return {key: _filled(item, texts) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, texts) for item in value]
+    return value
+
+
+def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None) -> FastAPI:
+    """An app answering with ``recognizer``. ``on_outcome`` is told how each request ended (the
+    Lambda handler's metrics). OpenAPI states the limits of ``recognizer.settings``."""
     app = FastAPI(
         title="Digit recognizer",
         version=API_VERSION,
@@ -25,8 +61,14 @@ def create_app(on_outcome: OutcomeCallback | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         redoc_url=None,
     )
+    app.state.recognizer = recognizer
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    texts = limit_texts(recognizer.settings)
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            route.description = _filled(route.description, texts)
+            route.openapi_extra = _filled(route.openapi_extra, texts)
     install_error_handlers(app)
     app.add_middleware(OutcomeMiddleware, on_outcome=on_outcome)
     return app

@@ -14,10 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from recognizer import errors
 from recognizer.api.outcome import record_error
-from recognizer.errors import ClientError
+from recognizer.errors import ClientError, StorageError
 from recognizer.schemas import ErrorResponse
-from recognizer.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,29 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "too_many_requests",
 }
+
+
+# Each domain error's HTTP status (the most specific class listed wins; ClientError is 400).
+CLIENT_ERROR_STATUS: dict[type[ClientError], int] = {
+    errors.UploadTooLarge: 413,
+    errors.TooManyPixels: 413,
+    errors.TooManyFiles: 413,
+    errors.BatchTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.InvalidImage: 422,
+    errors.NoDigitFound: 422,
+    errors.MissingUpload: 422,
+    errors.InvalidPredictionId: 422,
+    errors.PredictionNotFound: 404,
+}
+
+
+def status_of(error: ClientError) -> int:
+    """The HTTP status that answers ``error``."""
+    for kind in type(error).__mro__:
+        if kind in CLIENT_ERROR_STATUS:
+            return CLIENT_ERROR_STATUS[kind]
+    return 400
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:
@@ -53,7 +76,7 @@ def error_response(
 
 async def handle_client_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ClientError)
-    return error_response(request, exc.status_code, exc.code, exc.message)
+    return error_response(request, status_of(exc), exc.code, exc.message)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:

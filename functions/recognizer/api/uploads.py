@@ -15,7 +15,12 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message
 
-from recognizer.errors import ClientError, MissingUpload, UnsupportedMediaType, UploadTooLarge
+from recognizer.errors import (
+    ClientError,
+    MissingUpload,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
 from recognizer.settings import Settings
 
 # Room for multipart boundaries and part headers around the file itself.

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from recognizer.api.deps import RecognizerDep
 from recognizer.api.errors import error_responses
 from recognizer.api.outcome import record_predictions
 from recognizer.api.uploads import (
@@ -24,9 +25,8 @@ from recognizer.errors import (
     UnsupportedMediaType,
     UploadTooLarge,
 )
-from recognizer.pipeline import predict_upload
-from recognizer.schemas import BatchFailure, BatchPrediction, BatchResponse, ErrorDetail
-from recognizer.settings import Settings, get_settings
+from recognizer.schemas import BatchPrediction, BatchResponse
+from recognizer.settings import Settings
 
 FIELD = "images"
 
@@ -44,7 +44,7 @@ BATCH_UPLOAD_BODY = {
                         FIELD: {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "Up to 32 image files (20 MiB in all), one field each",
+                            "description": "Up to {max_batch_files} image files ({max_batch_bytes} in all), one field each",
                         }
                     },
                 }
@@ -85,23 +85,12 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
     return files
 
 
-def predict_file(file: UploadedFile) -> BatchPrediction | BatchFailure:
-    """One file's answer: its prediction, or the error it alone caused."""
-    try:
-        if not file.data:  # as /api/predict calls an empty file: no image was sent
-            raise MissingUpload("the file is empty: no image was sent in it")
-        answer = predict_upload(file.data)
-    except ClientError as exc:
-        return BatchFailure(filename=file.filename, error=ErrorDetail(code=exc.code, message=exc.message))
-    return BatchPrediction(**answer.model_dump(), filename=file.filename)
-
-
 @router.post(
     "/predict/batch",
     response_model=BatchResponse,
     summary="Recognise the digit in each of several images",
     description=(
-        "Upload up to 32 images (20 MiB in all) as multipart fields named `images`. Answers "
+        "Upload up to {max_batch_files} images ({max_batch_bytes} in all) as multipart fields named `images`. Answers "
         "`results`, one per file in the order sent: the same prediction as `/api/predict` "
         "with the file's `filename`, or `{\"filename\", \"error\": {\"code\", \"message\"}}` "
         "for a file that cannot be read; one bad file does not fail the others. More files "
@@ -110,9 +99,11 @@ def predict_file(file: UploadedFile) -> BatchPrediction | BatchFailure:
     responses=error_responses(400, 413, 415, 422),
     openapi_extra=BATCH_UPLOAD_BODY,
 )
-async def predict_batch(request: Request) -> BatchResponse:
-    files = await read_batch(request, get_settings())
+async def predict_batch(request: Request, recognizer: RecognizerDep) -> BatchResponse:
+    files = await read_batch(request, recognizer.settings)
     # Files are read concurrently: storing one file's maps overlaps reading the next.
-    results = await asyncio.gather(*(run_in_threadpool(predict_file, file) for file in files))
+    results = await asyncio.gather(
+        *(run_in_threadpool(recognizer.predict_file, file.filename, file.data) for file in files)
+    )
     record_predictions(request, (r.predicted_digit for r in results if isinstance(r, BatchPrediction)))
     return BatchResponse(results=list(results))

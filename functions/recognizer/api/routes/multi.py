@@ -7,13 +7,12 @@ from functools import partial
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from recognizer.api.deps import RecognizerDep
 from recognizer.api.errors import error_responses
 from recognizer.api.outcome import record_predictions
 from recognizer.api.routes.predict import IMAGE_UPLOAD_BODY
 from recognizer.api.uploads import read_image_upload
 from recognizer.schemas import MultiPredictionResponse
-from recognizer.segmentation import read_row
-from recognizer.settings import get_settings
 
 router = APIRouter(tags=["predict"])
 
@@ -35,9 +34,10 @@ router = APIRouter(tags=["predict"])
 )
 async def predict_multi(
     request: Request,
+    recognizer: RecognizerDep,
     feature_maps: bool = Query(False, description="Store and link each digit's feature maps."),
 ) -> MultiPredictionResponse:
-    data = await read_image_upload(request, get_settings())
-    answer = await run_in_threadpool(partial(read_row, data, feature_maps=feature_maps))
+    data = await read_image_upload(request, recognizer.settings)
+    answer = await run_in_threadpool(partial(recognizer.read_row, data, feature_maps=feature_maps))
     record_predictions(request, (digit.predicted_digit for digit in answer.digits))
     return answer

@@ -3,12 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from recognizer.api.deps import RecognizerDep
 from recognizer.api.errors import error_responses
 from recognizer.api.outcome import record_predictions
 from recognizer.api.uploads import read_image_upload
-from recognizer.pipeline import predict_upload
 from recognizer.schemas import PredictionResponse
-from recognizer.settings import get_settings
 
 router = APIRouter(tags=["predict"])
 
@@ -25,7 +24,7 @@ IMAGE_UPLOAD_BODY = {
                         "image": {
                             "type": "string",
                             "format": "binary",
-                            "description": "PNG, JPEG, WebP, GIF, BMP or TIFF, at most 5 MB",
+                            "description": "{formats}, at most {max_upload}",
                         }
                     },
                 }
@@ -48,8 +47,8 @@ IMAGE_UPLOAD_BODY = {
     responses=error_responses(400, 413, 415, 422),
     openapi_extra=IMAGE_UPLOAD_BODY,
 )
-async def predict(request: Request) -> PredictionResponse:
-    data = await read_image_upload(request, get_settings())
-    answer = await run_in_threadpool(predict_upload, data)
+async def predict(request: Request, recognizer: RecognizerDep) -> PredictionResponse:
+    data = await read_image_upload(request, recognizer.settings)
+    answer = await run_in_threadpool(recognizer.predict_digit, data)
     record_predictions(request, (answer.predicted_digit,))
     return answer

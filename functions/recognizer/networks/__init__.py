@@ -1,0 +1,42 @@
+"""The trained networks, each loaded from its file by a ``load_*`` function; ``Networks`` holds
+the set the service uses. Nothing here is global: whoever loads them keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from recognizer.networks.digit_cnn import DigitModel, load_digit_model
+from recognizer.networks.probe import PROBE_FILE, DigitProbe, load_probe
+from recognizer.networks.row_reader import MODEL_FILE as ROW_READER_FILE
+from recognizer.networks.row_reader import LiteRTRowReader, load_row_reader
+from recognizer.vision.rows.segment import RowModels
+
+DIGIT_TFLITE, DIGIT_KERAS = "digits.tflite", "digits.keras"
+
+
+@dataclass(frozen=True)
+class Networks:
+    """The digit CNN, and the helpers the row segmenter consults (each may be absent)."""
+
+    digit: DigitModel
+    probe: DigitProbe | None = None
+    row_reader: LiteRTRowReader | None = None
+
+    def for_rows(self) -> RowModels:
+        """What the row segmenter needs of them."""
+        return RowModels(run=self.digit.run, probe=self.probe, reader=self.row_reader)
+
+
+def load_networks(
+    model_dir: Path, backend: Literal["litert", "keras"] = "litert", *, row_reader: bool = True
+) -> Networks:
+    """Every network in ``model_dir``: the digit CNN of ``backend``, the probe fitted for the
+    LiteRT digit model, and (``row_reader``) the whole-row reader when its file is there."""
+    digit_file = model_dir / (DIGIT_KERAS if backend == "keras" else DIGIT_TFLITE)
+    return Networks(
+        digit=load_digit_model(backend, digit_file),
+        probe=load_probe(model_dir / PROBE_FILE, model_dir / DIGIT_TFLITE),
+        row_reader=load_row_reader(model_dir / ROW_READER_FILE) if row_reader else None,
+    )

@@ -1,0 +1,110 @@
+"""The digit CNN behind one small interface: one forward pass gives probabilities and both conv layers.
+
+LiteRT (``ai-edge-litert``) is the default backend and needs no TensorFlow; the Keras model is an
+optional backend (``MODEL_BACKEND=keras``) that imports TensorFlow/Keras only when chosen.
+``load_digit_model`` reads a model file; whoever calls it keeps the object (the ``Recognizer``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+SIGNATURE_KEY = "serving_default"
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("probs", "conv1", "conv2")
+INPUT_SHAPE = (28, 28, 1)
+
+
+@dataclass(frozen=True)
+class Activations:
+    """What one forward pass returns for a batch of N inputs."""
+
+    probs: np.ndarray  # [N, 10] softmax
+    conv1: np.ndarray  # [N, 26, 26, 32] post-ReLU
+    conv2: np.ndarray  # [N, 11, 11, 64] post-ReLU
+
+    def __len__(self) -> int:
+        return int(self.probs.shape[0])
+
+    def row(self, index: int) -> Activations:
+        """The activations of one input, keeping a batch axis of 1."""
+        piece = slice(index, index + 1)
+        return Activations(self.probs[piece], self.conv1[piece], self.conv2[piece])
+
+
+class DigitModel(Protocol):
+    backend: str
+
+    def run(self, images: np.ndarray) -> Activations:
+        """Run a batch: ``images`` float32 [N,28,28] or [N,28,28,1] in [0, 1]."""
+        ...
+
+
+def as_model_batch(images: np.ndarray) -> np.ndarray:
+    """Shape inputs as the signature wants them: contiguous float32 [N, 28, 28, 1]."""
+    batch = np.asarray(images, dtype=np.float32)
+    if batch.shape == INPUT_SHAPE[:2]:
+        batch = batch[None]
+    if batch.ndim == 3:
+        batch = batch[..., None]
+    if batch.ndim != 4 or batch.shape[1:] != INPUT_SHAPE or batch.shape[0] < 1:
+        raise ValueError(f"expected images of shape [N, 28, 28(, 1)], got {batch.shape}")
+    return np.ascontiguousarray(batch)
+
+
+class LiteRTModel:
+    """The exported LiteRT model, run through its ``serving_default`` signature."""
+
+    backend = "litert"
+
+    def __init__(self, path: Path) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=1)
+        self._runner = self._interpreter.get_signature_runner(SIGNATURE_KEY)
+        # A LiteRT interpreter holds its tensors in place: one invoke at a time.
+        self._lock = threading.Lock()
+
+    def run(self, images: np.ndarray) -> Activations:
+        batch = as_model_batch(images)
+        with self._lock:
+            outputs = self._runner(**{INPUT_NAME: batch})
+        return Activations(*(np.asarray(outputs[name]) for name in OUTPUT_NAMES))
+
+
+class KerasModel:
+    """The Keras model, rewired so one call returns probabilities and both conv layers."""
+
+    backend = "keras"
+
+    def __init__(self, path: Path) -> None:
+        import keras  # heavy (TensorFlow): only when this backend is chosen
+
+        trained = keras.saving.load_model(path, compile=False)
+        self._model = keras.Model(
+            inputs=trained.inputs,
+            outputs={
+                "probs": trained.outputs[0],
+                "conv1": trained.get_layer("conv1").output,
+                "conv2": trained.get_layer("conv2").output,
+            },
+        )
+        self._lock = threading.Lock()
+
+    def run(self, images: np.ndarray) -> Activations:
+        batch = as_model_batch(images)
+        with self._lock:
+            outputs = self._model([batch], training=False)
+        return Activations(*(np.asarray(outputs[name]) for name in OUTPUT_NAMES))
+
+
+def load_digit_model(backend: Literal["litert", "keras"], path: Path) -> DigitModel:
+    """The model in ``path`` (a .tflite file for ``litert``, a .keras file for ``keras``)."""
+    if backend == "keras":
+        return KerasModel(path)
+    return LiteRTModel(path)

@@ -1,0 +1,183 @@
+"""The service: one ``Recognizer`` answers every kind of request, built once per process.
+
+The Lambda handler, the local stack and the CLI each build one from ``Settings`` (the
+composition root); routes receive it through FastAPI's ``Depends``. It holds the networks and
+the maps store, both read-only after loading, and no request data: two users at once never see
+each other's results.
+
+    upload -> decode -> vision (ink, digit or row) -> networks -> answer (+ feature maps in S3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from recognizer.decoding import decode_for_recognition
+from recognizer.errors import ClientError, MissingUpload, StorageError, UploadTooLarge
+from recognizer.feature_maps import (
+    CONV1_LAYOUT,
+    CONV2_LAYOUT,
+    conv1_png,
+    conv2_png,
+    input_png,
+)
+from recognizer.networks import Networks, load_networks
+from recognizer.networks.digit_cnn import Activations
+from recognizer.schemas import (
+    BatchFailure,
+    BatchPrediction,
+    DigitInRow,
+    ErrorDetail,
+    FeatureMap,
+    FeatureMaps,
+    MultiPredictionResponse,
+    PredictionResponse,
+)
+from recognizer.settings import Settings
+from recognizer.storage import MapStore, new_prediction_id
+from recognizer.vision.digit import to_model_input
+from recognizer.vision.rows.fusion import with_row_reading
+from recognizer.vision.rows.segment import find_digits
+
+INPUT_FILE, CONV1_FILE, CONV2_FILE = "input.png", "conv1.png", "conv2.png"
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """Digits in uploads: ``predict_digit`` (one digit), ``read_row`` (a number),
+    ``predict_batch`` (several files). Raise ``ClientError`` on bad input.
+
+    ``store`` None stores nothing (the offline CLI): answers then carry no input or feature-map
+    URLs.
+    """
+
+    settings: Settings
+    networks: Networks
+    store: MapStore | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: MapStore | None) -> Recognizer:
+        """A recognizer with the networks ``settings`` name, storing in ``store`` (None: nothing
+        is stored)."""
+        networks = load_networks(settings.model_dir, settings.model_backend, row_reader=settings.row_reader)
+        return cls(settings, networks, store)
+
+    # One digit ---------------------------------------------------------------------------------
+
+    def predict_digit(self, data: bytes, *, store: bool = True) -> PredictionResponse:
+        """Answer one uploaded image of one digit. ``store=False`` stores nothing for it."""
+        image = decode_for_recognition(self._within_limit(data), self.settings)
+        return self.predict_inputs([to_model_input(image)], store=store)[0]
+
+    def predict_inputs(self, model_inputs: Sequence[np.ndarray], *, store: bool = True) -> list[PredictionResponse]:
+        """Run preprocessed 28x28 inputs through the network at once; one answer per input."""
+        activations = self.networks.digit.run(np.stack(model_inputs))
+        return [
+            self._answer(model_input, activations.row(index), store=store)
+            for index, model_input in enumerate(model_inputs)
+        ]
+
+    # A row of digits ---------------------------------------------------------------------------
+
+    def read_row(self, data: bytes, *, feature_maps: bool = False) -> MultiPredictionResponse:
+        """Answer one uploaded image of a row of digits. One forward pass reads every digit;
+        ``feature_maps`` stores each digit's input and feature-map grids (a prediction of its
+        own) and links them, which costs time."""
+        image = decode_for_recognition(self._within_limit(data), self.settings)
+        found = find_digits(image, self.networks.for_rows())
+        answers = self.predict_inputs([digit.model_input for digit in found], store=feature_maps)
+        digits = []
+        for digit, answer in zip(found, answers, strict=True):
+            probabilities = with_row_reading(answer.probabilities, digit.read_as)
+            digits.append(
+                DigitInRow(
+                    predicted_digit=int(probabilities.argmax()),
+                    confidence=100.0 * float(probabilities.max()),
+                    probabilities=probabilities.tolist(),
+                    box=list(digit.box),
+                    prediction_id=answer.prediction_id if feature_maps else None,
+                    input_url=answer.input_url,
+                    feature_maps=answer.feature_maps,
+                )
+            )
+        warnings = sorted({warning for answer in answers for warning in answer.warnings})
+        number = "".join(str(digit.predicted_digit) for digit in digits)
+        return MultiPredictionResponse(number=number, digits=digits, warnings=warnings)
+
+    # Several files -----------------------------------------------------------------------------
+
+    def predict_file(self, filename: str | None, data: bytes) -> BatchPrediction | BatchFailure:
+        """One file of a batch: its prediction, or the error it alone caused."""
+        try:
+            if not data:  # as /api/predict calls an empty file: no image was sent
+                raise MissingUpload("the file is empty: no image was sent in it")
+            answer = self.predict_digit(data)
+        except ClientError as exc:
+            return BatchFailure(filename=filename, error=ErrorDetail(code=exc.code, message=exc.message))
+        return BatchPrediction(**answer.model_dump(), filename=filename)
+
+    def predict_batch(self, files: Sequence[tuple[str | None, bytes]]) -> list[BatchPrediction | BatchFailure]:
+        """Each (filename, data) answered in order; one bad file does not fail the others."""
+        return [self.predict_file(filename, data) for filename, data in files]
+
+    # Stored files ------------------------------------------------------------------------------
+
+    def delete_prediction(self, prediction_id: str) -> int:
+        """Delete what a prediction stored; how many files. Raises PredictionNotFound."""
+        if self.store is None:
+            raise StorageError("this recognizer stores nothing")
+        return self.store.delete_prediction(prediction_id)
+
+    # -------------------------------------------------------------------------------------------
+
+    def _within_limit(self, data: bytes) -> bytes:
+        limit = self.settings.max_upload_bytes
+        if len(data) > limit:
+            raise UploadTooLarge(f"the upload is larger than {limit} bytes")
+        return data
+
+    def _answer(self, model_input: np.ndarray, activations: Activations, *, store: bool) -> PredictionResponse:
+        """The answer for one input, its images stored (storage failure -> a warning)."""
+        probabilities = normalised_probabilities(activations.probs[0])
+        digit = int(np.argmax(probabilities))
+        prediction_id = new_prediction_id()
+        renderers: dict[str, Callable[[], bytes]] = {
+            INPUT_FILE: partial(input_png, model_input),
+            CONV1_FILE: partial(conv1_png, activations.conv1[0]),
+            CONV2_FILE: partial(conv2_png, activations.conv2[0]),
+        }
+        urls: dict[str, str] = {}
+        warnings: list[str] = []
+        try:
+            if store and self.store is not None:
+                urls = self.store.put_files(prediction_id, renderers)
+        except StorageError as exc:
+            warnings.append(f"feature maps are unavailable: storing them failed ({exc})")
+        except Exception as exc:  # e.g. no credentials or a bad endpoint setting
+            warnings.append(f"feature maps are unavailable: storage is misconfigured ({type(exc).__name__})")
+        return PredictionResponse(
+            predicted_digit=digit,
+            confidence=100.0 * probabilities[digit],
+            probabilities=probabilities.tolist(),
+            prediction_id=prediction_id,
+            input_url=urls.get(INPUT_FILE),
+            feature_maps=feature_maps_from(urls) if urls else None,
+            warnings=warnings,
+        )
+
+
+def normalised_probabilities(probs: np.ndarray) -> np.ndarray:
+    """float64 probabilities that sum to 1 (float32 softmax is off by a few ulps)."""
+    values = np.clip(np.asarray(probs, dtype=np.float64).reshape(-1), 0.0, None)
+    return values / values.sum()
+
+
+def feature_maps_from(urls: dict[str, str]) -> FeatureMaps:
+    return FeatureMaps(
+        conv1=FeatureMap(url=urls[CONV1_FILE], rows=CONV1_LAYOUT.rows, cols=CONV1_LAYOUT.cols),
+        conv2=FeatureMap(url=urls[CONV2_FILE], rows=CONV2_LAYOUT.rows, cols=CONV2_LAYOUT.cols),
+    )

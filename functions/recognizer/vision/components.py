@@ -1,0 +1,156 @@
+"""Connected pieces of ink, and the one digit among them in an image that holds one.
+
+In: an ink map, float32 [H, W] in [0, 1]. Out: ``Component``s (boxes in the map's pixels), and
+for ``select_digit`` the digit's ink crop and box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recognizer.errors import NoDigitFound
+from recognizer.vision import ndimage as ndi
+from recognizer.vision.geometry import Box
+from recognizer.vision.strokes import INK_LEVEL
+
+FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
+FRAME_SPAN = 0.6  # a piece touching the frame and spanning this much of it is the frame's
+MIN_DIGIT_AREA = 12  # working pixels of real ink, below which it is specks
+TINY_DIGIT_AREA = 4  # unless the upload has pixels to spare: then a closer look decides
+DOT_FILL, DOT_ASPECT = 0.7, 1.6  # a small piece this filled and this round is a dot, not a digit
+DOT_SIZE = 0.08  # "small": at most this much of the working image's longest side
+DOT_CANDIDATES = 8  # the best-placed pieces looked at before deciding there are only dots
+FRAGMENT_INSIDE = 0.015  # of the main piece's ink: a fragment within the digit's box joins
+FRAGMENT_OUTSIDE = 0.08  # one that widens the box must be a stroke in its own right
+FRAGMENT_BIG = 0.2  # and one this big may lie further off and widen it more
+
+
+@dataclass(frozen=True)
+class Component:
+    """One connected piece of ink in an ink map."""
+
+    label: int
+    box: Box  # in working pixels
+    area: int  # pixels at or above INK_LEVEL
+    mass: float  # sum of ink
+    touches_border: bool
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x, y, w, h = self.box
+        return x + w / 2.0, y + h / 2.0
+
+
+@dataclass(frozen=True)
+class Digit:
+    """The ink of one digit cut out of an ink map."""
+
+    ink: np.ndarray  # float32 crop, only the digit's components
+    box: Box  # in the ink map's pixels
+
+
+def ink_components(ink: np.ndarray, min_area: int = 4) -> tuple[np.ndarray, list[Component]]:
+    """Connected pieces (8-connected) of ink, with hysteresis: a piece is grown over faint ink
+    (grainy pencil stays in one piece) but needs ``min_area`` pixels of real ink (specks out)."""
+    strong = ink >= INK_LEVEL
+    labels, count = ndi.label(ink >= FAINT_INK_LEVEL, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return labels, []
+    index = np.arange(1, count + 1)
+    areas = ndi.sum_labels(strong, labels, index)
+    masses = ndi.sum_labels(ink, labels, index)
+    height, width = ink.shape
+    components = []
+    for label, piece in enumerate(ndi.find_objects(labels), start=1):
+        if piece is None or areas[label - 1] < min_area:
+            continue
+        rows, cols = piece
+        box = Box(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        components.append(Component(label, box, int(areas[label - 1]), float(masses[label - 1]), border))
+    return labels, components
+
+
+def _runs_along_frame(component: Component, shape: tuple[int, int]) -> bool:
+    """A piece touching the frame and spanning much of it: a desk around the page, the page's
+    edge, a shadow's border; or, with nothing else there, a digit cropped to its edges."""
+    height, width = shape
+    _, _, w, h = component.box
+    return component.touches_border and (w >= FRAME_SPAN * width or h >= FRAME_SPAN * height)
+
+
+def _score(component: Component, shape: tuple[int, int]) -> tuple[bool, float]:
+    """Big and central wins; pieces cut by the frame count less, those along it come last."""
+    height, width = shape
+    cx, cy = component.centre
+    dx, dy = (cx - width / 2) / width, (cy - height / 2) / height
+    centrality = 1.0 / (1.0 + 4.0 * (dx * dx + dy * dy))
+    weight = 0.25 if component.touches_border else 1.0
+    return not _runs_along_frame(component, shape), component.mass * centrality * weight
+
+
+def _looks_like_a_dot(component: Component, labels: np.ndarray, ink: np.ndarray) -> bool:
+    """A small, filled, roundish blob (a speck, a blot, a pen dot) is no digit; even a marker
+    "1" is elongated and other digits leave paper inside their box. Judged on the piece's
+    real ink (its faint fringe makes any small blob look hollow)."""
+    x, y, w, h = component.box
+    solid = (labels[y : y + h, x : x + w] == component.label) & (ink[y : y + h, x : x + w] >= INK_LEVEL)
+    rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    fill = np.count_nonzero(solid) / float(height * width)
+    small = max(height, width) <= DOT_SIZE * max(ink.shape)
+    return small and fill >= DOT_FILL and max(height, width) <= DOT_ASPECT * min(height, width)
+
+
+def _joins(box: Box, other: Component, main: Component, shape: tuple[int, int]) -> bool:
+    """Does a fragment belong to the digit: close by, not running along the frame (a shadow's
+    or the page's edge), and either inside its box (a broken pencil stroke) or big enough to
+    be a stroke of its own (a "5"'s bar)? A big piece may lie further off (a faint joining
+    stroke lost) and widen the box more (the bar above a "5"'s body)."""
+    if _runs_along_frame(other, shape) or (other.touches_border and other.mass > main.mass):
+        return False
+    side = max(box.w, box.h)
+    big = other.mass >= FRAGMENT_BIG * main.mass
+    if max(box.gap(other.box)) > (0.6 if big else 0.3) * side:
+        return False
+    merged = box.union(other.box)
+    grows = max(merged.w, merged.h) / side
+    if grows > (2.0 if big else 1.6):
+        return False  # a neighbour that would change the digit's size is something else
+    return other.mass >= (FRAGMENT_INSIDE if grows <= 1.1 else FRAGMENT_OUTSIDE) * main.mass
+
+
+def select_digit(ink: np.ndarray, min_area: int = MIN_DIGIT_AREA) -> Digit:
+    """The digit in an ink map holding one: its main piece plus the fragments belonging to it.
+
+    Raises NoDigitFound when there is no ink worth calling a digit (blank, specks, a dot).
+    """
+    labels, components = ink_components(ink)
+    if not components:
+        raise NoDigitFound("no digit found: the image looks blank")
+    ranked = sorted(
+        (c for c in components if c.area >= min_area), key=lambda c: _score(c, ink.shape), reverse=True
+    )
+    if not ranked:
+        raise NoDigitFound("no digit found: only specks of ink")
+    main = next((c for c in ranked[:DOT_CANDIDATES] if not _looks_like_a_dot(c, labels, ink)), None)
+    if main is None:
+        raise NoDigitFound("no digit found: only dots or blots of ink")
+    chosen, box = [main], main.box
+    others = sorted((c for c in components if c is not main), key=lambda c: -c.mass)
+    grown = True
+    while grown:
+        grown = False
+        for other in list(others):
+            if _joins(box, other, main, ink.shape):
+                chosen.append(other)
+                others.remove(other)
+                box, grown = box.union(other.box), True
+    x, y, w, h = box
+    keep = np.isin(labels[y : y + h, x : x + w], [c.label for c in chosen])
+    # Soft edges below FAINT_INK_LEVEL belong to the nearest chosen piece: keep a 1 px fringe.
+    keep = ndi.binary_dilation(keep, structure=np.ones((3, 3), dtype=bool))
+    crop = np.where(keep, ink[y : y + h, x : x + w], 0.0).astype(np.float32)
+    return Digit(ink=crop, box=box)

@@ -1,0 +1,181 @@
+"""An upload as an ink map: how much ink each pixel holds, at a bounded working resolution.
+
+In: a decoded upload (Pillow image, mode L or RGB). Out: ``InkMap``: float32 [H, W] in [0, 1]
+(1 = ink), its scale to the upload and the polarity found. Polarity found, paper and lighting
+removed by background estimation, printed ruled or squared lines removed, contrast normalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from recognizer.vision import ndimage as ndi
+from recognizer.vision.components import ink_components
+from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Frame
+from recognizer.vision.lines import remove_printed_lines
+from recognizer.vision.noise import MIN_CONTRAST, NOISE_SIGMAS, denoised, noise_sigma
+from recognizer.vision.paper import (
+    COARSE_FACTOR,
+    Paper,
+    background_window,
+    full_size,
+    has_shadows,
+    paper_levels,
+    paper_of,
+)
+from recognizer.vision.polarity import ink_is_dark
+from recognizer.vision.strokes import INK_LEVEL
+
+WORK_SIDE = 256  # longest side of the working resolution
+MIN_WORK_SIDE = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
+STROKE_WINDOWS = 4  # or, once the strokes are known, this many stroke widths
+PAGE_INKED = 0.15  # an ink map inked over this much of its area may have found the page
+PAGE_SPAN, PAGE_FILL = 0.4, 0.85  # a piece this big (of both sides) and this solid is the page
+
+
+@dataclass(frozen=True)
+class InkMap:
+    """Ink per pixel at a working resolution, and how it maps back to the upload."""
+
+    ink: np.ndarray  # float32 [H, W] in [0, 1], 1 = ink
+    scale: float  # working pixels per upload pixel
+    dark_ink: bool  # True when the upload had dark ink on light paper
+    contrast: float  # ink-to-paper contrast found, in [0, 1] of the full grey range
+
+    @property
+    def is_blank(self) -> bool:
+        return not bool(self.ink.any())
+
+    @property
+    def frame(self) -> Frame:
+        """Where the map sits in the upload."""
+        return Frame(self.scale)
+
+
+def working_grey(image: Image.Image, max_side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
+    """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels."""
+    grey = image if image.mode == "L" else image.convert("L")
+    width, height = grey.size
+    longest = max(width, height)
+    if longest > max_side:
+        scale = max_side / longest
+    elif longest < MIN_WORK_SIDE:
+        scale = min(MIN_WORK_SIDE, max_side) / longest
+    else:
+        scale = 1.0
+    if scale != 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        resample = Image.Resampling.BILINEAR if scale < 1 else Image.Resampling.BICUBIC
+        grey = grey.resize(size, resample, reducing_gap=2.0 if scale < 1 else None)
+        scale = grey.size[0] / width
+    return np.asarray(grey, dtype=np.float32) / 255.0, scale
+
+
+def _lighting_gain(paper: np.ndarray) -> np.ndarray:
+    """Light multiplies ink and paper alike: a stroke in shadow has less absolute contrast.
+    Scale each place by how much dimmer its paper is than the typical paper (at most 4x)."""
+    typical = float(np.median(paper[::4, ::4]))
+    return np.clip(typical / np.maximum(paper, 0.05), 0.5, 4.0).astype(np.float32)
+
+
+def _contrast_normalised(excess: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ink above its paper -> [0, 1]: the paper's noise to 0, a typical stroke core to 1.
+
+    The stroke level is the 90th percentile of what stands above the noise, or half the
+    strongest few dozen pixels when the digit is tiny and noise outnumbers it.
+    """
+    noise = noise_sigma(excess)
+    floor = max(NOISE_SIGMAS * noise, MIN_CONTRAST / 2)
+    flat = excess.ravel()
+    count = max(16, int(0.002 * flat.size))
+    strongest = float(np.partition(flat, flat.size - count)[-count:].mean())
+    if strongest < MIN_CONTRAST or strongest < 1.5 * floor:
+        return np.zeros_like(excess), max(strongest, 0.0)
+    above = flat[flat > floor]
+    typical = float(np.partition(above, int(0.9 * (above.size - 1)))[int(0.9 * (above.size - 1))])
+    strong = max(typical, 0.5 * strongest)
+    low = max(floor, 0.3 * strong)
+    high = max(0.8 * strong, low + 1e-3)
+    ink = np.clip((excess - low) / (high - low), 0.0, 1.0)
+    return ink.astype(np.float32, copy=False), strongest
+
+
+def _ink_against_paper(
+    bright_ink: np.ndarray, paper: Paper, dark_ink: bool, window: int
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """(ink map, contrast, the paper's levels at coarse scale) for one background window."""
+    levels = paper_levels(paper, window)
+    background = full_size(paper, levels)
+    excess = bright_ink - background
+    if dark_ink:  # on dark paper (MNIST's black) there is no paper brightness to divide by
+        excess *= _lighting_gain(1.0 - background)
+    ink, contrast = _contrast_normalised(excess)
+    return ink, contrast, levels
+
+
+def _window_for_strokes(ink: np.ndarray) -> int:
+    """A background window (coarse pixels) of about four stroke widths, the width taken as
+    twice the ink's area over its outline (no ink: a huge window, meaning no change)."""
+    mask = ink >= INK_LEVEL
+    outline = int(np.count_nonzero(mask & ~ndi.binary_erosion(mask)))
+    if outline == 0:
+        return 1 << 30
+    width = 2.0 * np.count_nonzero(mask) / outline
+    return max(3, int(np.ceil(STROKE_WINDOWS * width / COARSE_FACTOR))) | 1
+
+
+def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
+    """The ink map and contrast of working grey levels, for a given polarity."""
+    bright_ink = 1.0 - grey if dark_ink else grey
+    paper = paper_of(bright_ink)
+    window = background_window(paper.coarse)
+    ink, contrast, levels = _ink_against_paper(bright_ink, paper, dark_ink, window)
+    # The default window allows for marker strokes filling the frame; when there are shadows,
+    # thinner strokes let a tighter window follow their edges and corners closely.
+    if contrast > 0 and has_shadows(paper, levels):
+        tighter = _window_for_strokes(ink)
+        if tighter < 0.75 * window:
+            ink, contrast, _ = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
+    if contrast > 0:
+        ink = remove_printed_lines(ink)
+    return ink, contrast
+
+
+def _found_the_page(ink: np.ndarray) -> bool:
+    """Is the "ink" a big filled block away from the frame: the page itself, seen against a
+    darker desk, so the polarity is the wrong way round?"""
+    if np.count_nonzero(ink >= INK_LEVEL) < PAGE_INKED * ink.size:
+        return False
+    height, width = ink.shape
+    for component in ink_components(ink)[1]:
+        x, y, w, h = component.box
+        big = w >= PAGE_SPAN * width and h >= PAGE_SPAN * height
+        if big and not component.touches_border and component.area >= PAGE_FILL * w * h:
+            return True
+    return False
+
+
+def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | None = None) -> InkMap:
+    """How much ink each pixel holds, at a working resolution of at most ``max_side``.
+
+    ``dark_ink`` forces the polarity (None: decide from the image). The map's ``scale`` is in
+    working pixels per pixel of the upload (``image.info["upload_size"]`` when the decoder
+    read a reduced JPEG, else the image itself).
+    """
+    grey, scale = working_grey(image, max_side)
+    grey = denoised(grey)
+    upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
+    scale *= image.size[0] / upload_width
+    if dark_ink is not None:
+        ink, contrast = _ink_of(grey, dark_ink)
+        return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
+    dark_ink = ink_is_dark(grey)
+    ink, contrast = _ink_of(grey, dark_ink)
+    if contrast > 0 and _found_the_page(ink):
+        other, other_contrast = _ink_of(grey, not dark_ink)
+        if other_contrast > 0 and not _found_the_page(other):
+            dark_ink, ink, contrast = not dark_ink, other, other_contrast
+    return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)

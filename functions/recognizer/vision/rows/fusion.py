@@ -1,0 +1,79 @@
+"""The whole-row reader's reading and the segmenter's pieces, combined.
+
+In: a row's pieces and the row reader's best reading (``strip.Emission``s). Out: which digits
+of the reading lie in which piece, pieces it surely reads no digit in folded into their
+neighbour, and each digit's probabilities combined with the digit network's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from recognizer.vision.rows.pieces import Group, kept_ink, merged
+from recognizer.vision.rows.strip import Emission, RowReader, best_reading, row_strip
+from recognizer.vision.rows.tuning import FUSION, PIECES
+
+
+@dataclass(frozen=True)
+class PieceReading:
+    """What the whole-row reader read over one piece of ink."""
+
+    digits: list[Emission]  # the digits of its best reading that lie over the piece
+    no_digit: bool  # it reads no digit over the piece, and every digit it reads in the row surely
+
+
+def digits_per_piece(
+    ink: np.ndarray, groups: list[Group], height: float, reader: RowReader
+) -> list[PieceReading]:
+    """The digits the whole-row reader reads in each piece, left to right (each goes to the
+    piece whose columns hold it, or the nearest), and where it is sure there is none."""
+    strip = row_strip(ink, kept_ink(ink.shape, groups), height)
+    emissions = best_reading(reader.read(strip.pixels[None])[0], strip)
+    read: list[list[Emission]] = [[] for _ in groups]
+    for emission in emissions:
+        distance = [max(g.box.x - emission.x, emission.x - g.box.right, 0.0) for g in groups]
+        read[int(np.argmin(distance))].append(emission)
+    sure = bool(emissions) and min(e.probability for e in emissions) >= FUSION.sure
+    return [PieceReading(digits, sure and not digits) for digits in read]
+
+
+def fold_unread(groups: list[Group], read: list[PieceReading], height: float) -> tuple[list[Group], list[PieceReading]]:
+    """Pieces the reader is sure hold no digit (a stroke of a digit that came apart) join the
+    nearest piece it reads when close enough (PIECES.fragment_reach); farther ones stay as they are."""
+    kept = [i for i, r in enumerate(read) if not r.no_digit]
+    if not kept or len(kept) == len(groups):
+        return groups, read
+    folded = {i: groups[i] for i in kept}
+    for index, reading in enumerate(read):
+        if not reading.no_digit:
+            continue
+        gaps = {k: groups[index].box.distance(folded[k].box) for k in kept}
+        nearest = min(gaps, key=gaps.__getitem__)
+        if gaps[nearest] <= PIECES.fragment_reach * height:
+            folded[nearest] = merged(folded[nearest], groups[index])
+        else:
+            folded[index] = groups[index]
+    order = sorted(folded, key=lambda i: folded[i].box.x)
+    return [folded[i] for i in order], [read[i] for i in order]
+
+
+def read_alike(parts: list[Group], read: Sequence[Emission]) -> list[Group]:
+    """The parts of a piece with the reader's readings attached in order, when it read as many
+    digits there as there are parts (otherwise which reading is which part is unknown)."""
+    if len(parts) != len(read):
+        return parts
+    return [dataclasses.replace(part, read_as=emission.digits) for part, emission in zip(parts, read, strict=True)]
+
+
+def with_row_reading(probabilities: Sequence[float], read_as: np.ndarray | None) -> np.ndarray:
+    """The digit network's probabilities times the whole-row reader's (to FUSION.weight),
+    renormalised: two readings made differently, one from the digit alone and one in its row."""
+    network = np.asarray(probabilities, dtype=np.float64)
+    if read_as is None:
+        return network
+    both = network * np.clip(read_as, 1e-6, 1.0) ** FUSION.weight
+    return both / both.sum()

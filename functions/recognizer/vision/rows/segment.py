@@ -1,0 +1,210 @@
+"""A row of handwritten digits -> each digit's ink, box and model input, left to right.
+
+1. the upload as an ink map at a working resolution that suits a row (wide images keep more
+   pixels across), re-read from the upload's own pixels when the row is small in a big photo;
+2. its pieces of ink (``pieces``);
+3. pieces that may hold several digits cut where the evidence says so (``cuts``, ``choose``):
+   unless a piece looks like one digit, candidate parts are all read in one batch and the
+   parts most likely each to be one digit kept; where the whole-row reader surely reads how
+   many digits a piece holds, that many parts are kept, and pieces it surely reads no digit
+   in join their neighbour (``fusion``);
+4. each digit's box in the uploaded image's pixels, sorted left to right.
+
+In: a decoded upload (Pillow image), a ``ModelRunner`` (the digit network), optionally the
+probe and the row reader. Out: ``FoundDigit``s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from recognizer.errors import NoDigitFound
+from recognizer.vision.digit import normalize_digit
+from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Box, Frame
+from recognizer.vision.ink import WORK_SIDE, InkMap, ink_map
+from recognizer.vision.polarity import ink_is_dark
+from recognizer.vision.rows.choose import (
+    ModelRunner,
+    OneDigitScorer,
+    choose_exactly,
+    choose_parts,
+    clearly_one_digit,
+    cut_options,
+)
+from recognizer.vision.rows.cuts import stroke_px
+from recognizer.vision.rows.fusion import (
+    PieceReading,
+    digits_per_piece,
+    fold_unread,
+    read_alike,
+)
+from recognizer.vision.rows.pieces import (
+    Group,
+    crop_ink,
+    may_hold_several,
+    row_groups,
+    row_height,
+    typical_width,
+)
+from recognizer.vision.rows.strip import Emission, RowReader
+from recognizer.vision.rows.tuning import CUTS, FUSION, WORKING
+
+
+@dataclass(frozen=True)
+class FoundDigit:
+    """One digit of a row: its ink crop, the model's input made from it, its upload box."""
+
+    ink: np.ndarray  # float32 crop of the working map, only this digit's ink
+    model_input: np.ndarray  # float32 [28, 28]
+    box: Box  # in the uploaded image's pixels
+    read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
+
+
+@dataclass(frozen=True)
+class RowModels:
+    """The networks the segmenter consults, each optional: ``run``, the digit network (needed
+    to cut touching digits apart; without it they stay whole); ``probe``, the digit probe
+    (without it, parts are scored by their shape); ``reader``, the whole-row reader (says how
+    many digits each piece holds; the cuts are still the segmenter's)."""
+
+    run: ModelRunner | None = None
+    probe: OneDigitScorer | None = None
+    reader: RowReader | None = None
+
+
+def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]:
+    """The digits of a row in an ink map, left to right (see ``RowModels`` for what each
+    network adds)."""
+    groups = row_groups(ink)
+    run, probe, reader = models.run, models.probe, models.reader
+    if not groups or run is None:
+        return groups
+    height = row_height(groups)
+    digit_width = typical_width(groups, height)
+    if reader is None:
+        read = [PieceReading([], False) for _ in groups]
+    else:
+        groups, read = fold_unread(groups, digits_per_piece(ink, groups, height, reader), height)
+    settled: list[Group] = []
+    undecided: list[tuple[Group, list[Emission]]] = []
+    for group, reading in zip(groups, read, strict=True):
+        in_piece = reading.digits
+        sure = bool(in_piece) and min(e.probability for e in in_piece) >= FUSION.sure
+        if not may_hold_several(group, height) or (sure and len(in_piece) == 1):
+            settled += read_alike([group], in_piece)
+        elif sure:
+            # Told how many digits the piece holds, any part may be as wide as leaves room for
+            # the others: wide digits in a tight row are wider than CUTS.max_part of its height.
+            widest = max(CUTS.max_part * height, group.box.w - (len(in_piece) - 1) * CUTS.min_part * height)
+            options = cut_options(group, ink, height, digit_width, run, probe, stroke_px(group.mask), widest)
+            settled += read_alike(choose_exactly(options, len(in_piece)) or choose_parts(options), in_piece)
+        else:
+            undecided.append((group, in_piece))
+    strokes = [stroke_px(g.mask) for g, _ in undecided]
+    pieces = [g for g, _ in undecided]
+    sure_one = clearly_one_digit(pieces, strokes, ink, height, digit_width, run, probe) if undecided else []
+    for (group, in_piece), stroke, one in zip(undecided, strokes, sure_one, strict=True):
+        parts = [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
+        settled += read_alike(parts, in_piece)
+    return sorted(settled, key=lambda g: g.centre_x)
+
+
+def working_side(size: tuple[int, int]) -> int:
+    """Longest working side for a row image: wide rows keep WORKING.short_side pixels across."""
+    longest, shortest = max(size), max(1, min(size))
+    return int(min(WORKING.max_side, max(WORK_SIDE, WORKING.short_side * longest / shortest)))
+
+
+def at_working_size(image: Image.Image, side: int) -> Image.Image:
+    """The image in grey with its longest side ``side`` (ink_map's own scaling only shrinks,
+    and a tight row of small digits needs enlarging), knowing its upload's size."""
+    grey = image if image.mode == "L" else image.convert("L")
+    factor = side / max(image.size)
+    if abs(factor - 1.0) > 1e-3:
+        size = (max(1, round(image.size[0] * factor)), max(1, round(image.size[1] * factor)))
+        if factor > 1:
+            grey = grey.resize(size, Image.Resampling.BICUBIC)
+        else:
+            grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    elif grey is image:
+        grey = image.copy()
+    grey.info[UPLOAD_SIZE_KEY] = image.info.get(UPLOAD_SIZE_KEY, image.size)
+    return grey
+
+
+def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> InkMap:
+    """``ink_map`` of a row image at working size ``side``, mirrored above and below first.
+
+    The ink map removes printed lines (long thin strokes across most of the image); in an
+    image cropped tight around a row, a "1" or a "4"'s stem spans most of its height too.
+    Mirrored margins make the image taller, so only real ruled lines (which the mirror
+    continues) still span it. The mirrored margins are cut off the map again.
+    """
+    grey = at_working_size(image, side)
+    if dark_ink is None:  # from the image itself: mirrored shadows must not tip the balance
+        dark_ink = ink_is_dark(np.asarray(grey, dtype=np.float32) / 255.0)
+    pad = min(grey.size[1] - 1, int(np.ceil(WORKING.line_pad * grey.size[1])))
+    taller = Image.fromarray(np.pad(np.asarray(grey), ((pad, pad), (0, 0)), mode="reflect"), mode="L")
+    taller.info[UPLOAD_SIZE_KEY] = grey.info[UPLOAD_SIZE_KEY]
+    mapped = ink_map(taller, max_side=max(taller.size), dark_ink=dark_ink)
+    return dataclasses.replace(mapped, ink=mapped.ink[pad : pad + grey.size[1]])
+
+
+def _second_look(
+    image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, models: RowModels
+) -> tuple[np.ndarray, Frame, list[Group]] | None:
+    """Re-read a row that is small in the working map from the image's own pixels."""
+    upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
+    per_upload = image.size[0] / upload_size[0]  # image pixels per upload pixel
+    region = groups[0].box
+    for group in groups[1:]:
+        region = region.union(group.box)
+    margin = 0.5 * height
+    x, y, w, h = region
+    to_image = per_upload / frame.scale  # image pixels per working pixel
+    left = max(0, int((x - margin) * to_image))
+    top = max(0, int((y - margin) * to_image))
+    right = min(image.size[0], int(np.ceil((x + w + margin) * to_image)))
+    bottom = min(image.size[1], int(np.ceil((y + h + margin) * to_image)))
+    crop = image.crop((left, top, right, bottom))
+    crop.info.pop(UPLOAD_SIZE_KEY, None)
+    zoom = min(1.0, WORKING.refine_height / max(1.0, height * to_image))  # working pixels per crop pixel
+    side = int(min(2 * WORKING.max_side, max(WORK_SIDE, max(crop.size) * zoom)))
+    closer = row_ink_map(crop, side, dark_ink=dark_ink)
+    if closer.is_blank:
+        return None
+    found = segment_ink(closer.ink, models)
+    if not found:
+        return None
+    crop_frame = Frame(scale=closer.scale * per_upload, left=left / per_upload, top=top / per_upload)
+    return closer.ink, crop_frame, found
+
+
+def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[FoundDigit]:
+    """The digits of a row in a decoded upload, left to right, boxes in upload pixels
+    (see ``RowModels`` for what each network adds).
+
+    Raises NoDigitFound when there is no ink worth calling a digit.
+    """
+    first = row_ink_map(image, working_side(image.size))
+    if first.is_blank:
+        raise NoDigitFound("no digit found: the image looks blank")
+    ink, frame = first.ink, Frame(first.scale)
+    groups = segment_ink(ink, models)
+    if not groups:
+        raise NoDigitFound("no digit found: only specks of ink")
+    height = row_height(groups)
+    if height < WORKING.refine_below and image.size[0] / ink.shape[1] > 1.5:
+        closer = _second_look(image, frame, groups, height, first.dark_ink, models)
+        if closer is not None:
+            ink, frame, groups = closer
+    upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
+    found = []
+    for group in groups:
+        crop = crop_ink(ink, group)
+        found.append(FoundDigit(crop, normalize_digit(crop), frame.to_upload(group.box, upload_size), group.read_as))
+    return found
