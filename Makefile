@@ -5,11 +5,13 @@ PY := $(VENV)/bin/python
 DATA_DIR ?=
 PORT ?= 8000
 
-.PHONY: help venv run test train evaluate bench reliability lint-template deploy publish-site clean
+.PHONY: help venv run test lint format train evaluate bench reliability lint-template deploy publish-site clean
 
 help:
 	@echo "make run            start the local stack at http://127.0.0.1:$(PORT) (moto S3 + API + site)"
-	@echo "make test           run the whole test suite"
+	@echo "make test           lint (ruff, mypy), then run the whole test suite"
+	@echo "make lint           ruff check, ruff format --check and mypy (strict) on the package"
+	@echo "make format         let ruff fix what it can and format the code"
 	@echo "make train          train and export the model into models/ (DATA_DIR=../shared/data/mnist)"
 	@echo "make evaluate       evaluate the committed models on the MNIST test set"
 	@echo "make bench          cold start, warm latency and image size figures, as JSON"
@@ -29,8 +31,18 @@ $(VENV)/.installed: functions/requirements.txt requirements-dev.txt pyproject.to
 run: venv
 	PORT=$(PORT) $(PY) -m infra.local_stack
 
-test: venv
+test: lint
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# Configured in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 train: venv
 	$(PY) -m training.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),)

@@ -89,8 +89,13 @@ def predict_event(data: bytes, request_id: str = "bench-request") -> dict:
         "rawQueryString": "",
         "headers": {"content-type": content_type, "host": "bench.local"},
         "requestContext": {
-            "http": {"method": "POST", "path": "/api/predict", "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "http": {
+                "method": "POST",
+                "path": "/api/predict",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "bench",
+            },
             "requestId": request_id,
             "routeKey": "$default",
             "stage": "$default",
@@ -139,9 +144,7 @@ def child(event_path: Path, result_path: Path, warm_requests: int) -> None:
                 "first_event_ms": (answered - imported) * 1000.0,
                 "cold_cpu_ms": (cpu_answered - cpu_started) * 1000.0,
                 "warm_ms": warm,
-                "warm_cpu_ms_per_request": (time.process_time() - cpu_answered)
-                * 1000.0
-                / max(warm_requests, 1),
+                "warm_cpu_ms_per_request": (time.process_time() - cpu_answered) * 1000.0 / max(warm_requests, 1),
                 "answer": json.loads(first["body"])["predicted_digit"],
             }
         )
@@ -158,11 +161,17 @@ def run_child(event_path: Path, s3_env: dict[str, str], warm_requests: int = 0) 
         }
         for outside_lambda in ("LAMBDA_TASK_ROOT", "PYTHONDONTWRITEBYTECODE"):
             env.pop(outside_lambda, None)
-        command = [sys.executable, "-m", "infra.bench", "--child", str(event_path),
-                   str(result_path), str(warm_requests)]
+        command = [
+            sys.executable,
+            "-m",
+            "infra.bench",
+            "--child",
+            str(event_path),
+            str(result_path),
+            str(warm_requests),
+        ]
         started = time.perf_counter()
-        subprocess.run(command, cwd=REPO_ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wall = (time.perf_counter() - started) * 1000.0
         result = json.loads(result_path.read_text())
     result["process_wall_ms"] = wall
@@ -239,8 +248,18 @@ def serving_venv() -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-         "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(REQUIREMENTS),
+        ],
         check=True,
         stdout=sys.stderr,
     )
@@ -300,9 +319,7 @@ def main(argv: list[str] | None = None) -> None:
             }
             report["cold_start"] = measure_cold_start(event_path, s3_env, args.cold_runs)
             report["warm_handler"] = measure_warm_handler(event_path, s3_env, args.requests)
-            report["warm_http"] = measure_warm_http(
-                stack.url, stack.info.pid, data, args.requests
-            )
+            report["warm_http"] = measure_warm_http(stack.url, stack.info.pid, data, args.requests)
     if not args.skip_install_size:
         report["serving_install"] = measure_install_size()
     report["machine"] = {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)}

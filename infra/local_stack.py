@@ -43,7 +43,6 @@ FAKE_CREDENTIALS = {
 }
 
 
-
 @dataclass(frozen=True)
 class StackInfo:
     url: str
@@ -139,9 +138,7 @@ def serve_moto_s3_until_stdin_closes(host: str) -> None:
 
 def _child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {**os.environ, **(extra or {})}
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), str(REPO_ROOT / "functions"), env.get("PYTHONPATH", "")]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions"), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -152,7 +149,9 @@ def local_recognizer(settings: Settings, endpoint: str, bucket: str) -> Recogniz
     from recognizer.storage import Credentials, open_store
 
     local = settings.model_copy(update={"s3_endpoint_url": endpoint, "maps_bucket": bucket})
-    store = open_store(local, Credentials(FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
+    store = open_store(
+        local, Credentials(FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    )
     store.client.create_bucket(Bucket=bucket)
     return Recognizer.from_settings(local, store)
 
@@ -250,9 +249,7 @@ def serve(
         )
         server = uvicorn.Server(config)
         info = StackInfo(url=url, s3_endpoint=s3_endpoint, bucket=bucket, pid=os.getpid())
-        threading.Thread(
-            target=_announce_when_started, args=(server, info, ready_file), daemon=True
-        ).start()
+        threading.Thread(target=_announce_when_started, args=(server, info, ready_file), daemon=True).start()
         server.run(sockets=[sock])
     finally:
         moto.stop()
@@ -304,18 +301,20 @@ def start_local_stack_process(
     with tempfile.TemporaryDirectory(prefix="local-stack-") as scratch:
         ready_file = Path(scratch) / "ready.json"
         command = [
-            sys.executable, "-m", "infra.local_stack", "--port", "0", "--quiet",
-            "--site-dir", str(site_dir), "--ready-file", str(ready_file),
+            sys.executable,
+            "-m",
+            "infra.local_stack",
+            "--port",
+            "0",
+            "--quiet",
+            "--site-dir",
+            str(site_dir),
+            "--ready-file",
+            str(ready_file),
         ]
         child_env = _child_environment(env)
-        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-        try:
-            process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT
-            )
-        finally:
-            if log_path:
-                log.close()
+        with open(log_path or os.devnull, "ab") as log:  # the child keeps its own copy of the handle
+            process = subprocess.Popen(command, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not ready_file.exists():
             if process.poll() is not None:

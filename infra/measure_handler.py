@@ -63,9 +63,7 @@ def predict_events(count: int, batch: int, large_side: int) -> list[dict]:
     if batch:
         fields = [("images", f"d{i}.png", png) for i, png in enumerate(pngs[:batch])]
         body, content_type = _multipart_many(fields)
-        events.append(
-            sam_http_api_event("POST", "/api/predict/batch", body=body, content_type=content_type)
-        )
+        events.append(sam_http_api_event("POST", "/api/predict/batch", body=body, content_type=content_type))
     return events
 
 
@@ -103,7 +101,10 @@ def run_probe(events: list[dict], endpoint: str) -> tuple[dict, float]:
         events_file.write_text(json.dumps(events))
         done = subprocess.run(
             ["/usr/bin/time", "-v", sys.executable, str(PROBE), handler_name(), str(events_file)],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     max_rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
@@ -135,7 +136,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=12, help="single predictions")
     parser.add_argument("--batch", type=int, default=0, help="also send one batch of this many images")
     parser.add_argument(
-        "--large-side", type=int, default=4000,
+        "--large-side",
+        type=int,
+        default=4000,
         help="also send one JPEG photo this many pixels square (0: none)",
     )
     args = parser.parse_args()
@@ -143,8 +146,11 @@ def main() -> None:
     server, endpoint = start_moto_s3()
     try:
         boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         ).create_bucket(Bucket=BUCKET)
         events = predict_events(args.requests, args.batch, args.large_side)
         report, max_rss_mb = run_probe(events, endpoint)

@@ -173,9 +173,7 @@ def delete_keys(s3: Any, bucket: str, keys: Iterable[str]) -> list[str]:
     ordered = sorted(keys)
     for start in range(0, len(ordered), 1000):
         chunk = ordered[start : start + 1000]
-        answer = s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
-        )
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True})
         if answer.get("Errors"):
             raise PublishError(f"could not delete from {bucket}: {answer['Errors'][:3]}")
     return ordered
@@ -217,7 +215,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
     parser.add_argument("--site-dir", type=Path, default=SITE_DIR, help="the folder to publish")
     parser.add_argument(
-        "--empty", action="store_true",
+        "--empty",
+        action="store_true",
         help="instead of publishing, empty the site and maps buckets (before `sam delete`)",
     )
     return parser.parse_args(argv)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +39,20 @@ MIN_LOAD_CLIENTS, MIN_LOAD_REQUESTS = 16, 2_000
 def run_suite(report_dir: Path, selection: str | None, full: bool = True) -> int:
     """pytest on the suite, in one process (clean timings); its exit status."""
     env = {**os.environ, "RELIABILITY_FULL": "1" if full else "0", "RELIABILITY_REPORT_DIR": str(report_dir)}
-    command = [sys.executable, "-m", "pytest", SUITE, "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-               "-W", "ignore::UserWarning", "--durations=8"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        SUITE,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-W",
+        "ignore::UserWarning",
+        "--durations=8",
+    ]
     if selection:
         command += ["-k", selection]
     return subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
@@ -77,7 +89,7 @@ def summarise(figures: dict, tests_passed: bool) -> dict:
     survived = sum(1 for result in faults.values() if result.get("survived"))
     slowest = max((hostile, bombs), key=lambda part: part.get("slowest_rejection_ms") or 0.0)
     summary = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end",
         "cases_tried": {
             "hostile_http_uploads": http_cases,
@@ -92,12 +104,16 @@ def summarise(figures: dict, tests_passed: bool) -> dict:
         "slowest_rejection_ms": slowest["slowest_rejection_ms"],
         "slowest_rejection_case": slowest["slowest_rejection_case"],
         "slowest_rejection_before_decoding_ms": max(
-            hostile.get("slowest_rejection_before_decoding_ms", 0.0), bombs.get("slowest_rejection_before_decoding_ms", 0.0)),
+            hostile.get("slowest_rejection_before_decoding_ms", 0.0),
+            bombs.get("slowest_rejection_before_decoding_ms", 0.0),
+        ),
         "slowest_rejection_of_the_other_uploads_ms": hostile.get("slowest_rejection_ms"),
         "rejection_p95_ms": hostile.get("rejection_p95_ms"),
         "rejections_over_200_ms": sorted(
             bombs.get("rejections_over_200_ms", []) + hostile.get("rejections_over_200_ms", []),
-            key=milliseconds_in, reverse=True),
+            key=milliseconds_in,
+            reverse=True,
+        ),
         "peak_server_memory_mb": {
             "under_bombs": bombs.get("peak_mb"),
             "by_route": bombs.get("peak_mb_by_route", {}),
@@ -105,8 +121,20 @@ def summarise(figures: dict, tests_passed: bool) -> dict:
             "after_all_hostile_uploads": hostile.get("server_peak_memory_mb"),
             "after_load": load.get("server_peak_memory_mb"),
         },
-        "load": {key: load.get(key) for key in (
-            "clients", "requests", "errors", "requests_per_second", "p50_ms", "p95_ms", "max_ms", "seconds", "by_route")},
+        "load": {
+            key: load.get(key)
+            for key in (
+                "clients",
+                "requests",
+                "errors",
+                "requests_per_second",
+                "p50_ms",
+                "p95_ms",
+                "max_ms",
+                "seconds",
+                "by_route",
+            )
+        },
         "cross_talk": load.get("cross_talk"),
         "stored_inputs_compared": load.get("stored_inputs_checked"),
         "storage_faults": {"survived": survived, "cases": len(faults), "each": faults},
@@ -123,15 +151,19 @@ def targets(summary: dict, hostile: dict) -> dict[str, bool]:
     load = summary["load"]
     over_limit = summary["rejections_over_200_ms"]
     return {
-        f"at least {MIN_HOSTILE_CASES:,} hostile cases": summary["cases_tried"]["hostile_http_uploads"] >= MIN_HOSTILE_CASES,
-        "zero 5xx and zero dropped connections": summary["server_errors_5xx"] == 0 and summary["dropped_connections"] == 0,
+        f"at least {MIN_HOSTILE_CASES:,} hostile cases": summary["cases_tried"]["hostile_http_uploads"]
+        >= MIN_HOSTILE_CASES,
+        "zero 5xx and zero dropped connections": summary["server_errors_5xx"] == 0
+        and summary["dropped_connections"] == 0,
         "every rejection a 4xx in the error shape": summary["answers_not_in_the_error_shape_or_unexpected"] == 0
         and bool(hostile),
         f"every rejection within {REJECTION_LIMIT_MS:.0f} ms": bool(hostile) and not over_limit,
-        f"peak server memory under the bombs < {MEMORY_LIMIT_MB:.0f} MB": memory is not None and memory < MEMORY_LIMIT_MB,
-        f"load: {MIN_LOAD_CLIENTS} clients, >= {MIN_LOAD_REQUESTS:,} requests, zero errors":
-            (load["clients"] or 0) >= MIN_LOAD_CLIENTS and (load["requests"] or 0) >= MIN_LOAD_REQUESTS
-            and load["errors"] == 0,
+        f"peak server memory under the bombs < {MEMORY_LIMIT_MB:.0f} MB": memory is not None
+        and memory < MEMORY_LIMIT_MB,
+        f"load: {MIN_LOAD_CLIENTS} clients, >= {MIN_LOAD_REQUESTS:,} requests, zero errors": (load["clients"] or 0)
+        >= MIN_LOAD_CLIENTS
+        and (load["requests"] or 0) >= MIN_LOAD_REQUESTS
+        and load["errors"] == 0,
         "zero cross-talk": summary["cross_talk"] == 0,
         "every storage fault answered": summary["storage_faults"]["cases"] > 0
         and summary["storage_faults"]["survived"] == summary["storage_faults"]["cases"],
@@ -168,8 +200,10 @@ def printable(summary: dict) -> str:
         f"  storage faults survived {faults['survived']}/{faults['cases']}",
     ]
     for name, result in faults["each"].items():
-        lines.append(f"    - {name}: {result.get('status')} in {result.get('seconds')} s, "
-                     f"left in bucket {result.get('left_in_bucket')}")
+        lines.append(
+            f"    - {name}: {result.get('status')} in {result.get('seconds')} s, "
+            f"left in bucket {result.get('left_in_bucket')}"
+        )
     lines.append("  targets")
     lines += [f"    [{'x' if met else ' '}] {name}" for name, met in summary["targets"].items()]
     if slow:
@@ -196,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps({"summary": summary, "figures": figures}, indent=2, sort_keys=False) + "\n")
     print()
     print(printable(summary))
-    print(f"  written to {args.output.relative_to(REPO_ROOT) if args.output.is_relative_to(REPO_ROOT) else args.output}"
-          f" ({summary['run_seconds']} s)")
+    print(
+        f"  written to {args.output.relative_to(REPO_ROOT) if args.output.is_relative_to(REPO_ROOT) else args.output}"
+        f" ({summary['run_seconds']} s)"
+    )
     return 0 if status == 0 and all(summary["targets"].values()) else 1
 
 

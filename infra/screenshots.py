@@ -21,8 +21,13 @@ DOCS = REPO_ROOT / "docs"
 MNIST_SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 # (digit, white-on-black as in MNIST or dark ink on white as on paper)
 UPLOADS = ((3, False), (8, True))

@@ -22,6 +22,7 @@ import moto  # noqa: F401 - before any botocore client is made (see above)
 import numpy as np
 import pytest
 from PIL import Image
+
 from recognizer.api import create_app
 from recognizer.api.deps import get_recognizer
 from recognizer.networks import Networks, load_networks
@@ -231,9 +232,7 @@ class FakeLambdaContext:
     function_name: str = "digit-recognizer-test"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:digit-recognizer-test"
-    )
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:digit-recognizer-test"
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     log_group_name: str = "/aws/lambda/digit-recognizer-test"
     log_stream_name: str = "2024/01/01/[$LATEST]0123456789abcdef"
@@ -294,9 +293,7 @@ def http_api_event(
     return event
 
 
-def multipart_body(
-    fields: dict[str, tuple[str, bytes, str]], boundary: str | None = None
-) -> tuple[bytes, str]:
+def multipart_body(fields: dict[str, tuple[str, bytes, str]], boundary: str | None = None) -> tuple[bytes, str]:
     """A multipart/form-data body from {field: (filename, data, content type)}; (body, type)."""
     boundary = boundary or f"----pytest{uuid.uuid4().hex}"
     lines: list[bytes] = []

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from recognizer import cli
 
+from recognizer import cli
 from training.realistic import mnist_glyph
 from training.rows import layout_digits
 
@@ -108,8 +108,14 @@ def test_any_failed_file_makes_the_exit_status_1(offline, digit_files, tmp_path:
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["predict"], ["predict", "--bogus", "x.png"], ["unknown", "x.png"],
-             ["predict", "--url", "ftp://example.com", "x.png"]],
+    "args",
+    [
+        [],
+        ["predict"],
+        ["predict", "--bogus", "x.png"],
+        ["unknown", "x.png"],
+        ["predict", "--url", "ftp://example.com", "x.png"],
+    ],
 )
 def test_usage_errors_exit_with_2(args: list[str]) -> None:
     status, _, err = run_cli(*args)

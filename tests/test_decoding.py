@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
+
 from recognizer.api.errors import status_of
 from recognizer.decoding import (
     decode_upload,

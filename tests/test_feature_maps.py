@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from recognizer.feature_maps import (
     CONV1_LAYOUT,
     CONV2_LAYOUT,

@@ -7,10 +7,10 @@ import dataclasses
 import json
 
 import pytest
+
 from recognizer import handler as lambda_module
 from recognizer.api.deps import get_recognizer
 from recognizer.service import Recognizer
-
 from tests.conftest import multipart_body
 
 
@@ -60,9 +60,7 @@ def test_multipart_upload_is_answered(serve, moto_s3, digit_png, api_gateway_eve
 
 
 def test_raw_image_body_is_answered(serve, moto_s3, digit_png, api_gateway_event, lambda_context):
-    event = api_gateway_event(
-        "POST", "/api/predict", body=digit_png(7), headers={"content-type": "image/png"}
-    )
+    event = api_gateway_event("POST", "/api/predict", body=digit_png(7), headers={"content-type": "image/png"})
     status, _, answer = invoke(event, lambda_context)
     assert status == 200, answer
     assert 0 <= answer["predicted_digit"] <= 9
@@ -74,10 +72,8 @@ def test_raw_image_body_is_answered(serve, moto_s3, digit_png, api_gateway_event
         ("GET", "/api/nowhere", None, {}, 404, "not_found"),
         ("GET", "/api/predict", None, {}, 405, "method_not_allowed"),
         ("POST", "/api/predict", b"", {"content-type": "image/png"}, 422, "missing_image"),
-        ("POST", "/api/predict", b"plain words", {"content-type": "image/png"}, 415,
-         "unsupported_media_type"),
-        ("POST", "/api/predict", b"\x89PNG\r\n\x1a\n broken", {"content-type": "image/png"}, 422,
-         "invalid_image"),
+        ("POST", "/api/predict", b"plain words", {"content-type": "image/png"}, 415, "unsupported_media_type"),
+        ("POST", "/api/predict", b"\x89PNG\r\n\x1a\n broken", {"content-type": "image/png"}, 422, "invalid_image"),
         ("DELETE", "/api/predictions/" + "0" * 32, None, {}, 404, "not_found"),
         ("DELETE", "/api/predictions/nope", None, {}, 422, "invalid_prediction_id"),
     ],
@@ -113,7 +109,10 @@ def test_health_and_delete(serve, moto_s3, digit_png, api_gateway_event, lambda_
 
 def test_metrics_and_correlation_id(serve, moto_s3, digit_png, api_gateway_event, lambda_context, capsys):
     event = api_gateway_event(
-        "POST", "/api/predict", body=digit_png(9), headers={"content-type": "image/png"},
+        "POST",
+        "/api/predict",
+        body=digit_png(9),
+        headers={"content-type": "image/png"},
         request_id="req-abc-123",
     )
     status, _, answer = invoke(event, lambda_context)

@@ -90,9 +90,7 @@ def test_the_sam_event_is_an_http_api_payload_2_event():
 
 
 @pytest.mark.parametrize("digit", range(10))
-def test_a_multipart_upload_of_a_real_digit_is_read_correctly(
-    template_env, digit_png, lambda_context, digit: int
-):
+def test_a_multipart_upload_of_a_real_digit_is_read_correctly(template_env, digit_png, lambda_context, digit: int):
     status, answer = invoke(upload_event(digit_png(digit)), lambda_context)
 
     assert status == 200, answer
@@ -107,12 +105,11 @@ def test_presigned_urls_point_at_the_host_the_csp_allows(template_env, digit_png
     status, answer = invoke(upload_event(digit_png(3)), lambda_context)
     assert status == 200, answer
 
-    csp = template()["Resources"]["SecurityHeadersPolicy"]["Properties"][
-        "ResponseHeadersPolicyConfig"
-    ]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    csp = template()["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     allowed_host = (
-        "https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}"
-        .replace("${MapsBucket}", template_env.bucket)
+        "https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}".replace("${MapsBucket}", template_env.bucket)
         .replace("${AWS::Region}", REGION)
         .replace("${AWS::URLSuffix}", "amazonaws.com")
     )

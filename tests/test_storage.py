@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+
 from recognizer.errors import InvalidPredictionId, PredictionNotFound, StorageError
 from recognizer.storage import (
     new_prediction_id,
@@ -34,8 +35,18 @@ def test_prediction_ids_are_random_hex_and_validated() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "../../etc/passwd", "a" * 31, "a" * 33, "A" * 32, "g" * 32, "0" * 31 + "/",
-     "0" * 32 + "\n", "predictions/x", "*"],
+    [
+        "",
+        "../../etc/passwd",
+        "a" * 31,
+        "a" * 33,
+        "A" * 32,
+        "g" * 32,
+        "0" * 31 + "/",
+        "0" * 32 + "\n",
+        "predictions/x",
+        "*",
+    ],
 )
 def test_ids_that_could_escape_their_prefix_are_refused(bad: str) -> None:
     with pytest.raises(InvalidPredictionId):
@@ -78,9 +89,7 @@ def test_the_uploads_run_concurrently(moto_s3) -> None:
 
         return render
 
-    urls = moto_s3.store.put_files(
-        new_prediction_id(), {name: waiting(data) for name, data in PNG_FILES.items()}
-    )
+    urls = moto_s3.store.put_files(new_prediction_id(), {name: waiting(data) for name, data in PNG_FILES.items()})
     assert len(urls) == 3
 
 
@@ -125,12 +134,14 @@ def test_a_failing_render_is_a_storage_error(moto_s3) -> None:
     def broken() -> bytes:
         raise RuntimeError("boom")
 
-    with pytest.raises(StorageError, match="conv2.png"):
+    with pytest.raises(StorageError, match=r"conv2\.png"):
         moto_s3.store.put_files(new_prediction_id(), {**renderers(), "conv2.png": broken})
 
 
 def test_client_timeouts_retries_and_region_come_from_settings(aws_env, settings) -> None:
-    changed = settings.model_copy(update={"storage_timeout_seconds": 2, "storage_max_attempts": 3, "aws_region": "eu-west-3"})
+    changed = settings.model_copy(
+        update={"storage_timeout_seconds": 2, "storage_max_attempts": 3, "aws_region": "eu-west-3"}
+    )
     config = s3_client(changed).meta.config
     assert (config.connect_timeout, config.read_timeout) == (2, 2)
     assert config.retries["total_max_attempts"] == 3

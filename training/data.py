@@ -104,7 +104,7 @@ def _load_split(data_dir: Path, image_names: tuple[str, ...], label_names: tuple
         raise IdxError(f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels")
     if labels.size and labels.max() > 9:
         raise IdxError(f"{label_path}: label {int(labels.max())} is not a digit 0-9")
-    sources = [{"file": p.name, "md5": _md5(p), "records": int(len(labels))} for p in (image_path, label_path)]
+    sources = [{"file": p.name, "md5": _md5(p), "records": len(labels)} for p in (image_path, label_path)]
     return Split(images=images, labels=labels, sources=sources)
 
 
@@ -123,6 +123,7 @@ def load_from_keras() -> Mnist:
     """All 60,000 training images via ``keras.datasets.mnist`` (downloads once; needs internet)."""
     try:
         from keras.datasets import mnist  # lazy: TensorFlow/Keras only for training
+
         (x_train, y_train), (x_test, y_test) = mnist.load_data()
     except Exception as exc:  # network errors surface as many exception types
         raise DatasetNotFound(

@@ -31,7 +31,7 @@ def classification_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
     matrix = confusion_matrix(labels, predicted)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
     return {
-        "test_images": int(len(labels)),
+        "test_images": len(labels),
         "test_accuracy": float(np.mean(labels == predicted)),
         "per_class_accuracy": {str(d): round(float(a), 4) for d, a in enumerate(per_class)},
         "confusion_matrix": matrix.tolist(),

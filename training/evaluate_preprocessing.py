@@ -24,16 +24,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-
 from recognizer.decoding import decode_for_recognition
 from recognizer.errors import ClientError
 from recognizer.networks.digit_cnn import LiteRTModel
 from recognizer.settings import Settings
 from recognizer.vision.digit import to_model_input
-
 from training import realistic
 from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_OUTPUT = REPO / "models" / "preprocessing_eval.json"
 
@@ -94,7 +93,9 @@ def collect(samples, tally: Tally, settings: Settings) -> None:
         tally.sources.append(sample.source)
 
 
-def accuracy(model: LiteRTModel, inputs: list[np.ndarray], labels: np.ndarray, batch: int = 256) -> tuple[float, np.ndarray]:
+def accuracy(
+    model: LiteRTModel, inputs: list[np.ndarray], labels: np.ndarray, batch: int = 256
+) -> tuple[float, np.ndarray]:
     predictions = []
     stacked = np.stack(inputs).astype(np.float32)
     for start in range(0, len(stacked), batch):
@@ -116,7 +117,7 @@ def summarise(model: LiteRTModel, tally: Tally) -> dict:
         by_format.setdefault(fmt, []).append(int(right))
         by_source.setdefault(source, []).append(int(right))
     return {
-        "n": int(len(labels)),
+        "n": len(labels),
         "accuracy": round(ours, 4),
         "naive_accuracy": round(naive, 4),
         "refused": int(np.sum(tally.ours_refused)),
@@ -177,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             results[kind]["fonts"] = summarise(model, tally_fonts)
         row = results[kind]
         fonts_cols = (
-            f"{row['fonts']['accuracy']:>10.2%} {row['fonts']['naive_accuracy']:>7.2%}" if "fonts" in row else f"{'-':>10} {'-':>7}"
+            f"{row['fonts']['accuracy']:>10.2%} {row['fonts']['naive_accuracy']:>7.2%}"
+            if "fonts" in row
+            else f"{'-':>10} {'-':>7}"
         )
         print(
             f"{kind:<20} {row['mnist']['accuracy']:>10.2%} {row['mnist']['naive_accuracy']:>7.2%} {fonts_cols}"

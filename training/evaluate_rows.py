@@ -25,16 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
 from recognizer.errors import ClientError
 from recognizer.networks import DIGIT_TFLITE, ROW_READER_FILE
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
-
 from training import rows as row_kinds
 from training.data import load_from_dir
 from training.train import default_split
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
 SOURCES = {
@@ -72,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--failures", type=Path, help="write the misread rows' images here")
     parser.add_argument(
-        "--source", choices=SOURCES, default="test",
+        "--source",
+        choices=SOURCES,
+        default="test",
         help="digits from the MNIST test set (the reported figure), the training set (for tuning the segmentation) "
         "or its validation split (for choosing between models: no model trained on those digits)",
     )
@@ -108,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         by_length[len(row.number)].append(right)
         by_kind[row.kind].append(right)
         if not right:
-            wrong.append({"index": index, "kind": row.kind, "number": row.number, "read": read,
-                          "segmented": segmented[-1]})
+            wrong.append(
+                {"index": index, "kind": row.kind, "number": row.number, "read": read, "segmented": segmented[-1]}
+            )
             if args.failures:
                 suffix = "png" if row.data.startswith(b"\x89PNG") else "jpg"
                 name = f"{index:05d}_{row.kind}_{row.number}_read{read or 'none'}{'' if segmented[-1] else '_seg'}"
@@ -138,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         "timing": "decode + segmentation + the networks' forward passes, per row on this machine (shared CPU)",
         "wrong": wrong[:100],
     }
-    print(f"rows {report['rows']}: whole number exact {report['exact_number_accuracy']:.2%}, "
-          f"digit count right {report['digit_count_accuracy']:.2%}, "
-          f"every digit found where it is {report['segmentation_accuracy']:.2%}")
+    print(
+        f"rows {report['rows']}: whole number exact {report['exact_number_accuracy']:.2%}, "
+        f"digit count right {report['digit_count_accuracy']:.2%}, "
+        f"every digit found where it is {report['segmentation_accuracy']:.2%}"
+    )
     print("by length: " + ", ".join(f"{k}: {v['exact']:.2%} (n={v['n']})" for k, v in report["by_length"].items()))
     print("by kind:   " + ", ".join(f"{k}: {v['exact']:.2%} (n={v['n']})" for k, v in report["by_kind"].items()))
     print(f"ms per row: p50 {report['ms_per_row_p50']}, p95 {report['ms_per_row_p95']}")

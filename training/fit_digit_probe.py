@@ -29,8 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
 from recognizer.networks import DIGIT_TFLITE
 from recognizer.networks.digit_cnn import load_digit_model
 from recognizer.networks.probe import PROBE_FILE, DigitProbe
@@ -44,10 +42,11 @@ from recognizer.vision.rows.choose import (
 )
 from recognizer.vision.rows.cuts import stroke_px
 from recognizer.vision.rows.pieces import may_hold_several, typical_width
-
 from training.data import load_from_dir
 from training.row_parts import pieces_as_served
 from training.rows import KINDS, covered_digit, make_rows
+
+REPO = Path(__file__).resolve().parents[1]
 
 MATCH_IOU = 0.5  # a part is a digit when it overlaps one true digit box this much, and no other
 READ_FROM = FEATURES.index("log_p0")  # where a part's ten log-probabilities start
@@ -96,25 +95,33 @@ def fit_network(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, weight_d
     keras.utils.set_random_seed(seed)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     decay = keras.regularizers.L2(weight_decay / 2)  # gradient weight_decay * w, as decoupled from the batch
-    model = keras.Sequential([
-        keras.Input(shape=(x.shape[1],)),
-        keras.layers.Dense(hidden, activation="relu", kernel_regularizer=decay, name="hidden"),
-        keras.layers.Dense(1, kernel_regularizer=decay, name="logit"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(x.shape[1],)),
+            keras.layers.Dense(hidden, activation="relu", kernel_regularizer=decay, name="hidden"),
+            keras.layers.Dense(1, kernel_regularizer=decay, name="logit"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     model.fit(((x - mean) / scale).astype(np.float32), y.astype(np.float32), batch_size=256, epochs=epochs, verbose=0)
     hidden_kernel, hidden_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("hidden").get_weights())
     output_kernel, output_bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("logit").get_weights())
     return {
-        "mean": mean, "scale": scale, "hidden_weights": hidden_kernel, "hidden_bias": hidden_bias,
-        "output_weights": output_kernel[:, 0], "output_bias": float(output_bias[0]),
+        "mean": mean,
+        "scale": scale,
+        "hidden_weights": hidden_kernel,
+        "hidden_bias": hidden_bias,
+        "output_weights": output_kernel[:, 0],
+        "output_bias": float(output_bias[0]),
     }
 
 
 def clump_read_right(clump: Clump, probe: DigitProbe | None) -> tuple[bool, bool]:
     """Whether the piece is cut into its true digits' parts, and whether each then reads right."""
     options = clump.options
-    scored = dataclasses.replace(options, one_digit=probe.log_one_digit(options.features) if probe else options.one_digit)
+    scored = dataclasses.replace(
+        options, one_digit=probe.log_one_digit(options.features) if probe else options.one_digit
+    )
     parts = choose_parts(scored)
     cut_right = len(parts) == len(clump.truth) and all(is_one_digit(part.box, clump.truth) for part in parts)
     index = {id(part): k for k, part in enumerate(options.parts)}
@@ -141,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--weight-decay", type=float, default=1e-3)
     parser.add_argument(
-        "--kinds", nargs="*", default=list(FIT_KINDS), choices=list(KINDS),
+        "--kinds",
+        nargs="*",
+        default=list(FIT_KINDS),
+        choices=list(KINDS),
         help="kinds of row, in turn (name one twice to have more of it)",
     )
     parser.add_argument("--output", type=Path, default=None, help="default: MODEL_DIR/digit_probe.json")
@@ -158,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         clumps: list[Clump] = pickle.loads(args.clumps.read_bytes())
     else:
         clumps = []
-        for index, row in enumerate(make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)):
+        for index, row in enumerate(
+            make_rows(train.images, train.labels, args.rows, tuple(args.kinds), seed=args.seed)
+        ):
             clumps += clumps_of(row.data, row.boxes, row.number, index, run)
             if (index + 1) % 200 == 0:
                 print(f"{index + 1} rows, {len(clumps)} clumps, {time.perf_counter() - started:.0f} s", flush=True)
@@ -187,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.seed}, {args.rows} rows of kinds {args.kinds} in turn; every fifth row held out",
         "model_file": model_file.name,
         "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
-        "parts_fitted": int(len(y)),
+        "parts_fitted": len(y),
         "parts_one_digit": int(y.sum()),
         "held_out": report,
         "features": list(FEATURES),

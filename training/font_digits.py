@@ -22,16 +22,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from recognizer.vision.digit import crop_to_ink, normalize_digit
 from training.realistic import (
     HANDWRITING_FONTS,
     installed_fonts,
     stroke_px,
     thicken,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-
-from recognizer.vision.digit import crop_to_ink, normalize_digit
 
 # Debian packages: fonts-seto, fonts-cabinsketch,
 # fonts-leckerli-one, fonts-lobster, fonts-havana, fonts-isabella,
@@ -81,6 +78,8 @@ TRAINING_FONTS = (
     "dustin/El_Abogado_Loco.ttf",
     "dustin/Junkyard.ttf",
 )
+
+REPO = Path(__file__).resolve().parents[1]
 # Handwriting fonts held out of training: validation only (fonts-kristi, fonts-yusei-magic).
 # (femkeklaver is an outline font: hollow digits, not a hand; Ecolier's hairlines vanish.)
 VALIDATION_FONTS = ("kristi/Kristi.ttf", "yusei-magic/YuseiMagic-Regular.ttf")

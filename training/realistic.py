@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage as ndi
+
 from recognizer.vision.digit import crop_to_ink
 from recognizer.vision.strokes import INK_LEVEL, slimmed, stroke_width, thickened
-from scipy import ndimage as ndi
 
 Rng = np.random.Generator
 
@@ -167,7 +168,11 @@ def _encode(image: Image.Image, fmt: str, **params) -> bytes:
 
 
 def _jpeg(image: Image.Image, rng: Rng, low: int = 60, high: int = 92) -> bytes:
-    return _encode(image.convert("RGB") if image.mode not in ("L", "RGB") else image, "JPEG", quality=int(rng.integers(low, high + 1)))
+    return _encode(
+        image.convert("RGB") if image.mode not in ("L", "RGB") else image,
+        "JPEG",
+        quality=int(rng.integers(low, high + 1)),
+    )
 
 
 def _to_image(pixels: np.ndarray) -> Image.Image:
@@ -238,9 +243,24 @@ def shadow_field(shape: tuple[int, int], rng: Rng, depth: float) -> np.ndarray:
     side = int(rng.integers(4))
     reach = rng.uniform(0.15, 0.45)
     points = {
-        0: [(0, 0), (width * rng.uniform(0.3, 1), 0), (width * rng.uniform(0, 0.6), height * reach), (0, height * reach * 1.4)],
-        1: [(width, 0), (width, height * rng.uniform(0.3, 1)), (width * (1 - reach), height * rng.uniform(0, 0.6)), (width * (1 - reach * 1.4), 0)],
-        2: [(0, height), (width * rng.uniform(0.3, 1), height), (width * rng.uniform(0, 0.6), height * (1 - reach)), (0, height * (1 - reach * 1.4))],
+        0: [
+            (0, 0),
+            (width * rng.uniform(0.3, 1), 0),
+            (width * rng.uniform(0, 0.6), height * reach),
+            (0, height * reach * 1.4),
+        ],
+        1: [
+            (width, 0),
+            (width, height * rng.uniform(0.3, 1)),
+            (width * (1 - reach), height * rng.uniform(0, 0.6)),
+            (width * (1 - reach * 1.4), 0),
+        ],
+        2: [
+            (0, height),
+            (width * rng.uniform(0.3, 1), height),
+            (width * rng.uniform(0, 0.6), height * (1 - reach)),
+            (0, height * (1 - reach * 1.4)),
+        ],
         3: [(0, 0), (width * reach, 0), (width * reach * rng.uniform(0.6, 1.6), height), (0, height)],
     }[side]
     ImageDraw.Draw(mask).polygon(points, fill=255)
@@ -488,7 +508,9 @@ def _exotic_tiff(grey: np.ndarray, alpha: np.ndarray, rng: Rng) -> bytes:
     compression = ["raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"][int(rng.integers(4))]
     first = _to_image(grey)
     buffer = io.BytesIO()
-    first.save(buffer, format="TIFF", compression=compression, save_all=True, append_images=[Image.new("L", first.size, 0)])
+    first.save(
+        buffer, format="TIFF", compression=compression, save_all=True, append_images=[Image.new("L", first.size, 0)]
+    )
     return buffer.getvalue()
 
 

@@ -20,16 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
 from recognizer.decoding import decode_for_recognition
 from recognizer.settings import Settings
 from recognizer.vision.digit import normalize_digit
 from recognizer.vision.rows.cuts import candidate_parts, normalize_part, stroke_px
 from recognizer.vision.rows.pieces import Group, crop_ink, row_groups, row_height
 from recognizer.vision.rows.segment import row_ink_map, working_side
-
 from training.rows import box_iou, covered_digit, make_rows
+
+REPO = Path(__file__).resolve().parents[1]
 
 MATCH_IOU = 0.7  # a part stands for a digit when its box overlaps the digit's this much
 ALONE_SHARE = 0.25  # share of the digits standing alone that are kept

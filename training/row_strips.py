@@ -19,17 +19,26 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
-
 from recognizer.vision.rows.pieces import kept_ink
 from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH, Strip, row_strip
-
 from training.row_parts import pieces_as_served
 from training.rows import make_rows
 
+REPO = Path(__file__).resolve().parents[1]
+
 # Touching digits are where the row reader earns its place: those rows come most often.
-STRIP_KINDS = ("touching", "close", "touching", "ruled", "touching", "photo", "close", "spaced", "mnist_strip", "touching")
+STRIP_KINDS = (
+    "touching",
+    "close",
+    "touching",
+    "ruled",
+    "touching",
+    "photo",
+    "close",
+    "spaced",
+    "mnist_strip",
+    "touching",
+)
 
 
 @dataclass(frozen=True)

@@ -85,9 +85,7 @@ def _touching_shift(canvas: np.ndarray, ink: np.ndarray, x: int, y: int) -> int:
     return int(np.min((leftmost - rightmost)[both])) - 1
 
 
-def layout_digits(
-    glyphs: list[np.ndarray], height: int, gaps: list[float], touch: list[bool], rng: Rng
-) -> Layout:
+def layout_digits(glyphs: list[np.ndarray], height: int, gaps: list[float], touch: list[bool], rng: Rng) -> Layout:
     """Place ink crops left to right; ``touch[i]``: digit i+1 slides left until it meets digit i."""
     jitter = [int(rng.uniform(-0.08, 0.08) * height) for _ in glyphs]
     margin_x = int(rng.uniform(0.3, 0.9) * height) + 2

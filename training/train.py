@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: keras.datasets.mnist, 60,000 images)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--head", choices=("original", "wide", "wide-light"), default="wide-light")
-    parser.add_argument("--conv3", type=int, default=128, help="filters of a third convolution after conv2's pooling (0: none)")
+    parser.add_argument(
+        "--conv3", type=int, default=128, help="filters of a third convolution after conv2's pooling (0: none)"
+    )
     parser.add_argument("--epochs", type=int, default=80, help="upper bound; early stopping usually ends sooner")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument(
@@ -44,16 +46,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-augment", action="store_true")
-    parser.add_argument("--shear", type=float, default=0.2, help="random slant: horizontal shear factor up to this (0: none)")
+    parser.add_argument(
+        "--shear", type=float, default=0.2, help="random slant: horizontal shear factor up to this (0: none)"
+    )
     parser.add_argument("--elastic", type=float, default=1.5, help="elastic distortion, about this many px (0: none)")
-    parser.add_argument("--elastic-share", type=float, default=0.5, help="share of training images distorted elastically")
+    parser.add_argument(
+        "--elastic-share", type=float, default=0.5, help="share of training images distorted elastically"
+    )
     parser.add_argument(
         "--font-digits",
         type=int,
         default=6,
         help="renderings per digit per training font (training.font_digits; 0: MNIST only)",
     )
-    parser.add_argument("--thick-share", type=float, default=0.15, help="share of training images thickened (3x3 dilation)")
+    parser.add_argument(
+        "--thick-share", type=float, default=0.15, help="share of training images thickened (3x3 dilation)"
+    )
     parser.add_argument(
         "--fill-share",
         type=float,
@@ -66,9 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=4000,
         help="rows of training digits whose digits, as the row reader cuts them, join training (training.row_parts; 0: none)",
     )
-    parser.add_argument("--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font")
+    parser.add_argument(
+        "--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font"
+    )
     parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
-    parser.add_argument("--verbose", type=int, default=2, help="Keras progress output: 0, 1 (bar) or 2 (a line per epoch)")
+    parser.add_argument(
+        "--verbose", type=int, default=2, help="Keras progress output: 0, 1 (bar) or 2 (a line per epoch)"
+    )
     return parser.parse_args(argv)
 
 
@@ -96,8 +108,7 @@ def font_digit_splits(args: argparse.Namespace):
     val_fonts = font_digits.installed(font_digits.VALIDATION_FONTS)
     if not train_fonts:
         print(
-            "note: no training fonts installed (see models/README.md for the Debian packages); "
-            "training on MNIST alone",
+            "note: no training fonts installed (see models/README.md for the Debian packages); training on MNIST alone",
             file=sys.stderr,
         )
         return None, None
@@ -235,10 +246,10 @@ def train(args: argparse.Namespace) -> dict:
             "validation_images": int(n_mnist_val),
             "font_train_images": int(n_font_train),
             "row_part_rows": int(args.row_parts),
-            "row_part_images": 0 if row_parts is None else int(len(row_parts.labels)),
+            "row_part_images": 0 if row_parts is None else len(row_parts.labels),
             "row_part_images_from_touching": 0 if row_parts is None else int(row_parts.from_touching),
             "font_train_fonts": [] if font_train is None else font_train.fonts,
-            "font_validation_images": 0 if font_val is None else int(len(font_val.labels)),
+            "font_validation_images": 0 if font_val is None else len(font_val.labels),
             "files": mnist.train.sources + mnist.test.sources,
         },
         "training": {
@@ -262,11 +273,13 @@ def train(args: argparse.Namespace) -> dict:
         },
         "export_check": check.__dict__,
         "tflite_bytes": tflite_path.stat().st_size,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
     }
     (args.models_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    plot_confusion_matrix(np.array(report["confusion_matrix"]), report["test_accuracy"], args.models_dir / "confusion_matrix.png")
+    plot_confusion_matrix(
+        np.array(report["confusion_matrix"]), report["test_accuracy"], args.models_dir / "confusion_matrix.png"
+    )
     return metrics
 
 

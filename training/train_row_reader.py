@@ -17,13 +17,10 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 from recognizer.networks.row_reader import MODEL_FILE, SIGNATURE_KEY, LiteRTRowReader
 from recognizer.vision.rows.strip import (
@@ -34,10 +31,11 @@ from recognizer.vision.rows.strip import (
     STRIP_WIDTH,
     best_path,
 )
-
 from training.data import load_from_dir
 from training.row_strips import StripSet, strip_set
 from training.train import default_split
+
+REPO = Path(__file__).resolve().parents[1]
 
 MODELS_DIR = REPO / "models"
 MAX_LABEL = 8  # longest number a training row holds is 6; room to spare
@@ -52,7 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=8, help="the learning rate decays to nothing over these")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--strips", type=Path, nargs="+", help="training strips made beforehand (training.row_strips --output)")
+    parser.add_argument(
+        "--strips", type=Path, nargs="+", help="training strips made beforehand (training.row_strips --output)"
+    )
     parser.add_argument("--val-strips", type=Path, help="validation strips made beforehand")
     return parser.parse_args(argv)
 
@@ -142,9 +142,7 @@ def tflite_bytes(model) -> bytes:
     archive.add_endpoint(
         name=SIGNATURE_KEY,
         fn=lambda strip: serving(strip, training=False),
-        input_signature=[
-            tf.TensorSpec([None, STRIP_HEIGHT, STRIP_WIDTH, 1], tf.float32, name="strip")
-        ],
+        input_signature=[tf.TensorSpec([None, STRIP_HEIGHT, STRIP_WIDTH, 1], tf.float32, name="strip")],
     )
     with tempfile.TemporaryDirectory() as saved_model_dir:
         archive.write_out(saved_model_dir, verbose=False)
@@ -157,9 +155,7 @@ def load_strips(paths: list[Path] | Path | None, make) -> StripSet:
     if paths is None:
         return make()
     saved = [np.load(path) for path in (paths if isinstance(paths, list) else [paths])]
-    return StripSet(
-        np.concatenate([s["strips"] for s in saved]), [str(n) for s in saved for n in s["numbers"]]
-    )
+    return StripSet(np.concatenate([s["strips"] for s in saved]), [str(n) for s in saved for n in s["numbers"]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     lite = LiteRTRowReader(content=content)
     lite_exact = exact_share(lite.read(val.strips), val.numbers)
     report = {
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_rows": len(train.numbers),
         "validation_rows": len(val.numbers),
         "rows_from": "training.row_strips: rows of the training split's digits; validation rows of the held-out split's",

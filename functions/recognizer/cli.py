@@ -133,7 +133,9 @@ def url_reader(base_url: str, multi: bool) -> Reader:
     def read(data: bytes, filename: str) -> dict[str, Any]:
         body, content_type = multipart_body("image", filename, data)
         request = urllib.request.Request(
-            target, data=body, method="POST",
+            target,
+            data=body,
+            method="POST",
             headers={"Content-Type": content_type, "Accept": "application/json"},
         )
         try:
@@ -214,9 +216,7 @@ def predict_files(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="digits", description="Recognise handwritten digits in image files."
-    )
+    parser = argparse.ArgumentParser(prog="digits", description="Recognise handwritten digits in image files.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     predict = commands.add_parser(
         "predict",
@@ -231,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     predict.add_argument("--url", help="the API's base URL, e.g. https://digits.example.com (default: offline)")
     predict.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="progress bar on stderr (default: when stderr is a terminal and there are several files)",
     )
     return parser

@@ -30,7 +30,6 @@ ACCEPTED = "PNG, JPEG, WebP, GIF, BMP or TIFF"
 PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 
 
-
 @dataclass(frozen=True)
 class Sniffed:
     accepted: bool
@@ -394,6 +393,4 @@ def decode_upload(
 
 def decode_for_recognition(data: bytes, settings: Settings) -> Image.Image:
     """``decode_upload`` with the service's limits (what every route decodes uploads with)."""
-    return decode_upload(
-        data, max_pixels=settings.max_image_pixels, max_decoded_pixels=settings.max_decoded_pixels
-    )
+    return decode_upload(data, max_pixels=settings.max_image_pixels, max_decoded_pixels=settings.max_decoded_pixels)

@@ -20,9 +20,7 @@ from recognizer.viridis import VIRIDIS_RGB
 _LEVELS = 255
 GAP_INDEX = _LEVELS
 _VIRIDIS = np.asarray(VIRIDIS_RGB, dtype=np.uint8)
-_PALETTE = np.vstack(
-    [_VIRIDIS[np.linspace(0, 255, _LEVELS).round().astype(int)], np.zeros((1, 3), np.uint8)]
-)
+_PALETTE = np.vstack([_VIRIDIS[np.linspace(0, 255, _LEVELS).round().astype(int)], np.zeros((1, 3), np.uint8)])
 _PNG_COMPRESS_LEVEL = 1  # big flat areas compress well even at the fastest level
 
 
@@ -66,9 +64,7 @@ def grid_indices(maps: np.ndarray, layout: GridLayout) -> np.ndarray:
         filler = np.full((cells - count, height, width), GAP_INDEX, np.uint8)
         indices = np.concatenate([indices, filler])
     big = indices.repeat(layout.scale, axis=1).repeat(layout.scale, axis=2)
-    padded = np.pad(
-        big, ((0, 0), (0, layout.gap), (0, layout.gap)), constant_values=GAP_INDEX
-    )
+    padded = np.pad(big, ((0, 0), (0, layout.gap), (0, layout.gap)), constant_values=GAP_INDEX)
     cell_h, cell_w = padded.shape[1:]
     tiled = (
         padded.reshape(layout.rows, layout.cols, cell_h, cell_w)
@@ -104,7 +100,5 @@ def input_png(model_input: np.ndarray) -> bytes:
     pixels = np.asarray(model_input, dtype=np.float32).reshape(INPUT_SIZE, INPUT_SIZE)
     grey = (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(grey, mode="L").save(
-        buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL
-    )
+    Image.fromarray(grey, mode="L").save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

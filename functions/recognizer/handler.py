@@ -62,13 +62,19 @@ def record_metrics(outcome: RequestOutcome) -> None:
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=outcome.latency_ms)
     for digit in outcome.predicted_digits:
         with single_metric(
-            name="Predictions", unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
+            name="Predictions",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
             default_dimensions={"service": SERVICE},
         ) as metric:
             metric.add_dimension(name="digit", value=str(digit))
     if outcome.error_code is not None:
         with single_metric(
-            name="Errors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
+            name="Errors",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
             default_dimensions={"service": SERVICE},
         ) as metric:
             metric.add_dimension(name="code", value=outcome.error_code)
@@ -95,4 +101,5 @@ asgi_handler = Mangum(app, lifespan="off")
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return asgi_handler(event, context)
+    # Powertools' LambdaContext and Mangum's protocol describe the same object differently.
+    return asgi_handler(event, context)  # type: ignore[arg-type]

@@ -27,8 +27,7 @@ class PredictionResponse(BaseModel):
                 {
                     "predicted_digit": 7,
                     "confidence": 99.87,
-                    "probabilities": [0.0, 0.0, 0.0001, 0.0004, 0.0, 0.0, 0.0, 0.9987,
-                                      0.0, 0.0008],
+                    "probabilities": [0.0, 0.0, 0.0001, 0.0004, 0.0, 0.0, 0.0, 0.9987, 0.0, 0.0008],
                     "prediction_id": "3f2c0a9e5b7d4c1e8a6f0b2d4c6e8a1b",
                     "input_url": "https://…/predictions/3f2c…/input.png?X-Amz-…",
                     "feature_maps": {
@@ -42,9 +41,7 @@ class PredictionResponse(BaseModel):
     )
 
     predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
-    confidence: float = Field(
-        ge=0.0, le=100.0, description="Probability of the predicted digit, in percent."
-    )
+    confidence: float = Field(ge=0.0, le=100.0, description="Probability of the predicted digit, in percent.")
     probabilities: list[Probability] = Field(
         min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
     )
@@ -55,12 +52,8 @@ class PredictionResponse(BaseModel):
     input_url: str | None = Field(
         description="Presigned URL of the normalised 28x28 input PNG; null if storage failed."
     )
-    feature_maps: FeatureMaps | None = Field(
-        description="Feature-map grids; null if storage failed (see warnings)."
-    )
-    warnings: list[str] = Field(
-        default_factory=list, description="Why part of the answer is missing, if it is."
-    )
+    feature_maps: FeatureMaps | None = Field(description="Feature-map grids; null if storage failed (see warnings).")
+    warnings: list[str] = Field(default_factory=list, description="Why part of the answer is missing, if it is.")
 
 
 class ErrorDetail(BaseModel):
@@ -104,9 +97,7 @@ class DigitInRow(BaseModel):
         pattern=r"^[0-9a-f]{32}$",
         description="Only with ?feature_maps=true: identifies this digit's stored images.",
     )
-    input_url: str | None = Field(
-        default=None, description="Only with ?feature_maps=true: the normalised 28x28 input."
-    )
+    input_url: str | None = Field(default=None, description="Only with ?feature_maps=true: the normalised 28x28 input.")
     feature_maps: FeatureMaps | None = Field(
         default=None, description="Only with ?feature_maps=true: this digit's feature-map grids."
     )
@@ -119,12 +110,18 @@ class MultiPredictionResponse(BaseModel):
                 {
                     "number": "42",
                     "digits": [
-                        {"predicted_digit": 4, "confidence": 99.1,
-                         "probabilities": [0.0, 0.0, 0.0, 0.0, 0.991, 0.0, 0.0, 0.004, 0.0, 0.005],
-                         "box": [10, 12, 40, 61]},
-                        {"predicted_digit": 2, "confidence": 98.7,
-                         "probabilities": [0.0, 0.002, 0.987, 0.004, 0.0, 0.0, 0.0, 0.007, 0.0, 0.0],
-                         "box": [62, 15, 44, 58]},
+                        {
+                            "predicted_digit": 4,
+                            "confidence": 99.1,
+                            "probabilities": [0.0, 0.0, 0.0, 0.0, 0.991, 0.0, 0.0, 0.004, 0.0, 0.005],
+                            "box": [10, 12, 40, 61],
+                        },
+                        {
+                            "predicted_digit": 2,
+                            "confidence": 98.7,
+                            "probabilities": [0.0, 0.002, 0.987, 0.004, 0.0, 0.0, 0.0, 0.007, 0.0, 0.0],
+                            "box": [62, 15, 44, 58],
+                        },
                     ],
                     "warnings": [],
                 }
@@ -134,9 +131,7 @@ class MultiPredictionResponse(BaseModel):
 
     number: str = Field(pattern=r"^[0-9]+$", description="The digits read, left to right.")
     digits: list[DigitInRow] = Field(min_length=1, description="One entry per digit, left to right.")
-    warnings: list[str] = Field(
-        default_factory=list, description="Why part of the answer is missing, if it is."
-    )
+    warnings: list[str] = Field(default_factory=list, description="Why part of the answer is missing, if it is.")
 
 
 class BatchPrediction(PredictionResponse):

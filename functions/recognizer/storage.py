@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from recognizer.errors import InvalidPredictionId, PredictionNotFound, StorageError
 from recognizer.settings import Settings
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client  # type-checking only; not installed at runtime
+if TYPE_CHECKING:  # type-checking only (mypy-boto3-s3, a dev requirement); not installed at runtime
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 else:
-    S3Client = Any
+    S3Client = ObjectIdentifierTypeDef = Any
 
 PREFIX = "predictions"
 PNG = "image/png"
@@ -107,9 +108,7 @@ class MapStore:
     executor: ThreadPoolExecutor
     cleanup_wait_seconds: float = 3.0  # how long a failed prediction waits for its cleanup
 
-    def put_files(
-        self, prediction_id: str, files: Mapping[str, Callable[[], bytes]]
-    ) -> dict[str, str]:
+    def put_files(self, prediction_id: str, files: Mapping[str, Callable[[], bytes]]) -> dict[str, str]:
         """Render and upload each named PNG concurrently; presigned GET URLs by name.
 
         ``files`` maps a file name to a function making its bytes, so rendering one file
@@ -117,15 +116,14 @@ class MapStore:
         deleting the prediction's files (no half set is left for anyone to find).
         """
         futures: dict[str, Future[str]] = {
-            name: self.executor.submit(self._put, prediction_id, name, render)
-            for name, render in files.items()
+            name: self.executor.submit(self._put, prediction_id, name, render) for name, render in files.items()
         }
         urls: dict[str, str] = {}
         failures = []
         for name, future in futures.items():
             try:
                 urls[name] = future.result()
-            except Exception as exc:  # noqa: BLE001 - reported as one StorageError below
+            except Exception as exc:  # any failure: reported as one StorageError below
                 failures.append(f"{name}: {describe_storage_failure(exc)}")
         if failures:
             self._discard(prediction_id, list(files))
@@ -136,21 +134,19 @@ class MapStore:
         """Delete every file of a prediction whose upload failed: those that landed, and those
         that timed out on our side but may still land. Waits at most ``cleanup_wait_seconds``
         (the answer must not wait on a slow S3 twice); the delete goes on without us."""
-        keys = [{"Key": object_key(prediction_id, name)} for name in names]
+        keys: list[ObjectIdentifierTypeDef] = [{"Key": object_key(prediction_id, name)} for name in names]
         cleanup = self.executor.submit(
             self.client.delete_objects, Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
         )
         try:
             cleanup.result(timeout=self.cleanup_wait_seconds)
-        except Exception as exc:  # noqa: BLE001 - S3 is failing already; leftovers expire in a day
+        except Exception as exc:  # S3 is failing already; leftovers expire in a day
             reason = describe_storage_failure(exc)
             logger.warning("could not delete the files of prediction %s: %s", prediction_id, reason)
 
     def _put(self, prediction_id: str, name: str, render: Callable[[], bytes]) -> str:
         body = render()
-        self.client.put_object(
-            Bucket=self.bucket, Key=object_key(prediction_id, name), Body=body, ContentType=PNG
-        )
+        self.client.put_object(Bucket=self.bucket, Key=object_key(prediction_id, name), Body=body, ContentType=PNG)
         return self.presigned_url(prediction_id, name)
 
     def close(self) -> None:
@@ -172,11 +168,9 @@ class MapStore:
         prefix = prediction_prefix(prediction_id)
         try:
             listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
-            keys = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
+            keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
             if keys:
-                self.client.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
-                )
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
         except Exception as exc:
             raise StorageError(describe_storage_failure(exc)) from exc
         if not keys:

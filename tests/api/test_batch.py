@@ -70,8 +70,13 @@ def test_a_bad_file_fails_alone(app_client, digit_png, limits) -> None:
     assert [r["filename"] for r in results] == [name for name, _ in files]
     codes = [r["error"]["code"] if "error" in r else None for r in results]
     assert codes == [
-        None, "unsupported_media_type", "invalid_image", "no_digit_found", "missing_image",
-        "file_too_large", None,
+        None,
+        "unsupported_media_type",
+        "invalid_image",
+        "no_digit_found",
+        "missing_image",
+        "file_too_large",
+        None,
     ]
     for result in results:
         if "error" in result:

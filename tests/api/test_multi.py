@@ -58,8 +58,12 @@ def test_a_row_answers_the_number_and_each_digit_with_its_box(app_client, mnist_
 
 def test_the_digits_read_in_a_row_are_those_read_one_by_one(app_client, mnist_sample, digit_png) -> None:
     digits = [3, 8, 1, 6, 9]
-    alone = [app_client.post("/api/predict", files={"image": ("d.png", digit_png(d, 3), "image/png")})
-             .json()["predicted_digit"] for d in digits]
+    alone = [
+        app_client.post("/api/predict", files={"image": ("d.png", digit_png(d, 3), "image/png")}).json()[
+            "predicted_digit"
+        ]
+        for d in digits
+    ]
     data, _ = row_png(mnist_sample, digits)
     read = post_row(app_client, data).json()["number"]
     assert len(read) == len(digits)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+
 from recognizer.api import create_app
 from recognizer.service import Recognizer
 
@@ -45,8 +46,13 @@ def test_predict_answers_the_documented_shape(app_client, digit_png, moto_s3) ->
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {
-        "predicted_digit", "confidence", "probabilities", "prediction_id", "input_url",
-        "feature_maps", "warnings",
+        "predicted_digit",
+        "confidence",
+        "probabilities",
+        "prediction_id",
+        "input_url",
+        "feature_maps",
+        "warnings",
     }
     probabilities = body["probabilities"]
     assert len(probabilities) == 10 and all(0.0 <= p <= 1.0 for p in probabilities)
@@ -102,9 +108,7 @@ def test_health_and_openapi(app_client) -> None:
     assert health.status_code == 200
     assert health.json()["status"] == "ok" and health.json()["model_backend"] == "litert"
     schema = app_client.get("/api/openapi.json").json()
-    assert {"/api/predict", "/api/health", "/api/predictions/{prediction_id}", "/api/reset"} <= set(
-        schema["paths"]
-    )
+    assert {"/api/predict", "/api/health", "/api/predictions/{prediction_id}", "/api/reset"} <= set(schema["paths"])
     predict = schema["paths"]["/api/predict"]["post"]
     assert "multipart/form-data" in predict["requestBody"]["content"]
     assert {"413", "415", "422"} <= set(predict["responses"])
@@ -179,9 +183,7 @@ def test_missing_field(app_client) -> None:
     assert_error(form, 415, "unsupported_media_type")
     only_text = app_client.post(
         "/api/predict",
-        content=(
-            b"--b\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nhi\r\n--b--\r\n"
-        ),
+        content=(b'--b\r\nContent-Disposition: form-data; name="comment"\r\n\r\nhi\r\n--b--\r\n'),
         headers={"content-type": "multipart/form-data; boundary=b"},
     )
     assert_error(only_text, 422, "missing_image")
@@ -278,9 +280,7 @@ def test_delete_with_a_malformed_id_is_4xx(app_client, bad_id: str) -> None:
 
 def test_concurrent_requests_get_their_own_answers(server_client, digit_png) -> None:
     one, seven = digit_png(1), digit_png(7)
-    expected = {
-        data: upload(server_client, data).json()["probabilities"] for data in (one, seven)
-    }
+    expected = {data: upload(server_client, data).json()["probabilities"] for data in (one, seven)}
     assert np.argmax(expected[one]) != np.argmax(expected[seven])
 
     def ask(data: bytes) -> tuple[bytes, dict]:

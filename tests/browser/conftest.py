@@ -99,6 +99,4 @@ def site(chromium_browser, local_stack: str) -> Iterator[Site]:
 @pytest.fixture
 def phone_site(chromium_browser, local_stack: str) -> Iterator[Site]:
     """A phone-sized, touch-capable tab on the local stack."""
-    yield from _site(
-        chromium_browser, local_stack, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
+    yield from _site(chromium_browser, local_stack, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)

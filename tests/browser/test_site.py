@@ -33,8 +33,6 @@ def upload(site: Site, path: Path) -> None:
     site.by_test_id("upload-input").set_input_files(str(path))
 
 
-
-
 def natural_width(site: Site, test_id: str) -> int:
     return site.page.eval_on_selector(f"[data-testid={test_id}]", "img => img.naturalWidth")
 
@@ -206,14 +204,20 @@ def test_a_picture_too_big_for_the_api_is_shrunk_before_it_is_sent(site, mnist_s
     Image.fromarray(paper).save(big)
     rng = np.random.default_rng(0)
     noisy = np.clip(rng.normal(235, 12, (1500, 1500)), 0, 255).astype(np.uint8)
-    noisy[450:1050, 450:1050] = np.minimum(noisy[450:1050, 450:1050], np.asarray(
-        Image.fromarray(255 - mnist_sample.image_of(5)).resize((600, 600), Image.Resampling.BICUBIC)))
+    noisy[450:1050, 450:1050] = np.minimum(
+        noisy[450:1050, 450:1050],
+        np.asarray(Image.fromarray(255 - mnist_sample.image_of(5)).resize((600, 600), Image.Resampling.BICUBIC)),
+    )
     heavy = tmp_path / "photo-5.png"
     Image.fromarray(np.dstack([noisy] * 3)).save(heavy, compress_level=0)
     assert heavy.stat().st_size > 6 * 1024 * 1024
     sent: list[int] = []
-    site.page.on("request", lambda request: sent.append(len(request.post_data_buffer or b""))
-                 if request.url.endswith("/api/predict") else None)
+    site.page.on(
+        "request",
+        lambda request: (
+            sent.append(len(request.post_data_buffer or b"")) if request.url.endswith("/api/predict") else None
+        ),
+    )
     site.open("/")
     for count, (path, digit) in enumerate(((big, 3), (heavy, 5)), start=1):
         upload(site, path)
@@ -282,9 +286,7 @@ def test_phone_layout_has_no_horizontal_overflow(phone_site, mnist_sample, tmp_p
         site.open(path)
         if path == "/feature_maps":
             wait_for_maps(site)
-        width = site.page.evaluate(
-            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-        )
+        width = site.page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert width[0] <= width[1], f"{path} overflows sideways: {width}"
 
 

@@ -208,10 +208,7 @@ def materialize_task_root(target: Path) -> Path:
 
 def image_environment(task_root: Path) -> dict[str, str]:
     """The Dockerfile's ENV, with ${LAMBDA_TASK_ROOT} moved to ``task_root``."""
-    return {
-        name: value.replace(LAMBDA_TASK_ROOT, str(task_root))
-        for name, value in dockerfile().env.items()
-    }
+    return {name: value.replace(LAMBDA_TASK_ROOT, str(task_root)) for name, value in dockerfile().env.items()}
 
 
 # --- HTTP API events ------------------------------------------------------------------------

@@ -16,9 +16,7 @@ pytestmark = pytest.mark.xdist_group("local_stack")
 
 
 def post_digit(base_url: str, data: bytes) -> dict:
-    response = httpx.post(
-        f"{base_url}/api/predict", files={"image": ("digit.png", data, "image/png")}, timeout=30
-    )
+    response = httpx.post(f"{base_url}/api/predict", files={"image": ("digit.png", data, "image/png")}, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -103,10 +103,7 @@ def fake_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStack]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
-        clients = {
-            name: boto3.client(name, region_name="us-east-1")
-            for name in ("s3", "cloudfront", "cloudformation")
-        }
+        clients = {name: boto3.client(name, region_name="us-east-1") for name in ("s3", "cloudfront", "cloudformation")}
         yield make_fake_stack(clients, STACK, "site-bucket", "maps-bucket")
 
 
@@ -182,9 +179,7 @@ def test_a_missing_stack_is_a_clear_error(fake_stack: FakeStack):
         stack_outputs(fake_stack.cloudformation, "no-such-stack")
 
 
-def test_publish_uploads_with_headers_deletes_stale_and_invalidates(
-    fake_stack: FakeStack, tmp_path: Path
-):
+def test_publish_uploads_with_headers_deletes_stale_and_invalidates(fake_stack: FakeStack, tmp_path: Path):
     s3 = fake_stack.s3
     s3.put_object(Bucket=fake_stack.site_bucket, Key="old/gone.js", Body=b"stale")
     site = _write_site(
@@ -213,7 +208,7 @@ def test_publish_uploads_with_headers_deletes_stale_and_invalidates(
 def test_publish_refuses_a_folder_without_index_html(fake_stack: FakeStack, tmp_path: Path):
     site = _write_site(tmp_path, {"other.html": b"x"})
     outputs = stack_outputs(fake_stack.cloudformation, STACK)
-    with pytest.raises(PublishError, match="index.html"):
+    with pytest.raises(PublishError, match=r"index\.html"):
         publish_site.publish(site, outputs, fake_stack.s3, fake_stack.cloudfront)
     assert "Contents" not in fake_stack.s3.list_objects_v2(Bucket=fake_stack.site_bucket)
 
@@ -267,8 +262,12 @@ def fake_tools(bin_dir: Path, log: Path, *, sam: bool = True, docker_running: bo
 def run_deploy(bin_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), **NO_AWS_CONFIG}
     return subprocess.run(
-        ["bash", str(DEPLOY), *args], env={**base, **env}, capture_output=True, text=True,
-        timeout=120, stdin=subprocess.DEVNULL,
+        ["bash", str(DEPLOY), *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -297,8 +296,11 @@ def test_deploy_builds_deploys_then_publishes_the_site(tmp_path: Path, moto_serv
     env = {**FAKE_AWS_ENV, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_server_endpoint}
     clients = {
         name: boto3.client(
-            name, endpoint_url=moto_server_endpoint, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            name,
+            endpoint_url=moto_server_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
         for name in ("s3", "cloudfront", "cloudformation")
     }
@@ -315,7 +317,5 @@ def test_deploy_builds_deploys_then_publishes_the_site(tmp_path: Path, moto_serv
         f"sam deploy --stack-name digits-{suffix} --region us-east-1",
     ]
     listing = stack.s3.list_objects_v2(Bucket=stack.site_bucket)
-    assert {item["Key"] for item in listing["Contents"]} == {
-        file.key for file in site_files(REPO_ROOT / "site")
-    }
+    assert {item["Key"] for item in listing["Contents"]} == {file.key for file in site_files(REPO_ROOT / "site")}
     assert "site: https://" in done.stdout

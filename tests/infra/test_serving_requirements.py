@@ -62,9 +62,7 @@ def requirement_names() -> dict[str, str]:
 
 
 def package_files() -> list[Path]:
-    return sorted(
-        p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-    )
+    return sorted(p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
 # --- static: the requirements and the Dockerfile -------------------------------------------
@@ -83,19 +81,14 @@ def test_dockerfile_installs_the_serving_requirements_and_nothing_else():
     requirement_copies = [c for c in image.copies if c.sources == ("functions/requirements.txt",)]
     assert len(requirement_copies) == 1
     installs = [run for run in image.runs if "pip install" in run]
-    assert installs == [
-        f"pip install --no-cache-dir --only-binary=:all: -r {requirement_copies[0].destination}"
-    ]
+    assert installs == [f"pip install --no-cache-dir --only-binary=:all: -r {requirement_copies[0].destination}"]
     assert not any("tensorflow" in run.lower() for run in image.runs)
     assert image.cmd == (handler_name(),)
 
 
 def test_dockerfile_copies_the_whole_package_and_the_model_files():
     copied = image_files()
-    needed = {
-        f"{LAMBDA_TASK_ROOT}/recognizer/{path.relative_to(PACKAGE).as_posix()}": path
-        for path in package_files()
-    }
+    needed = {f"{LAMBDA_TASK_ROOT}/recognizer/{path.relative_to(PACKAGE).as_posix()}": path for path in package_files()}
     for served in SERVED_MODEL_FILES:
         needed[f"{LAMBDA_TASK_ROOT}/models/{served.name}"] = served
     missing = {image_path for image_path, source in needed.items() if copied.get(image_path) != source}
@@ -127,8 +120,11 @@ def maps_bucket(moto_server_endpoint: str) -> tuple[str, str]:
     """A fresh bucket on the session's moto server; (endpoint, bucket)."""
     bucket = f"image-maps-{os.urandom(6).hex()}"
     boto3.client(
-        "s3", endpoint_url=moto_server_endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=moto_server_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     ).create_bucket(Bucket=bucket)
     return moto_server_endpoint, bucket
 
@@ -158,7 +154,11 @@ def run_handler_from_image_files(
     }
     done = subprocess.run(
         [str(python), str(PROBE), handler_name(), str(events_file), "--watch", str(REPO_ROOT)],
-        cwd=task_root, env=env, capture_output=True, text=True, timeout=300,
+        cwd=task_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -187,7 +187,11 @@ def test_handler_answers_from_the_files_the_dockerfile_copies(tmp_path, maps_buc
     endpoint, bucket = maps_bucket
     task_root = materialize_task_root(tmp_path / "task")
     report = run_handler_from_image_files(
-        Path(sys.executable), task_root, digit_events(digit_png), endpoint, bucket,
+        Path(sys.executable),
+        task_root,
+        digit_events(digit_png),
+        endpoint,
+        bucket,
         ignored=Path(sys.prefix),
     )
     assert_answers_every_digit(report, task_root)
@@ -224,10 +228,18 @@ def serving_venv(python: Path) -> Path:
         subprocess.run([str(python), "-m", "venv", "--clear", str(venv)], check=True, timeout=300)
         install = subprocess.run(
             [
-                str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                "--only-binary=:all:", "-r", str(REQUIREMENTS),
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--only-binary=:all:",
+                "-r",
+                str(REQUIREMENTS),
             ],
-            capture_output=True, text=True, timeout=1200,
+            capture_output=True,
+            text=True,
+            timeout=1200,
         )
         assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-3000:]
         (venv / ".complete").write_text(interpreter)
@@ -235,9 +247,7 @@ def serving_venv(python: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_serving_requirements_install_into_a_clean_venv_and_answer_without_tensorflow(
-    tmp_path, maps_bucket, digit_png
-):
+def test_serving_requirements_install_into_a_clean_venv_and_answer_without_tensorflow(tmp_path, maps_bucket, digit_png):
     venv = serving_venv(image_python())
     python = venv / "bin" / "python"
     listed = subprocess.run(
@@ -253,7 +263,5 @@ def test_serving_requirements_install_into_a_clean_venv_and_answer_without_tenso
 
     endpoint, bucket = maps_bucket
     task_root = materialize_task_root(tmp_path / "task")
-    report = run_handler_from_image_files(
-        python, task_root, digit_events(digit_png), endpoint, bucket, ignored=venv
-    )
+    report = run_handler_from_image_files(python, task_root, digit_events(digit_png), endpoint, bucket, ignored=venv)
     assert_answers_every_digit(report, task_root)

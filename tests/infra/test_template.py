@@ -184,14 +184,15 @@ def test_bucket_policy_denies_every_request_without_tls(bucket: str):
         if res["Type"] == "AWS::S3::BucketPolicy" and res["Properties"]["Bucket"] == {"Ref": bucket}
     ]
     denials = [
-        s for s in statements(policy_name)
+        s
+        for s in statements(policy_name)
         if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
     ]
     assert len(denials) == 1
     (deny,) = denials
     assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert {"Fn::GetAtt": [bucket, "Arn"]} in deny["Resource"]
-    assert {"Fn::Sub": "${%s.Arn}/*" % bucket} in deny["Resource"]
+    assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny["Resource"]
 
 
 def test_maps_bucket_deletes_everything_after_one_day_and_keeps_no_versions():
@@ -229,7 +230,9 @@ def test_site_bucket_is_read_only_by_this_distribution_through_oac():
     assert site["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # no legacy OAI
     oac = properties("SiteOriginAccessControl")["OriginAccessControlConfig"]
     assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
-        "s3", "always", "sigv4",
+        "s3",
+        "always",
+        "sigv4",
     )
 
 
@@ -273,9 +276,7 @@ def test_site_is_the_cached_default_origin_with_pretty_urls():
     assert default["CachePolicyId"] == CACHING_OPTIMIZED
     (association,) = default["FunctionAssociations"]
     assert association["EventType"] == "viewer-request"
-    assert association["FunctionARN"] == {
-        "Fn::GetAtt": ["PrettyUrlsFunction", "FunctionMetadata.FunctionARN"]
-    }
+    assert association["FunctionARN"] == {"Fn::GetAtt": ["PrettyUrlsFunction", "FunctionMetadata.FunctionARN"]}
 
 
 def test_api_paths_go_uncached_to_the_http_api_with_every_method():
@@ -284,9 +285,7 @@ def test_api_paths_go_uncached_to_the_http_api_with_every_method():
     assert behavior["CachePolicyId"] == CACHING_DISABLED
     assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
     assert {"GET", "POST", "DELETE", "OPTIONS"} <= set(behavior["AllowedMethods"])
-    assert origin("api")["DomainName"] == {
-        "Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
-    }
+    assert origin("api")["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
     # Custom error responses would replace the API's own JSON errors with a page.
     assert "CustomErrorResponses" not in distribution()
 
@@ -300,7 +299,10 @@ def test_security_headers_apply_to_the_site_and_the_api():
     assert headers["ContentTypeOptions"]["Override"]
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] in (
-        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin",
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
     )
 
 
@@ -363,9 +365,7 @@ def test_outputs_name_what_deploying_and_publishing_need():
 
 def test_cfn_lint_finds_nothing():
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    done = subprocess.run(
-        [str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT
-    )
+    done = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -395,10 +395,19 @@ def test_checkov_fails_no_check_and_every_skip_says_why():
     checkov = _checkov_venv()
     done = subprocess.run(
         [
-            str(checkov), "--file", str(TEMPLATE), "--framework", "cloudformation",
-            "--skip-download", "--output", "json",
+            str(checkov),
+            "--file",
+            str(TEMPLATE),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
         ],
-        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
     )
     report = json.loads(done.stdout)
     results = report["results"]

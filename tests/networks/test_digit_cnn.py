@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+
 from recognizer.networks import DIGIT_KERAS, DIGIT_TFLITE, load_networks
 from recognizer.networks.digit_cnn import (
     Activations,

@@ -86,8 +86,15 @@ class HostileFile:
     bomb: bool = False
 
 
-def hostile(name: str, data: bytes, expect: Sequence[int] = (), code: str | None = None,
-            *, filename: str = "upload.png", bomb: bool = False) -> HostileFile:
+def hostile(
+    name: str,
+    data: bytes,
+    expect: Sequence[int] = (),
+    code: str | None = None,
+    *,
+    filename: str = "upload.png",
+    bomb: bool = False,
+) -> HostileFile:
     return HostileFile(name, data, frozenset(expect), code, filename, bomb)
 
 
@@ -110,20 +117,44 @@ def multipart(parts: Sequence[Part], boundary: str | None = None) -> tuple[bytes
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-def form_upload(name: str, parts: Sequence[Part], *, path: str = PREDICT, expect: Sequence[int] = (),
-                code: str | None = None, first: str | None = None, good_last: bool = False,
-                bomb: bool = False, query: tuple[tuple[str, str], ...] = ()) -> Upload:
+def form_upload(
+    name: str,
+    parts: Sequence[Part],
+    *,
+    path: str = PREDICT,
+    expect: Sequence[int] = (),
+    code: str | None = None,
+    first: str | None = None,
+    good_last: bool = False,
+    bomb: bool = False,
+    query: tuple[tuple[str, str], ...] = (),
+) -> Upload:
     body, content_type = multipart(parts)
     results = sum(1 for part in parts if part.field == "images" and part.filename is not None)
     return Upload(
-        name=name, path=path, body=body, headers=(("content-type", content_type),), query=query,
-        expect=frozenset(expect), code=code, results=results if path == BATCH else 0,
-        first=first, good_last=good_last, bomb=bomb,
+        name=name,
+        path=path,
+        body=body,
+        headers=(("content-type", content_type),),
+        query=query,
+        expect=frozenset(expect),
+        code=code,
+        results=results if path == BATCH else 0,
+        first=first,
+        good_last=good_last,
+        bomb=bomb,
     )
 
 
-def raw_upload(name: str, data: bytes, content_type: str | None, *, path: str = PREDICT,
-               expect: Sequence[int] = (), code: str | None = None) -> Upload:
+def raw_upload(
+    name: str,
+    data: bytes,
+    content_type: str | None,
+    *,
+    path: str = PREDICT,
+    expect: Sequence[int] = (),
+    code: str | None = None,
+) -> Upload:
     headers = (("content-type", content_type),) if content_type is not None else ()
     return Upload(name=name, path=path, body=data, headers=headers, expect=frozenset(expect), code=code)
 
@@ -139,13 +170,21 @@ def file_uploads(file: HostileFile, good: bytes, routes: Sequence[str] = UPLOAD_
         # The row reader may find no row in what one digit's reader reads.
         expect = sorted(file.expect | {422}) if 200 in file.expect else sorted(file.expect)
         code = file.code if 200 not in file.expect else None
-        uploads.append(form_upload(f"{file.name} [multi]", [part], path=MULTI, expect=expect, code=code, bomb=file.bomb))
+        uploads.append(
+            form_upload(f"{file.name} [multi]", [part], path=MULTI, expect=expect, code=code, bomb=file.bomb)
+        )
     if BATCH in routes:
-        uploads.append(form_upload(
-            f"{file.name} [batch]",
-            [Part("images", file.data, file.filename, "image/png"), Part("images", good, "good.png")],
-            path=BATCH, expect=[200], first=batch_first_result(file), good_last=True, bomb=file.bomb,
-        ))
+        uploads.append(
+            form_upload(
+                f"{file.name} [batch]",
+                [Part("images", file.data, file.filename, "image/png"), Part("images", good, "good.png")],
+                path=BATCH,
+                expect=[200],
+                first=batch_first_result(file),
+                good_last=True,
+                bomb=file.bomb,
+            )
+        )
     return uploads
 
 
@@ -209,7 +248,11 @@ def seed_files(pixels: np.ndarray) -> dict[str, bytes]:
         "jpeg-exif-rotated": encode(paper.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif),
         "gif": encode(paper.convert("P"), "GIF"),
         "gif-animated": encode(
-            paper.convert("P"), "GIF", save_all=True, duration=100, loop=0,
+            paper.convert("P"),
+            "GIF",
+            save_all=True,
+            duration=100,
+            loop=0,
             append_images=[blank.convert("P"), paper.rotate(180).convert("P")],
         ),
         "bmp": encode(paper, "BMP"),
@@ -245,8 +288,7 @@ def png_streamed(width: int, height: int, row: bytes, *, bit_depth: int = 8, col
     pieces = [compressor.compress(b"\x00" + row) for _ in range(height)]
     pieces.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", b"".join(pieces))
-            + png_chunk(b"IEND", b""))
+    return PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", b"".join(pieces)) + png_chunk(b"IEND", b"")
 
 
 def with_png_chunk(png: bytes, chunk: bytes) -> bytes:
@@ -342,8 +384,10 @@ def exif_payload(entries: int, *, loop: bool = False, junk: int = 0) -> bytes:
 # --- hostile files ------------------------------------------------------------------------------
 
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
-SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
-       b'<script>alert(1)</script><text x="4" y="24">7</text></svg>')
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+    b'<script>alert(1)</script><text x="4" y="24">7</text></svg>'
+)
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
@@ -398,8 +442,9 @@ def hostile_files(seeds: dict[str, bytes]) -> list[HostileFile]:
             files.append(hostile(f"{name}, truncated to {cut} of {len(data)} bytes", data[:cut]))
     files += exif_files(jpeg, png)
     strip_with_ink = np.where(np.arange(10_000) % 97 < 20, 0, 255).astype(np.uint8)[None, :]
-    first_frame_blank = encode(Image.new("P", (64, 64), 0), "GIF", save_all=True,
-                               append_images=[Image.open(io.BytesIO(gif))])
+    first_frame_blank = encode(
+        Image.new("P", (64, 64), 0), "GIF", save_all=True, append_images=[Image.open(io.BytesIO(gif))]
+    )
     noise = np.random.default_rng(3).integers(0, 256, (300, 300), dtype=np.uint8)
     files += [
         hostile("strip 10,000 x 1, blank", encode(Image.new("L", (10_000, 1), 255), "PNG"), [422], "no_digit_found"),
@@ -419,17 +464,24 @@ def hostile_files(seeds: dict[str, bytes]) -> list[HostileFile]:
 
 def exif_files(jpeg: bytes, png: bytes) -> list[HostileFile]:
     """Corrupt, looping, oversized and nonsensical EXIF: the pixels are still read."""
+
     def app1(payload: bytes) -> bytes:
         return jpeg_segment(0xE1, payload)
 
     cases = {
-        "JPEG with EXIF of random bytes": with_jpeg_segments(jpeg, [app1(b"Exif\x00\x00" + random.Random(2).randbytes(2000))]),
+        "JPEG with EXIF of random bytes": with_jpeg_segments(
+            jpeg, [app1(b"Exif\x00\x00" + random.Random(2).randbytes(2000))]
+        ),
         "JPEG with EXIF entries pointing past the end": with_jpeg_segments(jpeg, [app1(exif_payload(500))]),
         "JPEG with an EXIF directory naming itself next": with_jpeg_segments(jpeg, [app1(exif_payload(3, loop=True))]),
-        "JPEG with 70 EXIF segments of 64 kB (4.5 MB)": with_jpeg_segments(jpeg, [app1(exif_payload(1, junk=65_000))] * 70),
+        "JPEG with 70 EXIF segments of 64 kB (4.5 MB)": with_jpeg_segments(
+            jpeg, [app1(exif_payload(1, junk=65_000))] * 70
+        ),
         "JPEG with a truncated EXIF header": with_jpeg_segments(jpeg, [app1(b"Exif\x00\x00II*\x00\xff\xff\xff\x7f")]),
         "PNG with a 4 MB eXIf chunk": with_png_chunk(png, png_chunk(b"eXIf", exif_payload(2, junk=4_000_000)[6:])),
-        "PNG with an eXIf directory naming itself next": with_png_chunk(png, png_chunk(b"eXIf", exif_payload(4, loop=True)[6:])),
+        "PNG with an eXIf directory naming itself next": with_png_chunk(
+            png, png_chunk(b"eXIf", exif_payload(4, loop=True)[6:])
+        ),
     }
     for orientation in (0, 9, 255, 65535):
         exif = Image.Exif()
@@ -443,17 +495,29 @@ def declared_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
     from the header, before any pixel is allocated."""
     bombs = [
         hostile("PNG declaring 30,000 x 30,000", png_declaring(30_000, 30_000), [413], "image_too_large"),
-        hostile("PNG declaring 100,000 x 100,000 16-bit RGBA", png_declaring(100_000, 100_000, bit_depth=16, colour_type=6),
-                [413], "image_too_large"),
+        hostile(
+            "PNG declaring 100,000 x 100,000 16-bit RGBA",
+            png_declaring(100_000, 100_000, bit_depth=16, colour_type=6),
+            [413],
+            "image_too_large",
+        ),
         hostile("PNG declaring 25,000,001 x 1", png_declaring(25_000_001, 1), [413], "image_too_large"),
         hostile("PNG declaring 4,194,305 x 1", png_declaring(4_194_305, 1), [413], "image_too_large"),
         hostile("PNG declaring 2049 x 2048", png_declaring(2049, 2048), [413], "image_too_large"),
         hostile("PNG declaring 2^31-1 x 2^31-1", png_declaring(2**31 - 1, 2**31 - 1), [413, 422]),
-        hostile("JPEG declaring 65,500 x 65,500", with_jpeg_size(seeds["jpeg"], 65_500, 65_500), [413], "image_too_large"),
-        hostile("GIF declaring 65,535 x 65,535", with_gif_screen(seeds["gif"], 65_535, 65_535), [413], "image_too_large"),
+        hostile(
+            "JPEG declaring 65,500 x 65,500", with_jpeg_size(seeds["jpeg"], 65_500, 65_500), [413], "image_too_large"
+        ),
+        hostile(
+            "GIF declaring 65,535 x 65,535", with_gif_screen(seeds["gif"], 65_535, 65_535), [413], "image_too_large"
+        ),
         hostile("BMP declaring 100,000 x 100,000", with_bmp_size(seeds["bmp"], 100_000, 100_000), [413, 422]),
         hostile("TIFF declaring 200,000 x 200,000", with_tiff_size(seeds["tiff"], 200_000, 200_000), [413, 422]),
-        hostile("WebP declaring 16,384 x 16,384", webp_vp8x_declaring(16_384, 16_384, seeds["webp-lossless-rgba"]), [413, 422]),
+        hostile(
+            "WebP declaring 16,384 x 16,384",
+            webp_vp8x_declaring(16_384, 16_384, seeds["webp-lossless-rgba"]),
+            [413, 422],
+        ),
     ]
     return [HostileFile(f.name, f.data, f.expect, f.code, f.filename, bomb=True) for f in bombs]
 
@@ -482,8 +546,14 @@ def inflating_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
 
     within = full_size_kinds(side) + [
         (f"16-bit grey PNG with a bar of ink {side} x {side}", png_streamed(side, side, bar_16bit, bit_depth=16)),
-        (f"CMYK JPEG {jpeg_side} x {jpeg_side}", encode(Image.new("CMYK", (jpeg_side, jpeg_side), 0), "JPEG", quality=10)),
-        (f"progressive JPEG {jpeg_side} x {jpeg_side}", encode(Image.new("L", (jpeg_side, jpeg_side), 255), "JPEG", quality=10, progressive=True)),
+        (
+            f"CMYK JPEG {jpeg_side} x {jpeg_side}",
+            encode(Image.new("CMYK", (jpeg_side, jpeg_side), 0), "JPEG", quality=10),
+        ),
+        (
+            f"progressive JPEG {jpeg_side} x {jpeg_side}",
+            encode(Image.new("L", (jpeg_side, jpeg_side), 255), "JPEG", quality=10, progressive=True),
+        ),
     ]
     bombs = [hostile(f"{name} ({len(data):,} bytes)", data) for name, data in within]
     bombs += [
@@ -492,8 +562,13 @@ def inflating_bombs(seeds: dict[str, bytes]) -> list[HostileFile]:
     ]
     bombs += [
         hostile("grey PNG 4,194,304 x 1", png_streamed(side * side, 1, bytes(side * side)), [422], "no_digit_found"),
-        hostile("PNG with a zTXt chunk of 50 MB", with_png_chunk(png, png_chunk(b"zTXt", b"k\x00\x00" + fifty_mb_of_zeros))),
-        hostile("PNG with an iCCP profile of 50 MB", with_png_chunk(png, png_chunk(b"iCCP", b"p\x00\x00" + fifty_mb_of_zeros))),
+        hostile(
+            "PNG with a zTXt chunk of 50 MB", with_png_chunk(png, png_chunk(b"zTXt", b"k\x00\x00" + fifty_mb_of_zeros))
+        ),
+        hostile(
+            "PNG with an iCCP profile of 50 MB",
+            with_png_chunk(png, png_chunk(b"iCCP", b"p\x00\x00" + fifty_mb_of_zeros)),
+        ),
     ]
     return [HostileFile(f.name, f.data, f.expect, f.code, f.filename, bomb=True) for f in bombs]
 
@@ -507,43 +582,109 @@ def request_uploads(png: bytes) -> list[Upload]:
         form_upload("empty multipart form", [], expect=[422], code="missing_image"),
         form_upload("empty multipart form [batch]", [], path=BATCH, expect=[422], code="missing_image"),
         form_upload("file in a field with another name", [Part("file", png)], expect=[422], code="missing_image"),
-        form_upload("file in a field with another name [multi]", [Part("file", png)], path=MULTI, expect=[422], code="missing_image"),
-        form_upload("files in a field with another name [batch]", [Part("image", png)], path=BATCH, expect=[422], code="missing_image"),
+        form_upload(
+            "file in a field with another name [multi]",
+            [Part("file", png)],
+            path=MULTI,
+            expect=[422],
+            code="missing_image",
+        ),
+        form_upload(
+            "files in a field with another name [batch]",
+            [Part("image", png)],
+            path=BATCH,
+            expect=[422],
+            code="missing_image",
+        ),
         form_upload("image sent as a text field", [Part("image", png, None, None)], expect=[422], code="missing_image"),
         form_upload("five file fields", [Part(f"f{i}", png) for i in range(5)], expect=[400], code="bad_request"),
-        form_upload("33 files [batch]", [Part("images", png, f"{i}.png") for i in range(33)], path=BATCH,
-                    expect=[413], code="too_many_files"),
+        form_upload(
+            "33 files [batch]",
+            [Part("images", png, f"{i}.png") for i in range(33)],
+            path=BATCH,
+            expect=[413],
+            code="too_many_files",
+        ),
         form_upload("two image fields (the first counts)", [Part("image", png), Part("image", b"junk")], expect=[200]),
-        form_upload("a thousand text fields", [Part(f"f{i}", b"x", None, None) for i in range(1000)] + [Part("image", png)],
-                    expect=[400], code="bad_request"),
+        form_upload(
+            "a thousand text fields",
+            [Part(f"f{i}", b"x", None, None) for i in range(1000)] + [Part("image", png)],
+            expect=[400],
+            code="bad_request",
+        ),
         form_upload("a 60 kB file name", [Part("image", png, "x" * 60_000 + ".png")], expect=[200, 400, 413]),
         form_upload("PNG in a part labelled text/html", [Part("image", png, "digit.png", "text/html")], expect=[200]),
         form_upload("PNG in a part without Content-Type", [Part("image", png, "digit.png", None)], expect=[200]),
         raw_upload("raw PNG labelled text/plain", png, "text/plain", expect=[415], code="unsupported_media_type"),
-        raw_upload("raw PNG labelled application/json", png, "application/json", expect=[415], code="unsupported_media_type"),
+        raw_upload(
+            "raw PNG labelled application/json", png, "application/json", expect=[415], code="unsupported_media_type"
+        ),
         raw_upload("raw PNG without Content-Type", png, None, expect=[200]),
         raw_upload("raw PNG labelled image/jpeg", png, "image/jpeg", expect=[200]),
-        raw_upload("raw PNG as a urlencoded form (curl --data-binary)", png, "application/x-www-form-urlencoded", expect=[200]),
+        raw_upload(
+            "raw PNG as a urlencoded form (curl --data-binary)", png, "application/x-www-form-urlencoded", expect=[200]
+        ),
         raw_upload("raw PNG [batch]", png, "image/png", path=BATCH, expect=[415], code="unsupported_media_type"),
         raw_upload("multipart without a boundary", png, "multipart/form-data", expect=[400], code="bad_request"),
-        raw_upload("multipart with another boundary than the body's", other_boundary, "multipart/form-data; boundary=two",
-                   expect=[400, 422]),
-        raw_upload("multipart body cut short", multipart([Part("image", png)], "cut")[0][:200],
-                   "multipart/form-data; boundary=cut", expect=[400, 422]),
-        raw_upload("body over the upload limit", bytes(5 * 1024 * 1024 + 1), "image/png", expect=[413], code="file_too_large"),
-        raw_upload("body over the batch limit [batch]", bytes(21 * 1024 * 1024), "multipart/form-data; boundary=x",
-                   path=BATCH, expect=[413], code="batch_too_large"),
+        raw_upload(
+            "multipart with another boundary than the body's",
+            other_boundary,
+            "multipart/form-data; boundary=two",
+            expect=[400, 422],
+        ),
+        raw_upload(
+            "multipart body cut short",
+            multipart([Part("image", png)], "cut")[0][:200],
+            "multipart/form-data; boundary=cut",
+            expect=[400, 422],
+        ),
+        raw_upload(
+            "body over the upload limit", bytes(5 * 1024 * 1024 + 1), "image/png", expect=[413], code="file_too_large"
+        ),
+        raw_upload(
+            "body over the batch limit [batch]",
+            bytes(21 * 1024 * 1024),
+            "multipart/form-data; boundary=x",
+            path=BATCH,
+            expect=[413],
+            code="batch_too_large",
+        ),
         Upload("GET on the upload route", PREDICT, method="GET", expect=frozenset([405]), code="method_not_allowed"),
-        Upload("PUT on the upload route", PREDICT, png, method="PUT", expect=frozenset([405]), code="method_not_allowed"),
-        Upload("OPTIONS on the batch route", BATCH, method="OPTIONS", expect=frozenset([405]), code="method_not_allowed"),
-        Upload("DELETE with an escaping id", "/api/predictions/..%2F..%2Fsecret", method="DELETE", expect=frozenset([404, 422])),
-        Upload("DELETE with 33 hex digits", "/api/predictions/" + "a" * 33, method="DELETE", expect=frozenset([422]),
-               code="invalid_prediction_id"),
-        Upload("DELETE of nothing stored", "/api/predictions/" + "0" * 32, method="DELETE", expect=frozenset([404]),
-               code="not_found"),
+        Upload(
+            "PUT on the upload route", PREDICT, png, method="PUT", expect=frozenset([405]), code="method_not_allowed"
+        ),
+        Upload(
+            "OPTIONS on the batch route", BATCH, method="OPTIONS", expect=frozenset([405]), code="method_not_allowed"
+        ),
+        Upload(
+            "DELETE with an escaping id",
+            "/api/predictions/..%2F..%2Fsecret",
+            method="DELETE",
+            expect=frozenset([404, 422]),
+        ),
+        Upload(
+            "DELETE with 33 hex digits",
+            "/api/predictions/" + "a" * 33,
+            method="DELETE",
+            expect=frozenset([422]),
+            code="invalid_prediction_id",
+        ),
+        Upload(
+            "DELETE of nothing stored",
+            "/api/predictions/" + "0" * 32,
+            method="DELETE",
+            expect=frozenset([404]),
+            code="not_found",
+        ),
         Upload("reset without an id", "/api/reset", method="GET", expect=frozenset([422]), code="validation_error"),
-        Upload("reset with a traversal id", "/api/reset", method="GET", query=(("prediction_id", "../../etc/passwd"),),
-               expect=frozenset([422]), code="invalid_prediction_id"),
+        Upload(
+            "reset with a traversal id",
+            "/api/reset",
+            method="GET",
+            query=(("prediction_id", "../../etc/passwd"),),
+            expect=frozenset([422]),
+            code="invalid_prediction_id",
+        ),
         Upload("site path traversal", "/..%2f..%2f..%2fetc%2fpasswd", method="GET", expect=frozenset([404])),
         Upload("API path traversal", "/api/..%2f..%2fREADME.md", method="GET", expect=frozenset([404])),
     ]

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import urlparse
 
 LOOPBACK = "127.0.0.1"
@@ -143,7 +144,7 @@ class PutRefuser:
 
         class Forbidden:
             status_code = 403
-            headers: dict[str, str] = {}
+            headers: ClassVar[dict[str, str]] = {}
             content = b""
 
         return Forbidden(), {

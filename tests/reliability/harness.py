@@ -58,7 +58,9 @@ def prediction_problems(body: object, where: str = "") -> list[str]:
         problems.append(f"{where}predicted_digit is {digit!r}")
     if not isinstance(probabilities, list) or len(probabilities) != 10:
         problems.append(f"{where}probabilities are not ten numbers")
-    elif abs(sum(probabilities) - 1.0) > 1e-3 or isinstance(digit, int) and probabilities[digit] != max(probabilities):
+    elif abs(sum(probabilities) - 1.0) > 1e-3 or (
+        isinstance(digit, int) and probabilities[digit] != max(probabilities)
+    ):
         problems.append(f"{where}probabilities do not sum to 1 or do not peak at the digit")
     if not isinstance(body.get("warnings", []), list):
         problems.append(f"{where}warnings is not a list")
@@ -121,7 +123,11 @@ def judge(upload: Upload, status: int, content: bytes) -> tuple[str | None, list
     code = None
     if 400 <= status < 600:
         problems += error_problems(body)
-        code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+        code = (
+            body.get("error", {}).get("code")
+            if isinstance(body, dict) and isinstance(body.get("error"), dict)
+            else None
+        )
         if upload.code is not None and upload.path != BATCH and code != upload.code:
             problems.append(f"code {code}, expected {upload.code}")
     elif status == 200:
@@ -133,7 +139,10 @@ def send(client: httpx.Client, upload: Upload) -> Answer:
     started = time.perf_counter()
     try:
         response = client.request(
-            upload.method, upload.path, content=upload.body or None, headers=dict(upload.headers),
+            upload.method,
+            upload.path,
+            content=upload.body or None,
+            headers=dict(upload.headers),
             params=dict(upload.query) or None,
         )
     except httpx.HTTPError as exc:
@@ -169,9 +178,19 @@ class CorpusFigures:
 
 
 # Codes answered before any pixel is decoded: the request, the bytes' format or the header.
-EARLY_CODES = {"bad_request", "not_found", "method_not_allowed", "file_too_large", "image_too_large",
-               "unsupported_media_type", "missing_image", "invalid_prediction_id", "validation_error",
-               "too_many_files", "batch_too_large"}
+EARLY_CODES = {
+    "bad_request",
+    "not_found",
+    "method_not_allowed",
+    "file_too_large",
+    "image_too_large",
+    "unsupported_media_type",
+    "missing_image",
+    "invalid_prediction_id",
+    "validation_error",
+    "too_many_files",
+    "batch_too_large",
+}
 
 
 def summarise(answers: Iterable[Answer], limit_ms: float = 200.0) -> CorpusFigures:

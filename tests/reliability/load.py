@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass, field
 import httpx
 import numpy as np
 from PIL import Image
+
 from recognizer.decoding import decode_upload
 from recognizer.feature_maps import input_png
 from recognizer.networks import load_networks
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.vision.digit import to_model_input
-
 from tests.reliability.corpus import (
     BATCH,
     MULTI,
@@ -139,7 +139,9 @@ def send_job(http: httpx.Client, job: Job) -> tuple[int, dict | None]:
     if job.kind == MULTI:
         response = http.post(MULTI, files={"image": ("row.png", job.row, "image/png")})
     elif job.kind == BATCH:
-        response = http.post(BATCH, files=[("images", (f"{i}.png", d.png, "image/png")) for i, d in enumerate(job.digits)])
+        response = http.post(
+            BATCH, files=[("images", (f"{i}.png", d.png, "image/png")) for i, d in enumerate(job.digits)]
+        )
     else:
         response = http.post(PREDICT, files={"image": ("digit.png", job.digits[0].png, "image/png")})
     try:
@@ -157,14 +159,17 @@ def judge(job: Job, answer: dict) -> tuple[list[str], list[Stored]]:
     wrong, stored = [], []
     for digit, prediction in itertools.zip_longest(job.digits, predictions):
         if digit is None or prediction is None or prediction.get("predicted_digit") != digit.label:
-            wrong.append(f"{digit.label if digit else None} answered as {prediction and prediction.get('predicted_digit')}")
+            wrong.append(
+                f"{digit.label if digit else None} answered as {prediction and prediction.get('predicted_digit')}"
+            )
         elif prediction.get("input_url"):
             stored.append(Stored(prediction["input_url"], prediction["prediction_id"], digit.stored_input))
     return wrong, stored
 
 
-def run_load(base_url: str, digits: Sequence[Digit], recognizer: Recognizer, *, clients: int, requests: int,
-             time_limit_s: float) -> LoadFigures:
+def run_load(
+    base_url: str, digits: Sequence[Digit], recognizer: Recognizer, *, clients: int, requests: int, time_limit_s: float
+) -> LoadFigures:
     """``clients`` threads share ``requests`` requests (or ``time_limit_s``), then every stored
     input is fetched and compared with what its request sent (``recognizer``: the service
     offline, to know which rows it reads)."""
@@ -223,7 +228,9 @@ def run_load(base_url: str, digits: Sequence[Digit], recognizer: Recognizer, *, 
     return figures
 
 
-def check_stored_inputs(stored: list[Stored], digits: Sequence[Digit], figures: LoadFigures, problems: list[str]) -> None:
+def check_stored_inputs(
+    stored: list[Stored], digits: Sequence[Digit], figures: LoadFigures, problems: list[str]
+) -> None:
     """Fetch every stored input: it must be this request's, under this request's own prefix."""
     ids = [item.prediction_id for item in stored]
     figures.duplicate_ids = len(ids) - len(set(ids))

@@ -58,7 +58,9 @@ def test_declared_bombs_are_refused_from_the_header_without_allocating(reliabili
     assert max(growth.values()) < ALLOCATION_SLACK_MB, growth
 
 
-def test_bombs_within_the_pixel_limit_are_read_in_bounded_memory(reliability_stack, stack_client, seeds, scale, figures):
+def test_bombs_within_the_pixel_limit_are_read_in_bounded_memory(
+    reliability_stack, stack_client, seeds, scale, figures
+):
     warm_up(stack_client, seeds)
     pid = reliability_stack.info.pid
     baseline = resident_memory_mb(pid)
@@ -71,13 +73,19 @@ def test_bombs_within_the_pixel_limit_are_read_in_bounded_memory(reliability_sta
             answers += [send(stack_client, upload) for upload in file_uploads(file, seeds["png-grey"], routes=(route,))]
         peaks[route] = peak_memory_mb(pid)
     summary = summarise(answers)
-    figures["bombs"] = {**summary.as_dict(), "baseline_mb": baseline, "peak_mb_by_route": peaks,
-                        "peak_mb": max(peaks.values())}
+    figures["bombs"] = {
+        **summary.as_dict(),
+        "baseline_mb": baseline,
+        "peak_mb_by_route": peaks,
+        "peak_mb": max(peaks.values()),
+    }
     assert summary.problems == 0, summary.examples_of_problems
     assert max(peaks.values()) < SERVER_MEMORY_LIMIT_MB, peaks
 
 
-def test_hostile_uploads_get_a_4xx_in_the_error_shape_never_a_5xx(reliability_stack, stack_client, seeds, scale, figures):
+def test_hostile_uploads_get_a_4xx_in_the_error_shape_never_a_5xx(
+    reliability_stack, stack_client, seeds, scale, figures
+):
     good = seeds["png-grey"]
     routes = (PREDICT, MULTI, BATCH) if scale.full else (PREDICT,)
     uploads = [upload for file in hostile_files(seeds) for upload in file_uploads(file, good, routes)]

@@ -18,8 +18,14 @@ pytestmark = pytest.mark.xdist_group(STACK_GROUP)
 def test_concurrent_clients_each_get_their_own_answers(reliability_stack, scale, figures):
     recognizer = offline_recognizer()
     digits = readable_digits(60, recognizer)
-    load = run_load(reliability_stack.url, digits, recognizer, clients=scale.load_clients,
-                    requests=scale.load_requests, time_limit_s=scale.load_time_limit_s)
+    load = run_load(
+        reliability_stack.url,
+        digits,
+        recognizer,
+        clients=scale.load_clients,
+        requests=scale.load_requests,
+        time_limit_s=scale.load_time_limit_s,
+    )
     figures["load"] = {**load.as_dict(), "server_peak_memory_mb": peak_memory_mb(reliability_stack.info.pid)}
     assert load.requests == scale.load_requests, f"only {load.requests} requests within {scale.load_time_limit_s} s"
     assert load.errors == 0, load.examples

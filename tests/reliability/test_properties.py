@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
 from recognizer.api.errors import status_of
 from recognizer.decoding import decode_upload
 from recognizer.errors import ClientError, NoDigitFound
 from recognizer.vision.digit import to_model_input
-
 from tests.reliability.corpus import load_digits, paper_digit, seed_files
 from tests.reliability.scale import current_scale
 
@@ -43,9 +43,14 @@ property_settings = settings(
 SEEDS = seed_files(next(pixels for label, pixels in load_digits(10) if label == 5))
 SEED_NAMES = sorted(SEEDS)
 MODES = ("L", "RGB", "RGBA", "LA", "P", "1", "I;16", "I", "F", "CMYK")
-FORMATS = {"PNG": ("L", "RGB", "RGBA", "LA", "P", "1", "I;16"), "JPEG": ("L", "RGB", "CMYK"),
-           "GIF": ("L", "P"), "BMP": ("L", "RGB", "P", "1"), "WEBP": ("RGB", "RGBA"),
-           "TIFF": ("L", "RGB", "RGBA", "P", "1", "I;16", "I", "F", "CMYK")}
+FORMATS = {
+    "PNG": ("L", "RGB", "RGBA", "LA", "P", "1", "I;16"),
+    "JPEG": ("L", "RGB", "CMYK"),
+    "GIF": ("L", "P"),
+    "BMP": ("L", "RGB", "P", "1"),
+    "WEBP": ("RGB", "RGBA"),
+    "TIFF": ("L", "RGB", "RGBA", "P", "1", "I;16", "I", "F", "CMYK"),
+}
 
 
 def decoded_or_refused(data: bytes) -> Image.Image | None:
@@ -139,8 +144,11 @@ def image_in_mode(grey: np.ndarray, mode: str, rng: np.random.Generator) -> Imag
         return Image.fromarray(values, mode="F")
     if mode in ("RGBA", "LA"):
         converted = base.convert(mode)
-        converted.putalpha(Image.fromarray(rng.integers(0, 256, grey.shape).astype(np.uint8), mode="L")
-                           if rng.random() < 0.5 else base.point(lambda v: 255 - v))
+        converted.putalpha(
+            Image.fromarray(rng.integers(0, 256, grey.shape).astype(np.uint8), mode="L")
+            if rng.random() < 0.5
+            else base.point(lambda v: 255 - v)
+        )
         return converted
     return base.convert(mode)
 
@@ -159,8 +167,11 @@ def test_any_bytes_decode_to_an_image_or_a_client_error(data: bytes) -> None:
 
 
 @property_settings
-@given(st.sampled_from(sorted(SEEDS)).map(lambda name: SEEDS[name][:8])
-       .flatmap(lambda head: st.binary(max_size=2048).map(lambda tail: head + tail)))
+@given(
+    st.sampled_from(sorted(SEEDS))
+    .map(lambda name: SEEDS[name][:8])
+    .flatmap(lambda head: st.binary(max_size=2048).map(lambda tail: head + tail))
+)
 def test_any_bytes_behind_an_image_signature_decode_or_are_refused(data: bytes) -> None:
     EXAMPLES["decode_upload, signature + random bytes"] += 1
     decoded_or_refused(data)

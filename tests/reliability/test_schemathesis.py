@@ -32,11 +32,26 @@ def schemathesis_command() -> list[str]:
 def test_the_openapi_schema_holds_under_schemathesis(reliability_stack, scale, figures, tmp_path):
     report, events = tmp_path / "report.json", tmp_path / "events.ndjson"
     command = [
-        *schemathesis_command(), "--no-color", "run", f"{reliability_stack.url}/api/openapi.json",
-        "--checks", "all", "--exclude-checks", ",".join(EXCLUDED_CHECKS),
-        "--max-examples", str(scale.schemathesis_examples), "--workers", "1", "--request-timeout", "60",
-        "--report", "json,ndjson",
-        "--report-json-path", str(report), "--report-ndjson-path", str(events),
+        *schemathesis_command(),
+        "--no-color",
+        "run",
+        f"{reliability_stack.url}/api/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        ",".join(EXCLUDED_CHECKS),
+        "--max-examples",
+        str(scale.schemathesis_examples),
+        "--workers",
+        "1",
+        "--request-timeout",
+        "60",
+        "--report",
+        "json,ndjson",
+        "--report-json-path",
+        str(report),
+        "--report-ndjson-path",
+        str(events),
     ]
     # make test: the same cases every run; make reliability: fresh ones, nothing kept on disk.
     command += ["--generation-database", "none"] if scale.full else ["--generation-deterministic"]
@@ -47,11 +62,14 @@ def test_the_openapi_schema_holds_under_schemathesis(reliability_stack, scale, f
     statuses = [int(code) for code in re.findall(r'"status_code":\s*(\d{3})', events.read_text())]
     operations = sorted(httpx.get(f"{reliability_stack.url}/api/openapi.json").json()["paths"])
     figures["schemathesis"] = {
-        "cases": summary["test_cases"]["generated"], "requests": len(statuses),
+        "cases": summary["test_cases"]["generated"],
+        "requests": len(statuses),
         "server_errors": sum(1 for status in statuses if status >= 500),
-        "failures": summary["test_cases"]["with_failures"], "phases": {
-            name: phase["status"] for name, phase in summary["phases"].items()},
-        "operations": operations, "excluded_checks": EXCLUDED_CHECKS, "exit_code": run.returncode,
+        "failures": summary["test_cases"]["with_failures"],
+        "phases": {name: phase["status"] for name, phase in summary["phases"].items()},
+        "operations": operations,
+        "excluded_checks": EXCLUDED_CHECKS,
+        "exit_code": run.returncode,
     }
     assert run.returncode == 0, run.stdout[-6000:]
     assert summary["test_cases"]["generated"] > 0 and statuses

@@ -22,13 +22,13 @@ from pathlib import Path
 import boto3
 import pytest
 from PIL import Image
+
 from recognizer import handler as lambda_module
 from recognizer.api.deps import get_recognizer
 from recognizer.networks import Networks
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, open_store
-
 from tests.conftest import FAKE_CREDENTIALS, http_api_event, multipart_body
 from tests.reliability.faults import (
     PutRefuser,
@@ -87,13 +87,18 @@ class Bench:
 
 
 @pytest.fixture
-def bench(aws_env: None, settings: Settings, networks: Networks, moto_server_endpoint: str,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Bench]:
+def bench(
+    aws_env: None, settings: Settings, networks: Networks, moto_server_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Bench]:
     admin = boto3.client("s3", endpoint_url=moto_server_endpoint, region_name="us-east-1")
     admin.create_bucket(Bucket=settings.maps_bucket)
-    fast = settings.model_copy(update={"s3_endpoint_url": moto_server_endpoint,
-                                       "storage_timeout_seconds": FAST_TIMEOUT_SECONDS,
-                                       "storage_max_attempts": FAST_ATTEMPTS})
+    fast = settings.model_copy(
+        update={
+            "s3_endpoint_url": moto_server_endpoint,
+            "storage_timeout_seconds": FAST_TIMEOUT_SECONDS,
+            "storage_max_attempts": FAST_ATTEMPTS,
+        }
+    )
     bench = Bench(fast, networks, moto_server_endpoint, admin, monkeypatch)
     bench.use()
     yield bench
@@ -106,7 +111,9 @@ def record_results(figures):
     figures.setdefault("storage_faults", {}).update(RESULTS)
 
 
-def invoke(path: str, body: bytes, content_type: str, lambda_context, query: dict | None = None) -> tuple[int, dict, float]:
+def invoke(
+    path: str, body: bytes, content_type: str, lambda_context, query: dict | None = None
+) -> tuple[int, dict, float]:
     event = http_api_event("POST", path, body=body, headers={"content-type": content_type}, query=query)
     started = time.perf_counter()
     response = lambda_module.handler(event, lambda_context)
@@ -152,11 +159,22 @@ def slow_with(timeout: int, attempts: int) -> Callable[[Bench], object]:
 
 @contextmanager
 def policy_denies_writes(bench: Bench) -> Iterator[None]:
-    bench.admin.put_bucket_policy(Bucket=bench.bucket, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-                       "Resource": f"arn:aws:s3:::{bench.bucket}/*"}],
-    }))
+    bench.admin.put_bucket_policy(
+        Bucket=bench.bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{bench.bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
     try:
         yield
     finally:
@@ -184,8 +202,14 @@ def second_put_denied(bench: Bench) -> Iterator[None]:
 @contextmanager
 def no_credentials(bench: Bench) -> Iterator[None]:
     # An environment where boto3's chain finds nothing, as a function without a role would.
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    ):
         bench.monkeypatch.delenv(name, raising=False)
     bench.monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     bench.monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
@@ -197,7 +221,10 @@ def no_credentials(bench: Bench) -> Iterator[None]:
 FAULTS: dict[str, tuple[Callable, str]] = {
     "S3 unreachable (closed port)": (unreachable, r"EndpointConnectionError|ConnectionClosedError|ConnectTimeout"),
     "S3 stalled (never answers)": (stalled, r"ReadTimeout|ConnectTimeout"),
-    "S3 slow (answers after the timeout; writes land late)": (slow_with(FAST_TIMEOUT_SECONDS, FAST_ATTEMPTS), r"ReadTimeout"),
+    "S3 slow (answers after the timeout; writes land late)": (
+        slow_with(FAST_TIMEOUT_SECONDS, FAST_ATTEMPTS),
+        r"ReadTimeout",
+    ),
     "bucket policy denies PutObject": (policy_denies_writes, r"AccessDenied|403|Forbidden"),
     "bucket missing": (bucket_missing, r"NoSuchBucket"),
     "AccessDenied on the 2nd of 3 uploads": (second_put_denied, r"AccessDenied"),
@@ -205,8 +232,9 @@ FAULTS: dict[str, tuple[Callable, str]] = {
 }
 if SCALE.full:
     defaults = Settings()
-    FAULTS[f"S3 slow, at the defaults ({defaults.storage_timeout_seconds} s x {defaults.storage_max_attempts} attempts)"] = (
-        slow_with(defaults.storage_timeout_seconds, defaults.storage_max_attempts), r"ReadTimeout")
+    FAULTS[
+        f"S3 slow, at the defaults ({defaults.storage_timeout_seconds} s x {defaults.storage_max_attempts} attempts)"
+    ] = (slow_with(defaults.storage_timeout_seconds, defaults.storage_max_attempts), r"ReadTimeout")
 
 
 def assert_answered_without_maps(status: int, answer: dict, reason: str) -> str:
@@ -224,8 +252,13 @@ def test_a_prediction_is_answered_without_maps_and_leaves_nothing(fault, bench, 
     body, content_type = multipart_body({"image": ("seven.png", digit_png(7), "image/png")})
     with make_fault(bench):
         status, answer, elapsed = invoke("/api/predict", body, content_type, lambda_context)
-    RESULTS[fault] = {"status": status, "seconds": round(elapsed, 2), "warnings": answer.get("warnings"),
-                      "left_in_bucket": None, "survived": False}
+    RESULTS[fault] = {
+        "status": status,
+        "seconds": round(elapsed, 2),
+        "warnings": answer.get("warnings"),
+        "left_in_bucket": None,
+        "survived": False,
+    }
     warning = assert_answered_without_maps(status, answer, reason)
     assert answer["predicted_digit"] == 7
     assert elapsed < function_timeout_seconds(), f"{elapsed:.1f} s: Lambda would have cut it off"
@@ -236,16 +269,23 @@ def test_a_prediction_is_answered_without_maps_and_leaves_nothing(fault, bench, 
 
 def test_a_batch_keeps_the_good_predictions_when_one_upload_is_refused(bench, digit_png, lambda_context) -> None:
     boundary = "rel-batch"  # two files under one field name: written by hand
-    parts = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="images"; filename="{name}"\r\n'
-        f"Content-Type: image/png\r\n\r\n".encode() + digit_png(digit) + b"\r\n"
-        for name, digit in (("four.png", 4), ("nine.png", 9))
-    ) + f"--{boundary}--\r\n".encode()
+    parts = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="images"; filename="{name}"\r\n'
+            f"Content-Type: image/png\r\n\r\n".encode()
+            + digit_png(digit)
+            + b"\r\n"
+            for name, digit in (("four.png", 4), ("nine.png", 9))
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
     refuser = PutRefuser(refuse={2})
     client = bench.client
     client.meta.events.register("before-call.s3.PutObject", refuser)
     try:
-        status, answer, elapsed = invoke("/api/predict/batch", parts, f"multipart/form-data; boundary={boundary}", lambda_context)
+        status, answer, elapsed = invoke(
+            "/api/predict/batch", parts, f"multipart/form-data; boundary={boundary}", lambda_context
+        )
     finally:
         client.meta.events.unregister("before-call.s3.PutObject", refuser)
     assert status == 200, answer
@@ -257,11 +297,17 @@ def test_a_batch_keeps_the_good_predictions_when_one_upload_is_refused(bench, di
     assert spoilt[0]["feature_maps"] is None and "AccessDenied" in " ".join(spoilt[0]["warnings"])
     assert bench.keys(f"predictions/{spoilt[0]['prediction_id']}/") == []
     assert len(bench.keys(f"predictions/{kept[0]['prediction_id']}/")) == 3
-    RESULTS["batch: one of two predictions refused"] = {"status": status, "seconds": round(elapsed, 2),
-                                                         "left_in_bucket": 0, "survived": True}
+    RESULTS["batch: one of two predictions refused"] = {
+        "status": status,
+        "seconds": round(elapsed, 2),
+        "left_in_bucket": 0,
+        "survived": True,
+    }
 
 
-def test_a_row_of_digits_with_feature_maps_is_answered_when_the_bucket_is_missing(bench, digit_png, lambda_context) -> None:
+def test_a_row_of_digits_with_feature_maps_is_answered_when_the_bucket_is_missing(
+    bench, digit_png, lambda_context
+) -> None:
     left, right = (Image.open(io.BytesIO(digit_png(d))) for d in (3, 8))
     row = Image.new("L", (left.width + right.width + 40, left.height), 255)
     row.paste(left, (0, 0))
@@ -270,13 +316,18 @@ def test_a_row_of_digits_with_feature_maps_is_answered_when_the_bucket_is_missin
     row.save(buffer, format="PNG")
     body, content_type = multipart_body({"image": ("row.png", buffer.getvalue(), "image/png")})
     with bucket_missing(bench):
-        status, answer, elapsed = invoke("/api/predict/multi", body, content_type, lambda_context,
-                                         query={"feature_maps": "true"})
+        status, answer, elapsed = invoke(
+            "/api/predict/multi", body, content_type, lambda_context, query={"feature_maps": "true"}
+        )
     assert status == 200, answer
     assert answer["digits"] and "NoSuchBucket" in " ".join(answer["warnings"]), answer
     assert all(digit.get("feature_maps") is None for digit in answer["digits"])
-    RESULTS["row of digits with feature maps: bucket missing"] = {"status": status, "seconds": round(elapsed, 2),
-                                                                  "left_in_bucket": 0, "survived": True}
+    RESULTS["row of digits with feature maps: bucket missing"] = {
+        "status": status,
+        "seconds": round(elapsed, 2),
+        "left_in_bucket": 0,
+        "survived": True,
+    }
 
 
 def test_storage_recovers_once_the_fault_is_gone(bench, digit_png, lambda_context) -> None:

@@ -29,7 +29,9 @@ def test_each_digit_of_a_touching_pair_is_cut_out_and_labelled(mnist_sample) -> 
     found = []
     for seed in range(6):
         row = make_row("touching", images, np.array([2, 3], dtype=np.uint8), np.random.default_rng(seed))
-        found.append(sorted(digit for _, digit, cut in row_parts.parts_of_row(row.data, row.boxes, row.number, rng) if cut))
+        found.append(
+            sorted(digit for _, digit, cut in row_parts.parts_of_row(row.data, row.boxes, row.number, rng) if cut)
+        )
     assert sum(labels == [2, 3] for labels in found) >= 4, found
 
 

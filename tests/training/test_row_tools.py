@@ -79,9 +79,9 @@ def test_the_probe_fit_writes_a_probe_for_the_served_model(data_dir, tmp_path) -
 
 def test_the_row_reader_trains_and_exports_for_serving(data_dir, tmp_path) -> None:
     import numpy as np
+
     from recognizer.networks.row_reader import MODEL_FILE, load_row_reader
     from recognizer.vision.rows.strip import BLANK, STEPS, STRIP_HEIGHT, STRIP_WIDTH
-
     from training import train_row_reader
 
     code = train_row_reader.main(

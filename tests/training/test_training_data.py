@@ -86,7 +86,7 @@ def test_not_gzip_despite_name(tmp_path, images):
 def test_mismatched_image_and_label_counts(tmp_path, images, labels):
     write_dataset(tmp_path, images, labels)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels[:7])
-    with pytest.raises(IdxError, match="12 images but .* 7 labels"):
+    with pytest.raises(IdxError, match=r"12 images but .* 7 labels"):
         load_from_dir(tmp_path)
 
 

@@ -43,8 +43,20 @@ def trained(tmp_path_factory):
     write_idx(data_dir / "t10k-images-idx3-ubyte.gz", x_test)
     write_idx(data_dir / "t10k-labels-idx1-ubyte.gz", y_test)
     code = train.main(
-        ["--data-dir", str(data_dir), "--models-dir", str(models_dir), "--epochs", "3", "--verbose", "0", "--font-digits", "0",
-         "--row-parts", "12"]
+        [
+            "--data-dir",
+            str(data_dir),
+            "--models-dir",
+            str(models_dir),
+            "--epochs",
+            "3",
+            "--verbose",
+            "0",
+            "--font-digits",
+            "0",
+            "--row-parts",
+            "12",
+        ]
     )
     assert code == 0
     return models_dir, x_test, y_test

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage as ndi
+
 from recognizer.decoding import decode_upload
 from recognizer.errors import NoDigitFound
 from recognizer.vision.components import ink_components, select_digit
 from recognizer.vision.digit import normalize_digit, to_model_input
 from recognizer.vision.ink import InkMap, ink_map
 from recognizer.vision.lines import remove_printed_lines
-from scipy import ndimage as ndi
-
 from training import realistic
 
 REPO = Path(__file__).resolve().parents[2]

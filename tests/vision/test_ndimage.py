@@ -16,6 +16,7 @@ import scipy.ndimage as sn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from recognizer.vision import ndimage as mi
 
 EIGHT = np.ones((3, 3), dtype=bool)
@@ -78,7 +79,7 @@ def assert_same(ours, theirs) -> None:
         np.testing.assert_array_equal(ours, theirs)
     elif isinstance(theirs, (tuple, list)):
         assert type(ours) is type(theirs) and len(ours) == len(theirs), (ours, theirs)
-        for a, b in zip(ours, theirs):
+        for a, b in zip(ours, theirs, strict=False):
             assert_same(a, b)
     else:
         assert type(ours) is type(theirs) and ours == theirs, (ours, theirs)
@@ -197,8 +198,10 @@ def test_line_filters_as_scipy(ink, length, axis) -> None:
     assert_same(tolerant, sn.maximum_filter1d(np.minimum(paired, 1.0), 3, axis=across, mode="nearest"))
     eroded = mi.minimum_filter1d(tolerant, length, axis=axis, mode="nearest")
     assert_same(eroded, sn.minimum_filter1d(tolerant, length, axis=axis, mode="nearest"))
-    assert_same(mi.maximum_filter1d(eroded, length, axis=axis, mode="nearest"),
-                sn.maximum_filter1d(eroded, length, axis=axis, mode="nearest"))
+    assert_same(
+        mi.maximum_filter1d(eroded, length, axis=axis, mode="nearest"),
+        sn.maximum_filter1d(eroded, length, axis=axis, mode="nearest"),
+    )
     size = (length, 1) if axis == 1 else (1, length)  # even sizes too
     for mode in ("nearest", "constant"):
         assert_same(mi.grey_opening(ink, size=size, mode=mode), sn.grey_opening(ink, size=size, mode=mode))

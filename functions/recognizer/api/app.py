@@ -55,7 +55,7 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
         version=API_VERSION,
         description=(
             "Recognise handwritten digits and see what the network's convolutional layers "
-            "see. Every error answers `{\"error\": {\"code\", \"message\"}}`."
+            'see. Every error answers `{"error": {"code", "message"}}`.'
         ),
         docs_url=f"{API_PREFIX}/docs",
         openapi_url=f"{API_PREFIX}/openapi.json",

@@ -7,7 +7,9 @@ Handlers cover our ClientErrors, FastAPI's request validation, Starlette's HTTP 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,16 +60,13 @@ def status_of(error: ClientError) -> int:
     return 400
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict]:
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for a route: each listed status answers with ErrorResponse."""
-    return {
-        status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
-        for status in statuses
-    }
+    return {status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase} for status in statuses}
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    request: Request, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     record_error(request, code)
     body = {"error": {"code": code, "message": message}}
@@ -91,9 +90,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
         message = f"no such resource: {request.url.path}"
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
-    return error_response(
-        request, status, _HTTP_CODES.get(status, "http_error"), message, headers=exc.headers
-    )
+    return error_response(request, status, _HTTP_CODES.get(status, "http_error"), message, headers=exc.headers)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:

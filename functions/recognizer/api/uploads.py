@@ -74,17 +74,13 @@ async def read_multipart(
 
     parts: list[UploadedFile] = []
     try:
-        async with Request(request.scope, replay_body).form(
-            max_files=max_files, max_fields=max_files + 16
-        ) as form:
+        async with Request(request.scope, replay_body).form(max_files=max_files, max_fields=max_files + 16) as form:
             for field, value in form.multi_items():
                 if not isinstance(value, UploadFile):
                     continue
                 data = await value.read()
                 if len(data) > max_file_bytes:
-                    raise UploadTooLarge(
-                        f"file {value.filename or field!r} is larger than {max_file_bytes:,} bytes"
-                    )
+                    raise UploadTooLarge(f"file {value.filename or field!r} is larger than {max_file_bytes:,} bytes")
                 parts.append(UploadedFile(field, value.filename, value.content_type, data))
     except (MultiPartException, HTTPException) as exc:
         detail = getattr(exc, "message", None) or getattr(exc, "detail", "")
@@ -116,7 +112,6 @@ async def read_image_upload(request: Request, settings: Settings, field: str = "
             )
     if not data:
         raise MissingUpload(
-            f"no image: send multipart/form-data with a file in field {field!r}, "
-            "or the image file itself as the body"
+            f"no image: send multipart/form-data with a file in field {field!r}, or the image file itself as the body"
         )
     return data

@@ -101,7 +101,7 @@ def _looks_like_a_dot(component: Component, labels: np.ndarray, ink: np.ndarray)
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     fill = np.count_nonzero(solid) / float(height * width)
     small = max(height, width) <= DOT_SIZE * max(ink.shape)
-    return small and fill >= DOT_FILL and max(height, width) <= DOT_ASPECT * min(height, width)
+    return bool(small and fill >= DOT_FILL and max(height, width) <= DOT_ASPECT * min(height, width))
 
 
 def _joins(box: Box, other: Component, main: Component, shape: tuple[int, int]) -> bool:
@@ -130,9 +130,7 @@ def select_digit(ink: np.ndarray, min_area: int = MIN_DIGIT_AREA) -> Digit:
     labels, components = ink_components(ink)
     if not components:
         raise NoDigitFound("no digit found: the image looks blank")
-    ranked = sorted(
-        (c for c in components if c.area >= min_area), key=lambda c: _score(c, ink.shape), reverse=True
-    )
+    ranked = sorted((c for c in components if c.area >= min_area), key=lambda c: _score(c, ink.shape), reverse=True)
     if not ranked:
         raise NoDigitFound("no digit found: only specks of ink")
     main = next((c for c in ranked[:DOT_CANDIDATES] if not _looks_like_a_dot(c, labels, ink)), None)

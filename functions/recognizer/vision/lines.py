@@ -64,6 +64,7 @@ def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
     levels = ndi.sum_labels(opened, labels, index=index) / np.maximum(areas, 1)
     crossing, faintest = [], 1.0
     for label, piece in enumerate(ndi.find_objects(labels), start=1):
+        assert piece is not None  # label numbers every component 1..count
         span = piece[axis].stop - piece[axis].start
         thickness = areas[label - 1] / span
         thin[label] = thickness <= max_thickness

@@ -5,8 +5,18 @@ flat grey opening, binary erosion and dilation. Use them through ``recognizer.vi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
+
+Sizes = int | Sequence[int]
+
+
+class Filter1D(Protocol):
+    def __call__(
+        self, input: np.ndarray, size: int, axis: int = -1, *, mode: str = ..., cval: float = ..., origin: int = ...
+    ) -> np.ndarray: ...
+
 
 _PAD_MODES = {
     "reflect": "symmetric",  # d c b a | a b c d | d c b a
@@ -78,10 +88,10 @@ def _sliding_extreme(padded: np.ndarray, size: int, axis: int, pick: np.ufunc) -
     return result
 
 
-def _sizes(size: int | Sequence[int] | None, ndim: int) -> list[int]:
+def _sizes(size: Sizes | None, ndim: int) -> list[int]:
     if size is None:
         raise TypeError("size must be given (footprints and structures are not supported)")
-    if np.isscalar(size):
+    if isinstance(size, int | np.integer):
         return [int(size)] * ndim
     sizes = [int(s) for s in size]
     if len(sizes) != ndim:
@@ -89,8 +99,8 @@ def _sizes(size: int | Sequence[int] | None, ndim: int) -> list[int]:
     return sizes
 
 
-def _origins(origin: int | Sequence[int], ndim: int) -> list[int]:
-    if np.isscalar(origin):
+def _origins(origin: Sizes, ndim: int) -> list[int]:
+    if isinstance(origin, int | np.integer):
         return [int(origin)] * ndim
     origins = [int(o) for o in origin]
     if len(origins) != ndim:
@@ -131,7 +141,8 @@ def _window_sums(padded: np.ndarray, size: int, axis: int, length: int) -> np.nd
     """Sums of every ``size`` consecutive cells along ``axis``: sums of 1, 2, 4, ... cells
     by doubling, one of each binary digit of ``size`` added side by side (2 log2(size) passes)."""
     ndim = padded.ndim
-    result, offset, span, current, remaining = None, 0, 1, padded, size
+    result: np.ndarray | None = None
+    offset, span, current, remaining = 0, 1, padded, size
     while True:
         if remaining & 1:
             piece = current[_along(axis, ndim, offset, offset + length)]
@@ -139,6 +150,7 @@ def _window_sums(padded: np.ndarray, size: int, axis: int, length: int) -> np.nd
             offset += span
         remaining >>= 1
         if not remaining:
+            assert result is not None  # size >= 1 has a set bit
             return result
         current = current[_along(axis, ndim, None, -span)] + current[_along(axis, ndim, span, None)]
         span *= 2
@@ -188,12 +200,14 @@ def uniform_filter1d(
 # N-D filters ----------------------------------------------------------------------------------
 
 
-def _separable(filter1d, input: np.ndarray, size, mode: str, cval: float, origin) -> np.ndarray:
+def _separable(
+    filter1d: Filter1D, input: np.ndarray, size: Sizes | None, mode: str, cval: float, origin: Sizes
+) -> np.ndarray:
     """SciPy's separable filters: one 1-D pass per axis whose size exceeds 1, in axis order,
     each pass stored in the input's dtype."""
     result = np.asarray(input)
     sizes, origins = _sizes(size, result.ndim), _origins(origin, result.ndim)
-    passes = [(axis, s, o) for axis, (s, o) in enumerate(zip(sizes, origins)) if s > 1]
+    passes = [(axis, s, o) for axis, (s, o) in enumerate(zip(sizes, origins, strict=False)) if s > 1]
     if not passes:
         return result.copy()
     for axis, s, o in passes:
@@ -202,35 +216,55 @@ def _separable(filter1d, input: np.ndarray, size, mode: str, cval: float, origin
 
 
 def uniform_filter(
-    input: np.ndarray, size: int | Sequence[int] = 3, *, mode: str = "reflect", cval: float = 0.0, origin=0
+    input: np.ndarray, size: int | Sequence[int] = 3, *, mode: str = "reflect", cval: float = 0.0, origin: Sizes = 0
 ) -> np.ndarray:
     """The mean over a box of ``size`` (scipy.ndimage.uniform_filter)."""
     return _separable(uniform_filter1d, input, size, mode, cval, origin)
 
 
 def minimum_filter(
-    input: np.ndarray, size: int | Sequence[int] | None = None, *, mode: str = "reflect", cval: float = 0.0, origin=0
+    input: np.ndarray,
+    size: int | Sequence[int] | None = None,
+    *,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Sizes = 0,
 ) -> np.ndarray:
     """The minimum over a box of ``size`` (scipy.ndimage.minimum_filter with ``size``)."""
     return _separable(minimum_filter1d, input, size, mode, cval, origin)
 
 
 def maximum_filter(
-    input: np.ndarray, size: int | Sequence[int] | None = None, *, mode: str = "reflect", cval: float = 0.0, origin=0
+    input: np.ndarray,
+    size: int | Sequence[int] | None = None,
+    *,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Sizes = 0,
 ) -> np.ndarray:
     """The maximum over a box of ``size`` (scipy.ndimage.maximum_filter with ``size``)."""
     return _separable(maximum_filter1d, input, size, mode, cval, origin)
 
 
 def grey_erosion(
-    input: np.ndarray, size: int | Sequence[int] | None = None, *, mode: str = "reflect", cval: float = 0.0, origin=0
+    input: np.ndarray,
+    size: int | Sequence[int] | None = None,
+    *,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Sizes = 0,
 ) -> np.ndarray:
     """Grey erosion with a flat box of ``size`` (scipy.ndimage.grey_erosion with ``size``)."""
     return minimum_filter(input, size, mode=mode, cval=cval, origin=origin)
 
 
 def grey_dilation(
-    input: np.ndarray, size: int | Sequence[int] | None = None, *, mode: str = "reflect", cval: float = 0.0, origin=0
+    input: np.ndarray,
+    size: int | Sequence[int] | None = None,
+    *,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Sizes = 0,
 ) -> np.ndarray:
     """Grey dilation with a flat box of ``size`` (scipy.ndimage.grey_dilation with ``size``).
 
@@ -239,12 +273,17 @@ def grey_dilation(
     """
     ndim = np.ndim(input)
     sizes = _sizes(size, ndim)
-    origins = [-o - (1 - s % 2) for s, o in zip(sizes, _origins(origin, ndim))]
+    origins = [-o - (1 - s % 2) for s, o in zip(sizes, _origins(origin, ndim), strict=False)]
     return maximum_filter(input, sizes, mode=mode, cval=cval, origin=origins)
 
 
 def grey_opening(
-    input: np.ndarray, size: int | Sequence[int] | None = None, *, mode: str = "reflect", cval: float = 0.0, origin=0
+    input: np.ndarray,
+    size: int | Sequence[int] | None = None,
+    *,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: Sizes = 0,
 ) -> np.ndarray:
     """Grey opening with a flat box of ``size`` (scipy.ndimage.grey_opening with ``size``)."""
     eroded = grey_erosion(input, size, mode=mode, cval=cval, origin=origin)
@@ -274,10 +313,10 @@ def _hit(mask: np.ndarray, offsets: np.ndarray, border_value: bool, combine: np.
     """``combine`` (and/or) over ``mask`` shifted by each offset, ``border_value`` outside."""
     reach = np.abs(offsets).max(axis=0)
     padded = np.pad(mask, [(r, r) for r in reach], constant_values=border_value)
-    result = None
+    result = np.ones(mask.shape, dtype=bool) if combine is np.logical_and else np.zeros(mask.shape, dtype=bool)
     for offset in offsets:
-        view = padded[tuple(slice(r + o, r + o + n) for r, o, n in zip(reach, offset, mask.shape))]
-        result = view.copy() if result is None else combine(result, view, out=result)
+        view = padded[tuple(slice(r + o, r + o + n) for r, o, n in zip(reach, offset, mask.shape, strict=False))]
+        combine(result, view, out=result)
     return result
 
 

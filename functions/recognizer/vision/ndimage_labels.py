@@ -4,7 +4,12 @@ alone. Use them through ``recognizer.vision.ndimage``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+
+Index = int | Sequence[int] | np.ndarray | None  # which labels: none (all > 0), one, or several
 
 # Connected components -------------------------------------------------------------------------
 
@@ -97,7 +102,7 @@ def label(input: np.ndarray, structure: np.ndarray | None = None) -> tuple[np.nd
 # Measurements ---------------------------------------------------------------------------------
 
 
-def sum_labels(input: np.ndarray, labels: np.ndarray | None = None, index=None):
+def sum_labels(input: np.ndarray, labels: np.ndarray | None = None, index: Index = None) -> Any:
     """Sum of ``input`` over each label in ``index`` (scipy.ndimage.sum_labels).
 
     As SciPy: no labels: the sum of everything; no index: of labels > 0; a scalar index: one
@@ -129,7 +134,7 @@ def sum_labels(input: np.ndarray, labels: np.ndarray | None = None, index=None):
     return result
 
 
-def center_of_mass(input: np.ndarray, labels: np.ndarray | None = None, index=None):
+def center_of_mass(input: np.ndarray, labels: np.ndarray | None = None, index: Index = None) -> Any:
     """Centre of mass, a tuple of floats per axis (scipy.ndimage.center_of_mass); a list of
     such tuples when ``index`` is a sequence."""
     values = np.asarray(input)
@@ -168,17 +173,14 @@ def find_objects(input: np.ndarray, max_label: int = 0) -> list[tuple[slice, ...
     coordinates = [*leading, first]
     last = [*coordinates[:-1], ends - line * line_length - 1]
     bounds = []
-    for low_at, high_at in zip(coordinates, last):
+    for low_at, high_at in zip(coordinates, last, strict=False):
         low = np.full(max_label + 1, np.iinfo(np.intp).max, dtype=np.intp)
         high = np.full(max_label + 1, -1, dtype=np.intp)
         np.minimum.at(low, which, low_at)
         np.maximum.at(high, which, high_at)
         bounds.append((low[1:].tolist(), (high[1:] + 1).tolist()))
     found = (np.bincount(which, minlength=max_label + 1)[1:] > 0).tolist()
-    return [
-        tuple(slice(low[i], high[i]) for low, high in bounds) if occurs else None
-        for i, occurs in enumerate(found)
-    ]
+    return [tuple(slice(low[i], high[i]) for low, high in bounds) if occurs else None for i, occurs in enumerate(found)]
 
 
 # Distance transform ---------------------------------------------------------------------------
@@ -188,7 +190,7 @@ def _row_distances(background: np.ndarray, cap: int, dtype: type) -> np.ndarray:
     """Distance from each cell to the nearest background cell in its row (``cap`` where the
     row has none)."""
     width = background.shape[1]
-    columns = np.arange(width, dtype=dtype)
+    columns: np.ndarray = np.arange(width, dtype=dtype)
     before = np.maximum.accumulate(np.where(background, columns, -cap), axis=1)
     after = np.minimum.accumulate(np.where(background, columns, width + cap)[:, ::-1], axis=1)[:, ::-1]
     return np.minimum(np.minimum(columns - before, after - columns), cap)

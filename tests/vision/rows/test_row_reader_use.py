@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from recognizer.decoding import decode_upload
 from recognizer.networks.row_reader import MODEL_FILE, load_row_reader
 from recognizer.settings import REPO_MODELS, Settings
@@ -35,7 +36,6 @@ from recognizer.vision.rows.strip import (
     best_reading,
     row_strip,
 )
-
 from tests.vision.rows.test_segment import (
     MAX_PIXELS,
     NETWORKS,
@@ -157,8 +157,7 @@ def test_a_piece_is_cut_into_exactly_as_many_parts_as_asked(mnist_sample) -> Non
     mapped = row_ink_map(decode_upload(on_paper(layout.alpha), max_pixels=MAX_PIXELS), 400)
     (group,) = row_groups(mapped.ink)
     height = row_height([group])
-    options = cut_options(group, mapped.ink, height, 0.6 * height, run_model, NETWORKS.probe,
-                              stroke_px(group.mask))
+    options = cut_options(group, mapped.ink, height, 0.6 * height, run_model, NETWORKS.probe, stroke_px(group.mask))
     for count in (1, 2, 3):
         parts = choose_exactly(options, count)
         assert parts is not None and len(parts) == count

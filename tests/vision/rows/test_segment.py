@@ -7,6 +7,8 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage as ndi
+
 from recognizer.decoding import decode_upload
 from recognizer.errors import NoDigitFound
 from recognizer.networks import DIGIT_TFLITE, load_networks
@@ -16,8 +18,6 @@ from recognizer.vision.geometry import Box
 from recognizer.vision.rows.cuts import candidate_cuts
 from recognizer.vision.rows.pieces import Group
 from recognizer.vision.rows.segment import FoundDigit, RowModels, find_digits
-from scipy import ndimage as ndi
-
 from training.realistic import mnist_glyph
 from training.rows import Layout, layout_digits, make_rows, mnist_strip
 
@@ -50,12 +50,11 @@ def on_paper(alpha: np.ndarray, fmt: str = "PNG", scale: float = 1.0) -> bytes:
     return buffer.getvalue()
 
 
-def row(mnist_sample, digits: list[int], gaps: list[float], touch: list[bool] | None = None,
-        height: int = 80, seed: int = 0) -> Layout:
+def row(
+    mnist_sample, digits: list[int], gaps: list[float], touch: list[bool] | None = None, height: int = 80, seed: int = 0
+) -> Layout:
     rng = np.random.default_rng(seed)
-    return layout_digits(
-        glyphs_of(mnist_sample, digits, height, seed), height, gaps, touch or [False] * len(gaps), rng
-    )
+    return layout_digits(glyphs_of(mnist_sample, digits, height, seed), height, gaps, touch or [False] * len(gaps), rng)
 
 
 def found_in(data: bytes, run=None) -> list[FoundDigit]:
@@ -83,7 +82,7 @@ def test_spaced_digits_are_found_left_to_right_with_their_boxes(mnist_sample) ->
     assert lefts == sorted(lefts)
     for digit in found:
         assert digit.model_input.shape == (28, 28) and digit.model_input.dtype == np.float32
-        assert 0.0 <= digit.model_input.min() and digit.model_input.max() <= 1.0
+        assert digit.model_input.min() >= 0.0 and digit.model_input.max() <= 1.0
 
 
 @pytest.mark.parametrize("scale", [0.3, 4.0])
@@ -255,7 +254,7 @@ def test_cuts_are_offered_where_no_thin_column_is(mnist_sample) -> None:
     boundary = (x1 + w1 + x2) / 2 - box[0]
     assert min(abs(float(path.mean()) - boundary) for path, _ in cuts) <= 0.08 * 80
     for path, crossed in cuts:
-        assert path.shape == (box[3],) and 0 <= path.min() and path.max() < box[2] and crossed >= 0
+        assert path.shape == (box[3],) and path.min() >= 0 and path.max() < box[2] and crossed >= 0
 
 
 def test_without_the_model_touching_digits_stay_one(mnist_sample) -> None:
@@ -282,7 +281,7 @@ def test_generated_rows_are_seeded_and_boxed(mnist_sample) -> None:
         assert 2 <= len(generated.number) <= 6 and len(generated.boxes) == len(generated.number)
         width, height = Image.open(io.BytesIO(generated.data)).size
         for x, y, w, h in generated.boxes:
-            assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
+            assert x >= 0 and x + w <= width and y >= 0 and y + h <= height
 
 
 def test_the_digit_probe_is_fitted_for_the_served_model() -> None:

@@ -6,6 +6,4 @@ from fastapi import APIRouter
 
 from recognizer.api.routes import batch, health, multi, predict, predictions
 
-ROUTERS: tuple[APIRouter, ...] = (
-    health.router, predict.router, predictions.router, multi.router, batch.router
-)
+ROUTERS: tuple[APIRouter, ...] = (health.router, predict.router, predictions.router, multi.router, batch.router)

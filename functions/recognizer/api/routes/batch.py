@@ -92,7 +92,7 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
     description=(
         "Upload up to {max_batch_files} images ({max_batch_bytes} in all) as multipart fields named `images`. Answers "
         "`results`, one per file in the order sent: the same prediction as `/api/predict` "
-        "with the file's `filename`, or `{\"filename\", \"error\": {\"code\", \"message\"}}` "
+        'with the file\'s `filename`, or `{"filename", "error": {"code", "message"}}` '
         "for a file that cannot be read; one bad file does not fail the others. More files "
         "or bytes: 413 `too_many_files` / `batch_too_large`."
     ),

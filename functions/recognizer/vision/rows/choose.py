@@ -57,8 +57,15 @@ class CutOptions:
 
 # What the digit probe sees of a part (the order of its weights in models/digit_probe.json).
 GEOMETRY_FEATURES = (
-    "aspect", "width_of_row_height", "height_of_row_height", "log_width_of_typical",
-    "cut_ink_left", "cut_ink_right", "is_whole", "log_top_probability", "entropy",
+    "aspect",
+    "width_of_row_height",
+    "height_of_row_height",
+    "log_width_of_typical",
+    "cut_ink_left",
+    "cut_ink_right",
+    "is_whole",
+    "log_top_probability",
+    "entropy",
 )
 FEATURES = (
     *GEOMETRY_FEATURES,
@@ -70,29 +77,41 @@ FEATURES = (
 
 
 def part_features(
-    parts: Sequence[Group], activations: Activations, cut_ink: Sequence[tuple[float, float]],
-    whole: Sequence[bool], height: float, digit_width: float,
+    parts: Sequence[Group],
+    activations: Activations,
+    cut_ink: Sequence[tuple[float, float]],
+    whole: Sequence[bool],
+    height: float,
+    digit_width: float,
 ) -> np.ndarray:
     """One row of FEATURES per part: its shape in the row, the ink its cuts cross, and what
     the network made of it (its probabilities and its pooled convolution maps)."""
     probs = np.clip(np.asarray(activations.probs, dtype=np.float64), 1e-7, 1.0)
     log_probs = np.log(probs)
     boxes = np.array([part.box for part in parts], dtype=np.float64)
-    geometry = np.column_stack([
-        boxes[:, 2] / boxes[:, 3],
-        boxes[:, 2] / height,
-        boxes[:, 3] / height,
-        np.log(boxes[:, 2] / digit_width),
-        [left for left, _ in cut_ink],
-        [right for _, right in cut_ink],
-        np.asarray(whole, dtype=np.float64),
-        log_probs.max(axis=1),
-        -(probs * log_probs).sum(axis=1),
-    ])
+    geometry = np.column_stack(
+        [
+            boxes[:, 2] / boxes[:, 3],
+            boxes[:, 2] / height,
+            boxes[:, 3] / height,
+            np.log(boxes[:, 2] / digit_width),
+            [left for left, _ in cut_ink],
+            [right for _, right in cut_ink],
+            np.asarray(whole, dtype=np.float64),
+            log_probs.max(axis=1),
+            -(probs * log_probs).sum(axis=1),
+        ]
+    )
     conv1, conv2 = np.asarray(activations.conv1), np.asarray(activations.conv2)
-    return np.column_stack([
-        geometry, log_probs, conv1.mean(axis=(1, 2)), conv2.mean(axis=(1, 2)), conv2.max(axis=(1, 2)),
-    ])
+    return np.column_stack(
+        [
+            geometry,
+            log_probs,
+            conv1.mean(axis=(1, 2)),
+            conv2.mean(axis=(1, 2)),
+            conv2.max(axis=(1, 2)),
+        ]
+    )
 
 
 def shape_only_one_digit(features: np.ndarray) -> np.ndarray:
@@ -108,8 +127,14 @@ def shape_only_one_digit(features: np.ndarray) -> np.ndarray:
 
 
 def cut_options(
-    group: Group, ink: np.ndarray, height: float, digit_width: float, run: ModelRunner, probe: OneDigitScorer | None,
-    stroke: float, widest: float | None = None,
+    group: Group,
+    ink: np.ndarray,
+    height: float,
+    digit_width: float,
+    run: ModelRunner,
+    probe: OneDigitScorer | None,
+    stroke: float,
+    widest: float | None = None,
 ) -> CutOptions:
     """The candidate parts read in one batch by the model; the probe (or the shape) says which
     look like one digit. ``stroke``: the piece's stroke width (``stroke_px`` of its mask);
@@ -164,8 +189,15 @@ def _best_reading(options: CutOptions, count: int | None) -> list[Group] | None:
     return chosen[::-1]
 
 
-def clearly_one_digit(groups: list[Group], strokes: list[float], ink: np.ndarray, height: float,
-                      digit_width: float, run: ModelRunner, probe: OneDigitScorer | None) -> list[bool]:
+def clearly_one_digit(
+    groups: list[Group],
+    strokes: list[float],
+    ink: np.ndarray,
+    height: float,
+    digit_width: float,
+    run: ModelRunner,
+    probe: OneDigitScorer | None,
+) -> list[bool]:
     """Which pieces need no cutting: read whole in one batch, they look like one digit
     (by the probe; without it, by being no wider than 1.3 typical digits)."""
     if probe is None:

@@ -91,7 +91,7 @@ def candidate_cuts(group: Group, height: float) -> list[tuple[np.ndarray, float]
     minima = inner[(profile[inner] <= left[inner]) & (profile[inner] <= right[inner])]
     # Plateaus give runs of equal minima: keep one column per run (its middle).
     runs = np.split(minima, np.flatnonzero(np.diff(minima) > 1) + 1) if minima.size else []
-    columns = sorted((int(run[len(run) // 2]) for run in runs if run.size), key=lambda c: profile[c])[:CUTS.max_cuts]
+    columns = sorted((int(run[len(run) // 2]) for run in runs if run.size), key=lambda c: profile[c])[: CUTS.max_cuts]
     # Overlapping digits leave no thin column where they meet: paths from evenly spaced
     # columns too, wherever no thin column lies near.
     step = max(2.0, CUTS.cut_grid * height)

@@ -26,9 +26,7 @@ class PieceReading:
     no_digit: bool  # it reads no digit over the piece, and every digit it reads in the row surely
 
 
-def digits_per_piece(
-    ink: np.ndarray, groups: list[Group], height: float, reader: RowReader
-) -> list[PieceReading]:
+def digits_per_piece(ink: np.ndarray, groups: list[Group], height: float, reader: RowReader) -> list[PieceReading]:
     """The digits the whole-row reader reads in each piece, left to right (each goes to the
     piece whose columns hold it, or the nearest), and where it is sure there is none."""
     strip = row_strip(ink, kept_ink(ink.shape, groups), height)

@@ -70,7 +70,9 @@ def row_strip(ink: np.ndarray, keep: np.ndarray, row_height: float) -> Strip:
     )
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resampling = Image.Resampling.BILINEAR
-    scaled = np.asarray(Image.fromarray(crop, mode="F").resize(size, resampling, reducing_gap=None if scale > 1 else 2.0))
+    scaled = np.asarray(
+        Image.fromarray(crop, mode="F").resize(size, resampling, reducing_gap=None if scale > 1 else 2.0)
+    )
     pixels = np.zeros((STRIP_HEIGHT, STRIP_WIDTH), np.float32)
     y = (STRIP_HEIGHT - size[1]) // 2
     pixels[y : y + size[1], MARGIN : MARGIN + size[0]] = np.clip(scaled, 0.0, 1.0)
