@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from recognizer.api.errors import install_error_handlers
 from recognizer.api.outcome import OutcomeCallback, OutcomeMiddleware
@@ -37,14 +36,32 @@ def limit_texts(settings: Settings) -> dict[str, str]:
 
 
 def _filled(value: Any, texts: dict[str, str]) -> Any:
-    """``value`` with every ``{name}`` in its strings filled in (dicts and lists walked)."""
+    """``value`` with every ``{name}`` of ``texts`` in its strings filled in (dicts and lists
+    walked; other braces, such as JSON shapes in descriptions, left alone)."""
     if isinstance(value, str):
-        return value.format_map(texts) if "{" in value else value
+        for name, text in texts.items():
+            value = value.replace("{" + name + "}", text)
+        return value
     if isinstance(value, dict):
         return {key: _filled(item, texts) for key, item in value.items()}
     if isinstance(value, list):
         return [_filled(item, texts) for item in value]
     return value
+
+
+def _state_limits_in_openapi(app: FastAPI, texts: dict[str, str]) -> None:
+    """Routes describe limits as ``{max_upload}`` and the like (the routers are shared by every
+    app); this app's schema says its own."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = _filled(schema["paths"], texts)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise
 
 
 def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None) -> FastAPI:
@@ -64,11 +81,7 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
     app.state.recognizer = recognizer
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    texts = limit_texts(recognizer.settings)
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            route.description = _filled(route.description, texts)
-            route.openapi_extra = _filled(route.openapi_extra, texts)
+    _state_limits_in_openapi(app, limit_texts(recognizer.settings))
     install_error_handlers(app)
     app.add_middleware(OutcomeMiddleware, on_outcome=on_outcome)
     return app

@@ -1,0 +1,73 @@
+"""The Recognizer: one object answers digits, rows and batches; each carries its own settings,
+networks and store, so two of them in one process never share configuration or results."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from recognizer.errors import NoDigitFound, StorageError, UploadTooLarge
+from recognizer.schemas import BatchFailure, BatchPrediction
+from recognizer.service import Recognizer
+from tests.vision.rows.test_segment import on_paper, row
+
+
+def test_a_digit_is_read_and_nothing_is_stored_without_a_store(offline: Recognizer, digit_png) -> None:
+    answer = offline.predict_digit(digit_png(7))
+    assert answer.predicted_digit == 7 and answer.warnings == []
+    assert answer.input_url is None and answer.feature_maps is None
+    assert sum(answer.probabilities) == pytest.approx(1.0)
+    assert answer.confidence == pytest.approx(100 * max(answer.probabilities))
+
+
+def test_a_digit_is_stored_when_there_is_a_store(recognizer: Recognizer, moto_s3, digit_png) -> None:
+    answer = recognizer.predict_digit(digit_png(3))
+    assert answer.feature_maps is not None and answer.input_url is not None
+    assert len(moto_s3.keys(f"predictions/{answer.prediction_id}/")) == 3
+    assert recognizer.delete_prediction(answer.prediction_id) == 3
+    unstored = recognizer.predict_digit(digit_png(3), store=False)
+    assert unstored.input_url is None and moto_s3.keys(f"predictions/{unstored.prediction_id}/") == []
+
+
+def test_two_recognizers_keep_their_own_limits(offline: Recognizer, digit_png) -> None:
+    data = digit_png(5)
+    strict = dataclasses.replace(
+        offline, settings=offline.settings.model_copy(update={"max_upload_bytes": len(data) - 1})
+    )
+    with pytest.raises(UploadTooLarge):
+        strict.predict_digit(data)
+    assert offline.predict_digit(data).predicted_digit == 5  # the other one is untouched
+    assert strict.networks is offline.networks  # the networks are read-only and may be shared
+
+
+def test_a_row_is_read_left_to_right_with_boxes(offline: Recognizer, mnist_sample) -> None:
+    layout = row(mnist_sample, [4, 0, 7], [0.6, 0.6])
+    answer = offline.read_row(on_paper(layout.alpha))
+    assert answer.number == "407"
+    assert [digit.box[0] for digit in answer.digits] == sorted(digit.box[0] for digit in answer.digits)
+    assert all(digit.feature_maps is None and digit.prediction_id is None for digit in answer.digits)
+    for digit in answer.digits:
+        assert sum(digit.probabilities) == pytest.approx(1.0)
+
+
+def test_a_batch_answers_each_file_in_order(offline: Recognizer, digit_png) -> None:
+    results = offline.predict_batch([("two.png", digit_png(2)), ("empty.png", b""), ("nine.png", digit_png(9))])
+    assert [type(result) for result in results] == [BatchPrediction, BatchFailure, BatchPrediction]
+    assert [result.filename for result in results] == ["two.png", "empty.png", "nine.png"]
+    assert isinstance(results[0], BatchPrediction) and results[0].predicted_digit == 2
+    assert isinstance(results[1], BatchFailure) and results[1].error.code == "missing_image"
+
+
+def test_a_blank_page_is_no_digit(offline: Recognizer) -> None:
+    blank = on_paper(np.zeros((80, 200), np.float32))
+    with pytest.raises(NoDigitFound):
+        offline.predict_digit(blank)
+    with pytest.raises(NoDigitFound):
+        offline.read_row(blank)
+
+
+def test_deleting_needs_a_store(offline: Recognizer) -> None:
+    with pytest.raises(StorageError):
+        offline.delete_prediction("0" * 32)
