@@ -2,7 +2,7 @@
 
 Each property draws masks and images of many shapes (1xN, Nx1, single cells, empty, full,
 noise, blobs, thin strokes) and compares recognizer.vision.ndimage with SciPy call for call, with the
-argument combinations of preprocessing.py and segmentation.py first, then the wider options
+argument combinations the vision modules use first, then the wider options
 recognizer.vision.ndimage also offers (its three boundary modes, origins, structures). Exact equality throughout,
 dtypes included. float32 images hold 0 and values from about 2^-24 to 1, whose window sums
 are exact in float64, which is what recognizer.vision.ndimage.uniform_filter1d needs to give SciPy's bits.

@@ -1,6 +1,6 @@
-"""FastAPI dependencies: the one ``Recognizer`` the app was built with, and its settings.
+"""FastAPI dependencies: the one ``Recognizer`` the app was built with.
 
-Tests swap either with ``app.dependency_overrides[get_recognizer] = ...``.
+Tests swap it with ``app.dependency_overrides[get_recognizer] = ...``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from recognizer.service import Recognizer
-from recognizer.settings import Settings
 
 
 def get_recognizer(request: Request) -> Recognizer:
@@ -19,9 +18,4 @@ def get_recognizer(request: Request) -> Recognizer:
     return recognizer
 
 
-def get_settings(recognizer: Annotated[Recognizer, Depends(get_recognizer)]) -> Settings:
-    return recognizer.settings
-
-
 RecognizerDep = Annotated[Recognizer, Depends(get_recognizer)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]

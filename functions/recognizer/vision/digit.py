@@ -21,7 +21,9 @@ MNIST_SIDE = 28
 MNIST_BOX = 20
 MNIST_CENTRE = 14.0  # mean centre of mass of the MNIST test digits, in pixel indices
 STROKE_SCALE = 4  # stroke width is measured and adjusted at 4x the 20 px box
-REFINE_BELOW = 56  # a digit smaller than this in the working map is re-read at full resolution
+# A digit whose longest side in the working map is below this is re-read at full resolution
+# (a row has its own rule, rows.tuning.WORKING.refine_below: a row height at the row's scale).
+REFINE_BELOW_SIDE = 56
 REFINE_SIDE = 192  # working side for that second look (the digit then spans about half)
 
 
@@ -103,6 +105,6 @@ def to_model_input(image: Image.Image) -> np.ndarray:
         # A digit a few working pixels tall breaks into specks: look closer at the best of them.
         digit = select_digit(first.ink, min_area=TINY_DIGIT_AREA)
         return normalize_digit(_refined(image, first, digit, fall_back=False).ink)
-    if finer and max(digit.box.w, digit.box.h) < REFINE_BELOW:
+    if finer and max(digit.box.w, digit.box.h) < REFINE_BELOW_SIDE:
         digit = _refined(image, first, digit, fall_back=True)
     return normalize_digit(digit.ink)
