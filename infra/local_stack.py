@@ -136,9 +136,9 @@ def serve_moto_s3_until_stdin_closes(host: str) -> None:
     server.stop()
 
 
-def _child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def _child_environment(extra: Mapping[str, str] | None = None, repo: Path = REPO_ROOT) -> dict[str, str]:
     env = {**os.environ, **(extra or {})}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(repo), str(repo / "functions"), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -296,8 +296,10 @@ def start_local_stack_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     log_path: Path | None = None,
+    repo: Path = REPO_ROOT,
 ) -> RunningStack:
-    """Start the stack in a child process on free loopback ports; returns once it answers."""
+    """Start the stack in a child process on free loopback ports; returns once it answers.
+    ``repo``: the checkout whose code the child runs (another one to compare behaviour)."""
     with tempfile.TemporaryDirectory(prefix="local-stack-") as scratch:
         ready_file = Path(scratch) / "ready.json"
         command = [
@@ -312,9 +314,9 @@ def start_local_stack_process(
             "--ready-file",
             str(ready_file),
         ]
-        child_env = _child_environment(env)
+        child_env = _child_environment(env, repo)
         with open(log_path or os.devnull, "ab") as log:  # the child keeps its own copy of the handle
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, cwd=repo, env=child_env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not ready_file.exists():
             if process.poll() is not None:

@@ -17,7 +17,8 @@ from training.data import DatasetNotFound, IdxError, load_mnist
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
-def to_model_input(images: np.ndarray) -> np.ndarray:
+def mnist_batch(images: np.ndarray) -> np.ndarray:
+    """MNIST uint8 images [N, 28, 28] as the network's input: float32 [N, 28, 28, 1] in [0, 1]."""
     return (images.astype(np.float32) / 255.0)[..., None]
 
 
@@ -66,7 +67,7 @@ def plot_confusion_matrix(matrix: np.ndarray, accuracy: float, path: Path) -> No
 def evaluate_tflite(model_path: Path, test_images: np.ndarray, test_labels: np.ndarray) -> dict:
     from training.export import run_tflite
 
-    probs = run_tflite(model_path.read_bytes(), to_model_input(test_images))["probs"]
+    probs = run_tflite(model_path.read_bytes(), mnist_batch(test_images))["probs"]
     return classification_report(test_labels, probs.argmax(axis=1))
 
 

@@ -22,8 +22,8 @@ from training.data import DatasetNotFound, IdxError, load_mnist
 from training.evaluate import (
     MODELS_DIR,
     classification_report,
+    mnist_batch,
     plot_confusion_matrix,
-    to_model_input,
 )
 
 
@@ -159,7 +159,7 @@ def train(args: argparse.Namespace) -> dict:
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
     (train_images, train_labels), (val_images, y_val) = split_validation(images, labels, args.val_fraction, args.seed)
-    x_train, y_train, x_val = to_model_input(train_images), train_labels, to_model_input(val_images)
+    x_train, y_train, x_val = mnist_batch(train_images), train_labels, mnist_batch(val_images)
     n_mnist_train, n_mnist_val = len(x_train), len(x_val)
     font_train, font_val = font_digit_splits(args)
     if font_train is not None and len(font_train.labels):
@@ -222,7 +222,7 @@ def train(args: argparse.Namespace) -> dict:
     }
     print("validation:", json.dumps(validation), flush=True)
 
-    x_test = to_model_input(mnist.test.images)
+    x_test = mnist_batch(mnist.test.images)
     check = export_models(model, args.models_dir, x_test)
     from training.export import run_tflite
 
