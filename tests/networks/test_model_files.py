@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from training.data import load_from_dir
-from training.evaluate import classification_report, to_model_input
+from training.evaluate import classification_report, mnist_batch
 from training.export import OUTPUT_SHAPES, run_tflite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def keras_outputs(images: np.ndarray) -> dict[str, np.ndarray]:
     from training.model import build_serving_model
 
     model = keras.models.load_model(MODELS / "digits.keras")
-    return build_serving_model(model).predict(to_model_input(images), batch_size=500, verbose=0)
+    return build_serving_model(model).predict(mnist_batch(images), batch_size=500, verbose=0)
 
 
 @pytest.fixture(scope="module", params=["sample", "official"])
@@ -47,7 +47,7 @@ def digits(request):
 
 def test_tflite_and_keras_agree(digits):
     images, _ = digits
-    lite = run_tflite((MODELS / "digits.tflite").read_bytes(), to_model_input(images))
+    lite = run_tflite((MODELS / "digits.tflite").read_bytes(), mnist_batch(images))
     reference = keras_outputs(images)
     assert np.array_equal(lite["probs"].argmax(1), reference["probs"].argmax(1))
     assert np.abs(lite["probs"] - reference["probs"]).max() < 1e-4
@@ -57,7 +57,7 @@ def test_tflite_and_keras_agree(digits):
 
 def test_tflite_accuracy_matches_the_model_card(digits):
     images, labels = digits
-    probs = run_tflite((MODELS / "digits.tflite").read_bytes(), to_model_input(images))["probs"]
+    probs = run_tflite((MODELS / "digits.tflite").read_bytes(), mnist_batch(images))["probs"]
     report = classification_report(labels, probs.argmax(1))
     claimed = json.loads((MODELS / "metrics.json").read_text())
     assert claimed["test_accuracy"] >= 0.99
