@@ -14,7 +14,7 @@ help:
 	@echo "make format         let ruff fix what it can and format the code"
 	@echo "make train          train and export the model into models/ (DATA_DIR=../shared/data/mnist)"
 	@echo "make evaluate       evaluate the committed models on the MNIST test set"
-	@echo "make bench          cold start, warm latency and image size figures, as JSON"
+	@echo "make bench          cold start, warm latency and install size figures, as JSON (make -s bench > out.json)"
 	@echo "make reliability    hostile inputs, load and storage faults, with a summary"
 	@echo "make lint-template  sam/cfn-lint and checkov on template.yaml"
 	@echo "make deploy         sam build + sam deploy + publish the site (needs Docker and AWS credentials)"
@@ -50,8 +50,9 @@ train: venv
 evaluate: venv
 	$(PY) -m training.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
+# Only the JSON on stdout (`make -s bench > out.json`); BENCH_ARGS="--cold-runs 1" and the like.
 bench: venv
-	$(PY) -m infra.bench
+	@$(PY) -m infra.bench $(BENCH_ARGS)
 
 reliability: venv
 	$(PY) -m infra.reliability

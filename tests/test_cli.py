@@ -125,8 +125,8 @@ def test_usage_errors_exit_with_2(args: list[str]) -> None:
 def test_a_progress_bar_goes_to_stderr(offline, digit_files) -> None:
     status, out, err = run_cli("predict", "--progress", *map(str, digit_files))
     assert status == 0
-    assert f"{len(digit_files)}/{len(digit_files)}" in err and "#" in err
-    assert "#" not in out
+    assert f"/{len(digit_files)} [" in err and "file" in err  # tqdm's bar, on stderr only
+    assert f"/{len(digit_files)} [" not in out
     _, _, quiet = run_cli("predict", "--no-progress", *map(str, digit_files))
     assert quiet == ""
 
@@ -175,3 +175,57 @@ def test_url_mode_with_nothing_listening_fails_each_file(digit_files) -> None:
     status, out, _ = run_cli("predict", "--json", "--url", f"http://127.0.0.1:{port}", *map(str, digit_files))
     assert status == 1
     assert [json.loads(line)["error"]["code"] for line in out.splitlines()] == ["unreachable"] * len(digit_files)
+
+
+# --- in a terminal ------------------------------------------------------------------------------
+
+
+def screen_of(command: list[str], cwd: Path, columns: int = 80, rows: int = 40) -> list[str]:
+    """What a terminal of ``columns`` x ``rows`` shows once ``command`` has run in it (a real
+    pseudo-terminal; pyte plays the terminal, carriage returns and erasures included)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    import pyte
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen(command, cwd=cwd, stdin=child, stdout=child, stderr=child, close_fds=True)
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed its side
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    assert process.wait(timeout=120) in (0, 1)
+    screen = pyte.Screen(columns, rows)
+    pyte.ByteStream(screen).feed(output)
+    return [line.rstrip() for line in screen.display if line.strip()]
+
+
+def test_at_80_columns_the_bar_leaves_only_the_results(digit_files, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    files = [*(path.name for path in digit_files * 3), text.name]
+    lines = screen_of([sys.executable, "-m", "recognizer.cli", "predict", "--progress", *files], cwd=tmp_path)
+    # One result a file, in order (the error's message may wrap onto a second line), then the
+    # summary: no bar left over among them, no runtime chatter.
+    assert [line.split(": ")[0] for line in lines if line.startswith(tuple(files))] == files, lines
+    assert sum("error: unsupported_media_type" in line for line in lines) == 1
+    assert lines[-1] == f"1 of {len(files)} files failed"
+    assert not any("INFO" in line or "XNNPACK" in line or "file/s" in line or "%|" in line for line in lines), lines
+
+
+def test_an_empty_file_is_a_missing_image_as_the_api_says(offline, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    status, _, err = run_cli("predict", str(empty))
+    assert status == 1 and "missing_image" in err, err

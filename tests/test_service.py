@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recognizer.errors import NoDigitFound, StorageError, UploadTooLarge
-from recognizer.schemas import BatchFailure, BatchPrediction
+from recognizer.schemas import BatchFailure, BatchPrediction, percent
 from recognizer.service import Recognizer
 from tests.vision.rows.test_segment import on_paper, row
 
@@ -19,7 +19,7 @@ def test_a_digit_is_read_and_nothing_is_stored_without_a_store(offline: Recogniz
     assert answer.predicted_digit == 7 and answer.warnings == []
     assert answer.input_url is None and answer.feature_maps is None
     assert sum(answer.probabilities) == pytest.approx(1.0)
-    assert answer.confidence == pytest.approx(100 * max(answer.probabilities))
+    assert answer.confidence == percent(max(answer.probabilities))
 
 
 def test_a_digit_is_stored_when_there_is_a_store(recognizer: Recognizer, moto_s3, digit_png) -> None:
@@ -71,3 +71,20 @@ def test_a_blank_page_is_no_digit(offline: Recognizer) -> None:
 def test_deleting_needs_a_store(offline: Recognizer) -> None:
     with pytest.raises(StorageError):
         offline.delete_prediction("0" * 32)
+
+
+@pytest.mark.parametrize(
+    ("probability", "shown"),
+    [(1.0, 100.0), (0.99999998, 99.9), (0.9995, 99.9), (0.99949, 99.9), (0.987654, 98.8), (0.0004, 0.0), (0.5, 50.0)],
+)
+def test_confidence_is_one_decimal_and_never_certain_below_one(probability: float, shown: float) -> None:
+    assert percent(probability) == shown
+
+
+def test_an_empty_file_is_a_missing_image_wherever_it_comes_from(offline: Recognizer) -> None:
+    from recognizer.errors import MissingUpload
+
+    with pytest.raises(MissingUpload):
+        offline.predict_digit(b"")
+    with pytest.raises(MissingUpload):
+        offline.read_row(b"")

@@ -19,12 +19,12 @@ import argparse
 import contextlib
 import json
 import mimetypes
+import os
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -57,10 +57,26 @@ class Outcome:
             return f"{self.file}: error: {self.error_code}: {self.error_message}"
         if multi:
             return f"{self.file}: {self.answer['number']}"
-        return f"{self.file}: {self.answer['predicted_digit']} ({self.answer['confidence']:.1f}%)"
+        return f"{self.file}: {self.answer['predicted_digit']} ({self.answer['confidence']:.1f}%)"  # already rounded
 
 
 Reader = Callable[[bytes, str], dict[str, Any]]  # (file's bytes, file's name) -> answer
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null for a while: what a native library prints there
+    (not through sys.stderr, so redirect_stderr cannot catch it) is dropped. Single-threaded
+    use only, as here before any file is read."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 # Offline: the local model -------------------------------------------------------------------
@@ -79,7 +95,9 @@ def offline_reader(multi: bool) -> Reader:
     from recognizer.service import Recognizer
     from recognizer.settings import Settings
 
-    recognizer = Recognizer.from_settings(Settings.from_env(), store=None)
+    with native_stderr_silenced():  # LiteRT says "INFO: Created ... XNNPACK delegate" on first use
+        recognizer = Recognizer.from_settings(Settings.from_env(), store=None)
+        recognizer.networks.warm_up()
 
     def read(data: bytes, filename: str) -> dict[str, Any]:
         try:
@@ -155,31 +173,6 @@ def url_reader(base_url: str, multi: bool) -> Reader:
 # Running -------------------------------------------------------------------------------------
 
 
-class Progress:
-    """A one-line progress bar on a terminal stream, redrawn in place."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
-        self.total, self.stream, self.enabled = total, stream, enabled and total > 0
-        self.started = time.monotonic()
-
-    def show(self, done: int, label: str = "") -> None:
-        if not self.enabled:
-            return
-        filled = int(self.WIDTH * done / self.total)
-        elapsed = time.monotonic() - self.started
-        rate = f" {done / elapsed:.1f}/s" if elapsed > 0 and done else ""
-        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total}{rate} {label}"
-        self.stream.write("\r" + line[:100].ljust(100))
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
-
-
 def read_file(path: str, reader: Reader) -> Outcome:
     try:
         data = Path(path).read_bytes()
@@ -193,23 +186,25 @@ def read_file(path: str, reader: Reader) -> Outcome:
 
 
 def predict_files(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from tqdm import tqdm  # fits the bar to the terminal's width, clears it before each result
+
     reader = url_reader(args.url, args.multi) if args.url else offline_reader(args.multi)
     show_progress = args.progress if args.progress is not None else (stderr.isatty() and len(args.files) > 1)
-    progress = Progress(len(args.files), stderr, show_progress)
     failed = 0
-    for done, path in enumerate(args.files):
-        progress.show(done, Path(path).name)
-        outcome = read_file(path, reader)
-        failed += not outcome.ok
-        progress.clear()
-        if args.json:
-            print(json.dumps(outcome.as_json()), file=stdout, flush=True)
-        elif outcome.ok:
-            print(outcome.as_text(args.multi), file=stdout, flush=True)
-        else:
-            print(outcome.as_text(args.multi), file=stderr, flush=True)
-    progress.show(len(args.files))
-    progress.clear()
+    with tqdm(
+        total=len(args.files), file=stderr, disable=not show_progress, unit="file", leave=False, dynamic_ncols=True
+    ) as progress:
+        for path in args.files:
+            progress.set_postfix_str(Path(path).name, refresh=False)
+            outcome = read_file(path, reader)
+            failed += not outcome.ok
+            if args.json:
+                line, stream = json.dumps(outcome.as_json()), stdout
+            else:
+                line, stream = outcome.as_text(args.multi), stdout if outcome.ok else stderr
+            progress.write(line, file=stream)
+            stream.flush()
+            progress.update()
     if failed and not args.json:
         print(f"{failed} of {len(args.files)} files failed", file=stderr)
     return EXIT_FAILED if failed else EXIT_OK

@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+def percent(probability: float) -> float:
+    """A probability as the API, the site and the CLI all show it: percent to one decimal,
+    never 100.0 for a probability below 1 (rounding must not claim certainty)."""
+    value = round(100.0 * probability, 1)
+    return 99.9 if value >= 100.0 and probability < 1.0 else value
+
+
 class FeatureMap(BaseModel):
     url: str = Field(description="Presigned GET URL of the PNG grid (expires).")
     rows: int = Field(description="Grid rows.", examples=[4])
@@ -26,7 +33,7 @@ class PredictionResponse(BaseModel):
             "examples": [
                 {
                     "predicted_digit": 7,
-                    "confidence": 99.87,
+                    "confidence": 99.9,
                     "probabilities": [0.0, 0.0, 0.0001, 0.0004, 0.0, 0.0, 0.0, 0.9987, 0.0, 0.0008],
                     "prediction_id": "3f2c0a9e5b7d4c1e8a6f0b2d4c6e8a1b",
                     "input_url": "https://…/predictions/3f2c…/input.png?X-Amz-…",
@@ -41,7 +48,11 @@ class PredictionResponse(BaseModel):
     )
 
     predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
-    confidence: float = Field(ge=0.0, le=100.0, description="Probability of the predicted digit, in percent.")
+    confidence: float = Field(
+        ge=0.0,
+        le=100.0,
+        description="Probability of the predicted digit in percent, to one decimal; 100.0 only when certain.",
+    )
     probabilities: list[Probability] = Field(
         min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
     )
@@ -82,7 +93,9 @@ class DeletedResponse(BaseModel):
 
 class DigitInRow(BaseModel):
     predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
-    confidence: float = Field(ge=0.0, le=100.0, description="Its probability, in percent.")
+    confidence: float = Field(
+        ge=0.0, le=100.0, description="Its probability in percent, to one decimal; 100.0 only when certain."
+    )
     probabilities: list[Probability] = Field(
         min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
     )

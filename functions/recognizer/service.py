@@ -36,6 +36,7 @@ from recognizer.schemas import (
     FeatureMaps,
     MultiPredictionResponse,
     PredictionResponse,
+    percent,
 )
 from recognizer.settings import Settings
 from recognizer.storage import MapStore, new_prediction_id
@@ -96,7 +97,7 @@ class Recognizer:
             digits.append(
                 DigitInRow(
                     predicted_digit=int(probabilities.argmax()),
-                    confidence=100.0 * float(probabilities.max()),
+                    confidence=percent(float(probabilities.max())),
                     probabilities=probabilities.tolist(),
                     box=list(digit.box),
                     prediction_id=answer.prediction_id if feature_maps else None,
@@ -113,8 +114,6 @@ class Recognizer:
     def predict_file(self, filename: str | None, data: bytes) -> BatchPrediction | BatchFailure:
         """One file of a batch: its prediction, or the error it alone caused."""
         try:
-            if not data:  # as /api/predict calls an empty file: no image was sent
-                raise MissingUpload("the file is empty: no image was sent in it")
             answer = self.predict_digit(data)
         except ClientError as exc:
             return BatchFailure(filename=filename, error=ErrorDetail(code=exc.code, message=exc.message))
@@ -135,6 +134,10 @@ class Recognizer:
     # -------------------------------------------------------------------------------------------
 
     def _within_limit(self, data: bytes) -> bytes:
+        """The upload, if it holds anything and no more than the limit (an empty file is a
+        missing image wherever it comes from: the API, a batch, the CLI)."""
+        if not data:
+            raise MissingUpload("the file is empty: no image was sent in it")
         limit = self.settings.max_upload_bytes
         if len(data) > limit:
             raise UploadTooLarge(f"the upload is larger than {limit} bytes")
@@ -161,7 +164,7 @@ class Recognizer:
             warnings.append(f"feature maps are unavailable: storage is misconfigured ({type(exc).__name__})")
         return PredictionResponse(
             predicted_digit=digit,
-            confidence=100.0 * probabilities[digit],
+            confidence=percent(float(probabilities[digit])),
             probabilities=probabilities.tolist(),
             prediction_id=prediction_id,
             input_url=urls.get(INPUT_FILE),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from recognizer.schemas import percent
 from training.realistic import mnist_glyph
 from training.rows import layout_digits
 
@@ -49,7 +50,7 @@ def test_a_row_answers_the_number_and_each_digit_with_its_box(app_client, mnist_
         assert set(digit) == DIGIT_FIELDS  # fast by default: nothing stored, nothing linked
         assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-9)
         assert digit["predicted_digit"] == int(np.argmax(digit["probabilities"]))
-        assert digit["confidence"] == pytest.approx(100 * max(digit["probabilities"]))
+        assert digit["confidence"] == percent(max(digit["probabilities"]))
         x, y, w, h = digit["box"]
         assert abs(x + w / 2 - (box[0] + box[2] / 2)) < box[2] / 2  # the box is on its digit
         assert abs(y + h / 2 - (box[1] + box[3] / 2)) < box[3] / 2

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from recognizer.api import create_app
+from recognizer.schemas import percent
 from recognizer.service import Recognizer
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -58,7 +59,7 @@ def test_predict_answers_the_documented_shape(app_client, digit_png, moto_s3) ->
     assert len(probabilities) == 10 and all(0.0 <= p <= 1.0 for p in probabilities)
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-9)
     assert body["predicted_digit"] == int(np.argmax(probabilities))
-    assert body["confidence"] == pytest.approx(100.0 * max(probabilities))
+    assert body["confidence"] == percent(max(probabilities))  # one decimal, as shown everywhere
     assert HEX_ID.match(body["prediction_id"])
     assert body["feature_maps"]["conv1"]["rows"] == 4 and body["feature_maps"]["conv1"]["cols"] == 8
     assert body["feature_maps"]["conv2"]["rows"] == 8 and body["feature_maps"]["conv2"]["cols"] == 8

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from recognizer.networks.digit_cnn import DigitModel, load_digit_model
 from recognizer.networks.probe import PROBE_FILE, DigitProbe, load_probe
 from recognizer.networks.row_reader import MODEL_FILE as ROW_READER_FILE
 from recognizer.networks.row_reader import LiteRTRowReader, load_row_reader
 from recognizer.vision.rows.segment import RowModels
+from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH
 
 DIGIT_TFLITE, DIGIT_KERAS = "digits.tflite", "digits.keras"
 
@@ -23,6 +26,13 @@ class Networks:
     digit: DigitModel
     probe: DigitProbe | None = None
     row_reader: LiteRTRowReader | None = None
+
+    def warm_up(self) -> None:
+        """One blank input through each network: the runtime sets itself up on first use (it
+        creates its XNNPACK delegate then), so the first real request does not pay for it."""
+        self.digit.run(np.zeros((1, 28, 28), np.float32))
+        if self.row_reader is not None:
+            self.row_reader.read(np.zeros((1, STRIP_HEIGHT, STRIP_WIDTH), np.float32))
 
     def for_rows(self) -> RowModels:
         """What the row segmenter needs of them."""
