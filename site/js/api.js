@@ -76,33 +76,41 @@ export function deletePrediction(id) {
   return request(`/predictions/${encodeURIComponent(id)}`, { method: "DELETE" });
 }
 
+// What the API reads and how much, as its OpenAPI document says (info.x-upload), once known.
+let uploadLimits = null;
+
+function formatsText() {
+  return uploadLimits ? `Use a picture in one of these formats: ${uploadLimits.formats}.` : "Use a photo or a picture file.";
+}
+
 /**
  * Which optional endpoints this API has, read from its OpenAPI document, so that the
  * controls for endpoints that are not there yet stay absent rather than broken.
  */
 export async function fetchCapabilities() {
-  const none = { batch: false, multi: false };
+  const none = { batch: false, multi: false, upload: null };
   if (navigator.onLine === false) return none;
   try {
     const response = await fetch(`${API}/openapi.json`, { credentials: "same-origin" });
     if (!response.ok) return none;
-    const paths = Object.keys((await response.json())?.paths ?? {});
+    const spec = await response.json();
+    const paths = Object.keys(spec?.paths ?? {});
     const has = (suffix) => paths.some((path) => path.endsWith(suffix));
-    return { batch: has("/predict/batch"), multi: has("/predict/multi") };
+    const upload = spec?.info?.["x-upload"] ?? null;
+    if (upload) uploadLimits = upload;
+    return { batch: has("/predict/batch"), multi: has("/predict/multi"), upload };
   } catch {
     return none;
   }
 }
 
 const MESSAGES = {
-  file_too_large:
-    "That file is too large. The limit is 5 MB: try a smaller photo, or crop it to the digit.",
+  file_too_large: () =>
+    `That file is too large${uploadLimits ? ` (the limit is ${uploadLimits.max_size})` : ""}: try a smaller photo, or crop it to the digit.`,
   image_too_large:
     "That image has too many pixels to read. Try a smaller photo, or crop it to the digit.",
-  unsupported_media_type:
-    "That file is not an image we can read. Use a PNG, JPEG, GIF, BMP or WebP picture.",
-  invalid_image:
-    "That file is not an image we can read, or it is damaged. Use a PNG, JPEG, GIF, BMP or WebP picture.",
+  unsupported_media_type: () => `That file is not an image we can read. ${formatsText()}`,
+  invalid_image: () => `That file is not an image we can read, or it is damaged. ${formatsText()}`,
   no_digit_found:
     "No digit found in that image. Try a darker, thicker digit on a plain background, filling most of the picture.",
   missing_image: "No image was sent. Choose a file, take a photo or draw a digit.",
@@ -114,12 +122,13 @@ const MESSAGES = {
 
 /** A sentence a person understands, for any error a call above can throw. */
 export function describeError(err) {
+  const say = (code) => (typeof MESSAGES[code] === "function" ? MESSAGES[code]() : MESSAGES[code]);
   if (!(err instanceof ApiError)) return "Something went wrong in this page. Reload it and try again.";
-  if (MESSAGES[err.code]) return MESSAGES[err.code];
+  if (MESSAGES[err.code]) return say(err.code);
   if (err.status === 0) return MESSAGES.network;
-  if (err.status === 413) return MESSAGES.file_too_large;
-  if (err.status === 415) return MESSAGES.unsupported_media_type;
-  if (err.status === 422) return MESSAGES.invalid_image;
+  if (err.status === 413) return say("file_too_large");
+  if (err.status === 415) return say("unsupported_media_type");
+  if (err.status === 422) return say("invalid_image");
   if (err.status === 429) return "Too many requests just now. Wait a few seconds and try again.";
   if (err.status >= 500) return "The server had a problem reading that. Try again in a moment.";
   return err.message ? `The server refused that: ${err.message}` : MESSAGES.network;

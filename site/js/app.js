@@ -13,7 +13,7 @@ import { DrawingPad } from "./draw.js";
 import { registerServiceWorker, watchConnection } from "./offline.js";
 import { formatPercent, historyItem, renderFeatureMaps, renderPrediction } from "./render.js";
 import { fitForUpload } from "./shrink.js";
-import { addToHistory, clearHistory, loadHistory, makeThumbnail } from "./store.js";
+import { addRowToHistory, addToHistory, clearHistory, loadHistory, makeThumbnail } from "./store.js";
 
 const DRAW_DEBOUNCE_MS = 350;
 const byId = (id) => document.getElementById(id);
@@ -47,6 +47,8 @@ const ui = {
   historyEmpty: byId("history-empty"),
   historyClear: byId("history-clear"),
   offlineBanner: byId("offline-banner"),
+  uploadFormats: byId("upload-formats"),
+  staleNote: byId("stale-note"),
 };
 
 const state = {
@@ -61,6 +63,17 @@ const state = {
 
 function showError(text) {
   ui.error.textContent = text;
+  markEarlierAnswers(true);
+}
+
+/** After a failed request the answers on the page belong to an earlier image: dim them and
+ * say so, so that they are not read as this file's answer. */
+function markEarlierAnswers(earlier) {
+  const shown = [byId("result-body"), byId("multi-body"), ui.mapsCard, ui.batchCard].filter((part) => !part.hidden);
+  for (const part of [byId("result-body"), byId("multi-body"), ui.mapsCard, ui.batchCard]) {
+    part.classList.toggle("stale", earlier && shown.includes(part));
+  }
+  ui.staleNote.hidden = !(earlier && shown.length);
 }
 
 function clearError() {
@@ -94,6 +107,7 @@ async function runTask(statusText, task) {
 // ---- showing results -------------------------------------------------------------------
 
 function showResult(result, since = new Date().toISOString()) {
+  markEarlierAnswers(false);
   renderPrediction(result);
   // A digit of a row read without its maps has no prediction id and nothing stored to show.
   ui.mapsCard.hidden = !result.prediction_id;
@@ -118,8 +132,8 @@ function showPreview(file) {
   ui.previewImg.src = state.previewUrl;
 }
 
-async function remember(result, thumbSource, replaces = null, box = null) {
-  addToHistory(result, await makeThumbnail(thumbSource, box), replaces);
+async function remember(result, thumbSource, replaces = null) {
+  addToHistory(result, await makeThumbnail(thumbSource), replaces);
   renderHistory();
 }
 
@@ -206,9 +220,8 @@ function predictRow(file) {
     const result = await predictMulti(file, signal);
     ui.batchCard.hidden = true;
     showRow(result);
-    for (const digit of [...result.digits].reverse()) {
-      if (digit.prediction_id) await remember(digit, file, null, digit.box);
-    }
+    addRowToHistory(result, await makeThumbnail(file));
+    renderHistory();
     setStatus(`Read the number ${result.number}.`);
   });
 }
@@ -377,7 +390,8 @@ async function clearAll() {
   clearError();
   ui.historyClear.disabled = true;
   setStatus("Clearing…");
-  const outcomes = await Promise.allSettled(entries.map((entry) => deletePrediction(entry.id)));
+  const ids = entries.flatMap((entry) => entry.ids ?? [entry.id]); // a row's entry holds each digit's
+  const outcomes = await Promise.allSettled(ids.map((id) => deletePrediction(id)));
   // A prediction already gone from the server (404) is as good as deleted.
   const failed = outcomes.filter(
     (outcome) => outcome.status === "rejected" && outcome.reason?.status !== 404,
@@ -408,6 +422,8 @@ function resetResult() {
 
 async function enableOptionalControls() {
   state.capabilities = await fetchCapabilities();
+  const upload = state.capabilities.upload;
+  if (upload) ui.uploadFormats.textContent = `${upload.formats}, up to ${upload.max_size}.`;
   const { batch, multi } = state.capabilities;
   ui.uploadInput.multiple = batch;
   ui.batchHint.hidden = !batch;

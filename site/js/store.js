@@ -47,6 +47,28 @@ export function addToHistory(result, thumb, replaces = null) {
   return entry;
 }
 
+/**
+ * One entry for a row of digits: its number as the entry's digit, its least sure digit's
+ * confidence, the first digit's prediction (its maps are what the entry links to), and every
+ * digit's prediction id (all of them are deleted with the entry).
+ */
+export function addRowToHistory(row, thumb) {
+  const stored = row.digits.filter((digit) => digit.prediction_id);
+  if (!stored.length) return null;
+  const entry = {
+    id: stored[0].prediction_id,
+    ids: stored.map((digit) => digit.prediction_id),
+    digit: row.number,
+    confidence: Math.min(...row.digits.map((digit) => digit.confidence)),
+    time: new Date().toISOString(),
+    thumb,
+    result: stored[0],
+  };
+  const entries = [entry, ...loadHistory().filter((old) => old.id !== entry.id)].slice(0, MAX_ENTRIES);
+  while (entries.length && !writeJson(HISTORY_KEY, entries)) entries.pop();
+  return entry;
+}
+
 export function findInHistory(id) {
   return loadHistory().find((entry) => entry.id === id) ?? null;
 }

@@ -135,7 +135,9 @@ def test_feature_maps_load_inline_zoom_and_on_their_own_page(site, mnist_sample,
     input_width = site.page.eval_on_selector("#input-img", "img => img.complete && img.naturalWidth")
     assert input_width == 28
 
-    # Pointing at the second cell of conv1's top row shows filter 2; arrow keys move on.
+    # Before pointing, the zoom column says what it is for; pointing at the second cell of
+    # conv1's top row shows filter 2; arrow keys move on.
+    assert site.page.locator("#zoom-conv1-label").inner_text().startswith("Point at")
     conv1 = site.by_test_id("feature-map-conv1")
     grid = conv1.bounding_box()
     conv1.hover(position={"x": grid["width"] * 1.5 / 8, "y": grid["height"] * 0.5 / 4})
@@ -191,7 +193,7 @@ def test_oversized_file_shows_a_readable_error(site, tmp_path):
     error = site.by_test_id("error-message")
     error.filter(has_text="too large").wait_for()
     assert error.get_attribute("role") == "alert"
-    assert "5 MB" in error.inner_text()
+    assert "5 MiB" in error.inner_text()  # the limit the API states, not one written into the page
 
 
 def test_a_picture_too_big_for_the_api_is_shrunk_before_it_is_sent(site, mnist_sample, tmp_path):
@@ -235,6 +237,34 @@ def test_non_image_file_shows_a_readable_error(site, tmp_path):
     upload(site, path)
     site.by_test_id("error-message").filter(has_text="not an image").wait_for()
     assert site.by_test_id("predicted-digit").is_hidden()
+
+
+def test_after_a_failed_upload_the_earlier_answer_is_dimmed_and_said_to_be_earlier(site, mnist_sample, tmp_path):
+    site.console.allow(STATUS_LOG.format("(415|422)"))
+    site.open("/")
+    upload(site, save_digit(tmp_path, mnist_sample.image_of(6), "six.png"))
+    wait_for_history(site, 1)
+    note = site.by_test_id("stale-note")
+    assert note.is_hidden()
+    text = tmp_path / "shopping-list.txt"
+    text.write_text("milk, eggs, flour\n")
+    upload(site, text)
+    error = site.by_test_id("error-message")
+    error.filter(has_text="not an image").wait_for()
+    assert "TIFF" in error.inner_text()  # the formats the API states it reads
+    assert note.is_visible() and "earlier image" in note.inner_text()
+    assert "stale" in site.page.locator("#result-body").get_attribute("class")
+    # A good upload after it is shown as it is again.
+    upload(site, save_digit(tmp_path, mnist_sample.image_of(2), "two.png"))
+    wait_for_history(site, 2)
+    assert note.is_hidden() and "stale" not in (site.page.locator("#result-body").get_attribute("class") or "")
+
+
+def test_the_upload_hint_states_what_the_api_reads(site):
+    page = site.open("/")
+    page.wait_for_function("() => document.documentElement.dataset.controls === 'ready'")
+    hint = site.by_test_id("upload-formats").inner_text()
+    assert "TIFF" in hint and "5 MiB" in hint
 
 
 def test_blank_image_says_no_digit_found(site, tmp_path):
@@ -375,7 +405,8 @@ def test_several_files_go_to_the_batch_endpoint_and_show_as_a_grid(site, local_s
     has_batch, _ = optional_paths(local_stack)
     if not has_batch:
         pytest.skip("the API has no /api/predict/batch yet (the control is absent)")
-    digit = save_digit(tmp_path, mnist_sample.image_of(1), "one.png")
+    long_name = "scan-of-the-second-page-of-the-exam-form-handed-in-on-tuesday-morning-by-student-1.png"
+    digit = save_digit(tmp_path, mnist_sample.image_of(1), long_name)
     text_file = tmp_path / "notes.txt"
     text_file.write_text("not a picture")
     page = site.open("/")
@@ -386,6 +417,10 @@ def test_several_files_go_to_the_batch_endpoint_and_show_as_a_grid(site, local_s
     items.nth(1).wait_for()
     assert items.nth(0).locator("button").inner_text() == "1"
     assert "not an image" in items.nth(1).inner_text()
+    # A long file name is shown whole (it wraps), not cut short.
+    name = items.nth(0).locator(".batch-name")
+    assert name.inner_text() == long_name
+    assert name.evaluate("el => el.scrollWidth <= el.clientWidth")
     wait_for_history(site, 1)
     assert site.by_test_id("predicted-digit").inner_text() == "1"
 
@@ -405,7 +440,11 @@ def test_a_row_of_digits_reads_the_number_and_boxes_each_digit(site, local_stack
     chips = page.locator("#multi-digits button")
     assert [chips.nth(i).inner_text() for i in range(chips.count())] == ["4", "2", "9"]
     page.wait_for_function("() => document.querySelectorAll('#box-overlay rect').length === 3")
-    wait_for_history(site, 3)
+    # The row is one history entry, its number, not three digits.
+    wait_for_history(site, 1)
+    assert "429" in site.by_test_id("history-list").locator("li").first.inner_text()
+    entry = json.loads(page.evaluate("() => localStorage.getItem('digits.history.v1')"))[0]
+    assert entry["digit"] == "429" and len(entry["ids"]) == 3
     chips.nth(2).click()
     assert site.by_test_id("predicted-digit").inner_text() == "9"
     assert chips.nth(2).get_attribute("aria-pressed") == "true"

@@ -49,15 +49,22 @@ def _filled(value: Any, texts: dict[str, str]) -> Any:
     return value
 
 
-def _state_limits_in_openapi(app: FastAPI, texts: dict[str, str]) -> None:
+def _state_limits_in_openapi(app: FastAPI, settings: Settings) -> None:
     """Routes describe limits as ``{max_upload}`` and the like (the routers are shared by every
-    app); this app's schema says its own."""
+    app); this app's schema says its own, and carries them for clients in ``info.x-upload``
+    (the site's messages and hints come from there)."""
     generate = app.openapi
+    texts = limit_texts(settings)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
             schema["paths"] = _filled(schema["paths"], texts)
+            schema["info"]["x-upload"] = {
+                "formats": texts["formats"],
+                "max_bytes": settings.max_upload_bytes,
+                "max_size": texts["max_upload"],
+            }
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -81,7 +88,7 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
     app.state.recognizer = recognizer
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    _state_limits_in_openapi(app, limit_texts(recognizer.settings))
+    _state_limits_in_openapi(app, recognizer.settings)
     install_error_handlers(app)
     app.add_middleware(OutcomeMiddleware, on_outcome=on_outcome)
     return app
