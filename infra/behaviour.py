@@ -13,7 +13,8 @@ starts a checkout's own local stack (``infra.local_stack``: its code, the HTTP A
 keeps) and sends every input: digits to ``/api/predict``, rows to ``/api/predict/multi``,
 hostile uploads as they are. It records what the contract promises: status, error code and
 message, digit and confidence, number and boxes, each batch result. ``compare`` lists every
-difference (ids and presigned URLs differ by design and are not recorded) and exits 1 if any.
+difference (ids and presigned URLs differ by design and are not recorded; confidences are
+compared as the API shows them, to one decimal) and exits 1 if any.
 """
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ def summary(response: httpx.Response) -> dict[str, Any]:
     if "error" in body:
         found.update(code=body["error"].get("code"), message=body["error"].get("message"))
     if "predicted_digit" in body:
-        found.update(digit=body["predicted_digit"], confidence=round(body["confidence"], 6))
+        found.update(digit=body["predicted_digit"], confidence=body["confidence"])
     if "number" in body:
         found.update(number=body["number"], boxes=[d["box"] for d in body["digits"]])
-        found["confidences"] = [round(d["confidence"], 6) for d in body["digits"]]
+        found["confidences"] = [d["confidence"] for d in body["digits"]]
     if "results" in body:
         found["results"] = [r.get("predicted_digit", r.get("error", {}).get("code")) for r in body["results"]]
     return found
@@ -107,10 +108,27 @@ def collect_answers(inputs: dict[str, Any], repo: Path) -> dict[str, list[dict[s
     return answers
 
 
+def as_shown(percent: float) -> float:
+    """A confidence as the API shows it since it rounds (one decimal, never 100.0 below
+    certainty), so that answers from before that rule compare with answers after it."""
+    value = round(percent, 1)
+    return 99.9 if value >= 100.0 and percent < 100.0 else value
+
+
+def comparable(answer: dict[str, Any]) -> dict[str, Any]:
+    shown = dict(answer)
+    if "confidence" in shown:
+        shown["confidence"] = as_shown(shown["confidence"])
+    if "confidences" in shown:
+        shown["confidences"] = [as_shown(value) for value in shown["confidences"]]
+    return shown
+
+
 def differences(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]) -> list[str]:
     found = []
     for group in sorted(set(before) | set(after)):
-        old, new = before.get(group, []), after.get(group, [])
+        old = [comparable(answer) for answer in before.get(group, [])]
+        new = [comparable(answer) for answer in after.get(group, [])]
         if len(old) != len(new):
             found.append(f"{group}: {len(old)} answers before, {len(new)} after")
         found += [f"{group} {a['name']}: {a} -> {b}" for a, b in zip(old, new, strict=False) if a != b]

@@ -159,3 +159,46 @@ def test_uploads_skip_the_100_continue_round_trip(moto_s3) -> None:
         client.meta.events.unregister("before-send.s3.PutObject", record)
     assert len(sent) == 3
     assert not any("Expect" in headers for headers in sent)
+
+
+class RefusingKeys:
+    """Wraps a client: DeleteObjects answers 200 but names ``refuse`` keys as not deleted
+    (S3 does so, e.g. for a key under an object lock or a slow-down), ``times`` times."""
+
+    def __init__(self, client, refuse: int, times: int) -> None:
+        self.client, self.refuse, self.times, self.calls = client, refuse, times, 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def delete_objects(self, Bucket: str, Delete: dict) -> dict:
+        self.calls += 1
+        objects = Delete["Objects"]
+        if self.calls > self.times:
+            return self.client.delete_objects(Bucket=Bucket, Delete=Delete)
+        refused, deleted = objects[: self.refuse], objects[self.refuse :]
+        if deleted:
+            self.client.delete_objects(Bucket=Bucket, Delete={"Objects": deleted, "Quiet": True})
+        return {
+            "Errors": [
+                {"Key": o["Key"], "Code": "SlowDown", "Message": "Please reduce your request rate."} for o in refused
+            ]
+        }
+
+
+def test_keys_s3_refuses_to_delete_are_tried_again(moto_s3) -> None:
+    prediction_id = new_prediction_id()
+    moto_s3.store.put_files(prediction_id, renderers())
+    once = dataclasses.replace(moto_s3.store, client=RefusingKeys(moto_s3.client, refuse=2, times=1))
+    assert once.delete_prediction(prediction_id) == 3
+    assert moto_s3.keys(f"predictions/{prediction_id}/") == []
+    assert once.client.calls == 2  # the two refused keys, once more
+
+
+def test_keys_s3_keeps_refusing_are_a_storage_error_not_a_success(moto_s3) -> None:
+    prediction_id = new_prediction_id()
+    moto_s3.store.put_files(prediction_id, renderers())
+    stubborn = dataclasses.replace(moto_s3.store, client=RefusingKeys(moto_s3.client, refuse=1, times=10))
+    with pytest.raises(StorageError, match=r"did not delete 1 of 3 files: .*SlowDown"):
+        stubborn.delete_prediction(prediction_id)
+    assert len(moto_s3.keys(f"predictions/{prediction_id}/")) == 1  # what it could delete, it did

@@ -163,19 +163,35 @@ class MapStore:
     def delete_prediction(self, prediction_id: str) -> int:
         """Delete every object under the prediction's prefix; how many were deleted.
 
-        Raises PredictionNotFound if nothing is stored under it (never stored, or gone).
+        Raises PredictionNotFound if nothing is stored under it (never stored, or gone), and
+        StorageError if S3 fails or still refuses to delete some of the keys once they are
+        tried again (DeleteObjects answers 200 and names the keys it could not delete).
         """
         prefix = prediction_prefix(prediction_id)
         try:
             listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
             keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
-            if keys:
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+            refused = self._delete_keys(keys)
         except Exception as exc:
             raise StorageError(describe_storage_failure(exc)) from exc
         if not keys:
             raise PredictionNotFound(f"nothing is stored for prediction {prediction_id}")
+        if refused:
+            raise StorageError(f"S3 did not delete {len(refused)} of {len(keys)} files: {'; '.join(refused)}")
         return len(keys)
+
+    def _delete_keys(self, keys: list[ObjectIdentifierTypeDef], attempts: int = 2) -> list[str]:
+        """Delete ``keys``, trying those S3 names in its per-key errors again; what it still
+        refuses, as "key: code" (empty when every key is gone)."""
+        refused: list[str] = []
+        for _ in range(attempts):
+            if not keys:
+                return []
+            answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+            errors = answer.get("Errors", [])
+            keys = [{"Key": error["Key"]} for error in errors if "Key" in error]
+            refused = [f"{error.get('Key')}: {error.get('Code', 'error')}" for error in errors]
+        return refused
 
 
 def describe_storage_failure(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -300,3 +301,19 @@ def test_delete_when_storage_is_down_is_503(app_client, serve_with, unreachable_
     serve_with(store=unreachable_store)
     error = assert_error(app_client.delete(f"/api/predictions/{'a' * 32}"), 503, "storage_unavailable")
     assert "NoSuchBucket" in error["message"]
+
+
+def test_a_delete_s3_partly_refuses_is_503_not_a_success(app_client, serve_with, moto_s3, digit_png) -> None:
+    from tests.test_storage import RefusingKeys
+
+    prediction_id = upload(app_client, digit_png(5)).json()["prediction_id"]
+    serve_with(store=dataclasses.replace(moto_s3.store, client=RefusingKeys(moto_s3.client, refuse=1, times=10)))
+    error = assert_error(app_client.delete(f"/api/predictions/{prediction_id}"), 503, "storage_unavailable")
+    assert "did not delete 1 of 3 files" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/health/", "/api/predict/", "/api/predictions/" + "a" * 32 + "/"])
+def test_a_trailing_slash_is_a_404_in_the_error_shape_not_a_redirect(app_client, path: str) -> None:
+    response = app_client.request("GET", path, follow_redirects=False)
+    assert response.status_code == 404 and "location" not in response.headers
+    assert response.json()["error"]["code"] == "not_found"

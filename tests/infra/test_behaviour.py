@@ -13,7 +13,7 @@ def answer(status: int, body: object) -> httpx.Response:
 
 def test_an_answer_is_summarised_by_what_the_contract_promises() -> None:
     digit = answer(200, {"predicted_digit": 7, "confidence": 99.1234567, "prediction_id": "x" * 32, "input_url": "u"})
-    assert summary(digit) == {"status": 200, "digit": 7, "confidence": 99.123457}
+    assert summary(digit) == {"status": 200, "digit": 7, "confidence": 99.1234567}
     row = answer(
         200,
         {
@@ -57,3 +57,10 @@ def test_digits_go_to_predict_rows_to_multi_and_hostile_requests_as_they_are() -
         ("rows/spaced", "/api/predict/multi"),
         ("hostile", "/api/predict"),
     ]
+
+
+def test_confidences_compare_as_shown_so_the_rounding_rule_is_no_difference() -> None:
+    before = {"single/clean": [{"name": "0", "digit": 7, "confidence": 99.99999998}]}
+    after = {"single/clean": [{"name": "0", "digit": 7, "confidence": 99.9}]}
+    assert differences(before, after) == []
+    assert differences({"g": [{"name": "0", "confidence": 97.26}]}, {"g": [{"name": "0", "confidence": 97.2}]})

@@ -86,6 +86,9 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
         redoc_url=None,
     )
     app.state.recognizer = recognizer
+    # "/api/health/" is a 404 in the error shape, not a redirect to this host: behind
+    # CloudFront an absolute redirect would send the browser to the API's own address.
+    app.router.redirect_slashes = False
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _state_limits_in_openapi(app, recognizer.settings)

@@ -14,17 +14,9 @@ from recognizer.errors import NoDigitFound
 from recognizer.vision import ndimage as ndi
 from recognizer.vision.geometry import Box
 from recognizer.vision.strokes import INK_LEVEL
+from recognizer.vision.tuning import DIGIT
 
 FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
-FRAME_SPAN = 0.6  # a piece touching the frame and spanning this much of it is the frame's
-MIN_DIGIT_AREA = 12  # working pixels of real ink, below which it is specks
-TINY_DIGIT_AREA = 4  # unless the upload has pixels to spare: then a closer look decides
-DOT_FILL, DOT_ASPECT = 0.7, 1.6  # a small piece this filled and this round is a dot, not a digit
-DOT_SIZE = 0.08  # "small": at most this much of the working image's longest side
-DOT_CANDIDATES = 8  # the best-placed pieces looked at before deciding there are only dots
-FRAGMENT_INSIDE = 0.015  # of the main piece's ink: a fragment within the digit's box joins
-FRAGMENT_OUTSIDE = 0.08  # one that widens the box must be a stroke in its own right
-FRAGMENT_BIG = 0.2  # and one this big may lie further off and widen it more
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ def _runs_along_frame(component: Component, shape: tuple[int, int]) -> bool:
     edge, a shadow's border; or, with nothing else there, a digit cropped to its edges."""
     height, width = shape
     _, _, w, h = component.box
-    return component.touches_border and (w >= FRAME_SPAN * width or h >= FRAME_SPAN * height)
+    return component.touches_border and (w >= DIGIT.frame_span * width or h >= DIGIT.frame_span * height)
 
 
 def _score(component: Component, shape: tuple[int, int]) -> tuple[bool, float]:
@@ -100,8 +92,8 @@ def _looks_like_a_dot(component: Component, labels: np.ndarray, ink: np.ndarray)
     rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     fill = np.count_nonzero(solid) / float(height * width)
-    small = max(height, width) <= DOT_SIZE * max(ink.shape)
-    return bool(small and fill >= DOT_FILL and max(height, width) <= DOT_ASPECT * min(height, width))
+    small = max(height, width) <= DIGIT.dot_size * max(ink.shape)
+    return bool(small and fill >= DIGIT.dot_fill and max(height, width) <= DIGIT.dot_aspect * min(height, width))
 
 
 def _joins(box: Box, other: Component, main: Component, shape: tuple[int, int]) -> bool:
@@ -112,17 +104,17 @@ def _joins(box: Box, other: Component, main: Component, shape: tuple[int, int]) 
     if _runs_along_frame(other, shape) or (other.touches_border and other.mass > main.mass):
         return False
     side = max(box.w, box.h)
-    big = other.mass >= FRAGMENT_BIG * main.mass
+    big = other.mass >= DIGIT.fragment_big * main.mass
     if max(box.gap(other.box)) > (0.6 if big else 0.3) * side:
         return False
     merged = box.union(other.box)
     grows = max(merged.w, merged.h) / side
     if grows > (2.0 if big else 1.6):
         return False  # a neighbour that would change the digit's size is something else
-    return other.mass >= (FRAGMENT_INSIDE if grows <= 1.1 else FRAGMENT_OUTSIDE) * main.mass
+    return other.mass >= (DIGIT.fragment_inside if grows <= 1.1 else DIGIT.fragment_outside) * main.mass
 
 
-def select_digit(ink: np.ndarray, min_area: int = MIN_DIGIT_AREA) -> Digit:
+def select_digit(ink: np.ndarray, min_area: int = DIGIT.min_digit_area) -> Digit:
     """The digit in an ink map holding one: its main piece plus the fragments belonging to it.
 
     Raises NoDigitFound when there is no ink worth calling a digit (blank, specks, a dot).
@@ -133,7 +125,7 @@ def select_digit(ink: np.ndarray, min_area: int = MIN_DIGIT_AREA) -> Digit:
     ranked = sorted((c for c in components if c.area >= min_area), key=lambda c: _score(c, ink.shape), reverse=True)
     if not ranked:
         raise NoDigitFound("no digit found: only specks of ink")
-    main = next((c for c in ranked[:DOT_CANDIDATES] if not _looks_like_a_dot(c, labels, ink)), None)
+    main = next((c for c in ranked[: DIGIT.dot_candidates] if not _looks_like_a_dot(c, labels, ink)), None)
     if main is None:
         raise NoDigitFound("no digit found: only dots or blots of ink")
     chosen, box = [main], main.box

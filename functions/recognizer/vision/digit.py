@@ -12,19 +12,16 @@ from PIL import Image
 
 from recognizer.errors import NoDigitFound
 from recognizer.vision import ndimage as ndi
-from recognizer.vision.components import TINY_DIGIT_AREA, Digit, select_digit
+from recognizer.vision.components import Digit, select_digit
 from recognizer.vision.ink import InkMap, ink_map
 from recognizer.vision.resample import fit_longest_side
 from recognizer.vision.strokes import INK_LEVEL, match_mnist_strokes
+from recognizer.vision.tuning import DIGIT, RESOLUTION
 
 MNIST_SIDE = 28
 MNIST_BOX = 20
 MNIST_CENTRE = 14.0  # mean centre of mass of the MNIST test digits, in pixel indices
 STROKE_SCALE = 4  # stroke width is measured and adjusted at 4x the 20 px box
-# A digit whose longest side in the working map is below this is re-read at full resolution
-# (a row has its own rule, rows.tuning.WORKING.refine_below: a row height at the row's scale).
-REFINE_BELOW_SIDE = 56
-REFINE_SIDE = 192  # working side for that second look (the digit then spans about half)
 
 
 def crop_to_ink(ink: np.ndarray, level: float = INK_LEVEL) -> np.ndarray:
@@ -77,7 +74,7 @@ def _refined(image: Image.Image, first: InkMap, digit: Digit, *, fall_back: bool
     left, top = max(0, int((x - margin) * factor)), max(0, int((y - margin) * factor))
     right = min(image.size[0], int(np.ceil((x + w + margin) * factor)))
     bottom = min(image.size[1], int(np.ceil((y + h + margin) * factor)))
-    closer = ink_map(image.crop((left, top, right, bottom)), max_side=REFINE_SIDE, dark_ink=first.dark_ink)
+    closer = ink_map(image.crop((left, top, right, bottom)), max_side=RESOLUTION.refine_side, dark_ink=first.dark_ink)
     try:
         if closer.is_blank:
             raise NoDigitFound("no digit found: the image looks blank")
@@ -103,8 +100,8 @@ def to_model_input(image: Image.Image) -> np.ndarray:
         if not finer:
             raise
         # A digit a few working pixels tall breaks into specks: look closer at the best of them.
-        digit = select_digit(first.ink, min_area=TINY_DIGIT_AREA)
+        digit = select_digit(first.ink, min_area=DIGIT.tiny_digit_area)
         return normalize_digit(_refined(image, first, digit, fall_back=False).ink)
-    if finer and max(digit.box.w, digit.box.h) < REFINE_BELOW_SIDE:
+    if finer and max(digit.box.w, digit.box.h) < RESOLUTION.refine_below_side:
         digit = _refined(image, first, digit, fall_back=True)
     return normalize_digit(digit.ink)

@@ -16,24 +16,11 @@ from recognizer.vision import ndimage as ndi
 from recognizer.vision.components import ink_components
 from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Frame
 from recognizer.vision.lines import remove_printed_lines
-from recognizer.vision.noise import MIN_CONTRAST, NOISE_SIGMAS, denoised, noise_sigma
-from recognizer.vision.paper import (
-    COARSE_FACTOR,
-    Paper,
-    background_window,
-    full_size,
-    has_shadows,
-    paper_levels,
-    paper_of,
-)
+from recognizer.vision.noise import denoised, noise_sigma
+from recognizer.vision.paper import Paper, background_window, full_size, has_shadows, paper_levels, paper_of
 from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.strokes import INK_LEVEL
-
-WORK_SIDE = 256  # longest side of the working resolution
-MIN_WORK_SIDE = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
-STROKE_WINDOWS = 4  # or, once the strokes are known, this many stroke widths
-PAGE_INKED = 0.15  # an ink map inked over this much of its area may have found the page
-PAGE_SPAN, PAGE_FILL = 0.4, 0.85  # a piece this big (of both sides) and this solid is the page
+from recognizer.vision.tuning import PAPER, RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -55,15 +42,15 @@ class InkMap:
         return Frame(self.scale)
 
 
-def working_grey(image: Image.Image, max_side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
+def working_grey(image: Image.Image, max_side: int = RESOLUTION.work_side) -> tuple[np.ndarray, float]:
     """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels."""
     grey = image if image.mode == "L" else image.convert("L")
     width, height = grey.size
     longest = max(width, height)
     if longest > max_side:
         scale = max_side / longest
-    elif longest < MIN_WORK_SIDE:
-        scale = min(MIN_WORK_SIDE, max_side) / longest
+    elif longest < RESOLUTION.min_work_side:
+        scale = min(RESOLUTION.min_work_side, max_side) / longest
     else:
         scale = 1.0
     if scale != 1.0:
@@ -88,11 +75,11 @@ def _contrast_normalised(excess: np.ndarray) -> tuple[np.ndarray, float]:
     strongest few dozen pixels when the digit is tiny and noise outnumbers it.
     """
     noise = noise_sigma(excess)
-    floor = max(NOISE_SIGMAS * noise, MIN_CONTRAST / 2)
+    floor = max(PAPER.noise_sigmas * noise, PAPER.min_contrast / 2)
     flat = excess.ravel()
     count = max(16, int(0.002 * flat.size))
     strongest = float(np.partition(flat, flat.size - count)[-count:].mean())
-    if strongest < MIN_CONTRAST or strongest < 1.5 * floor:
+    if strongest < PAPER.min_contrast or strongest < 1.5 * floor:
         return np.zeros_like(excess), max(strongest, 0.0)
     above = flat[flat > floor]
     typical = float(np.partition(above, int(0.9 * (above.size - 1)))[int(0.9 * (above.size - 1))])
@@ -124,7 +111,7 @@ def _window_for_strokes(ink: np.ndarray) -> int:
     if outline == 0:
         return 1 << 30
     width = 2.0 * np.count_nonzero(mask) / outline
-    return max(3, int(np.ceil(STROKE_WINDOWS * width / COARSE_FACTOR))) | 1
+    return max(3, int(np.ceil(PAPER.stroke_windows * width / PAPER.coarse_factor))) | 1
 
 
 def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
@@ -147,18 +134,18 @@ def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
 def _found_the_page(ink: np.ndarray) -> bool:
     """Is the "ink" a big filled block away from the frame: the page itself, seen against a
     darker desk, so the polarity is the wrong way round?"""
-    if np.count_nonzero(ink >= INK_LEVEL) < PAGE_INKED * ink.size:
+    if np.count_nonzero(ink >= INK_LEVEL) < PAPER.page_inked * ink.size:
         return False
     height, width = ink.shape
     for component in ink_components(ink)[1]:
         x, y, w, h = component.box
-        big = w >= PAGE_SPAN * width and h >= PAGE_SPAN * height
-        if big and not component.touches_border and component.area >= PAGE_FILL * w * h:
+        big = w >= PAPER.page_span * width and h >= PAPER.page_span * height
+        if big and not component.touches_border and component.area >= PAPER.page_fill * w * h:
             return True
     return False
 
 
-def ink_map(image: Image.Image, *, max_side: int = WORK_SIDE, dark_ink: bool | None = None) -> InkMap:
+def ink_map(image: Image.Image, *, max_side: int = RESOLUTION.work_side, dark_ink: bool | None = None) -> InkMap:
     """How much ink each pixel holds, at a working resolution of at most ``max_side``.
 
     ``dark_ink`` forces the polarity (None: decide from the image). The map's ``scale`` is in

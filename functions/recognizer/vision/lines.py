@@ -11,26 +11,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from recognizer.vision import ndimage as ndi
-from recognizer.vision.components import MIN_DIGIT_AREA
-from recognizer.vision.paper import COARSE_FACTOR
 from recognizer.vision.resample import block_means
 from recognizer.vision.strokes import INK_LEVEL, stroke_width
-
-LINE_MIN_SPAN = 0.7  # a printed line crosses at least this much of the image
-LINE_MAX_THICKNESS = 0.05  # and is at most this thick (of the other side), 4 px at least
-LINE_LEVEL = 0.06  # printed lines are often fainter than ink; their openings are noise-free
-FAINT_LINE = 0.5  # one line across this much fainter than the ink is printed, not written
-THIN_LINE = 0.5  # and so is one at most this thick, of the other strokes' width
-LINE_DRIFT = 3  # rows (columns) a slightly rotated line may wander within one window
+from recognizer.vision.tuning import DIGIT, LINES, PAPER
 
 
 def _opened_along(values: np.ndarray, length: int, axis: int) -> np.ndarray:
     """Grey opening with a line of ``length`` along ``axis``: what survives is long there."""
     across = 1 - axis
     # A thin tilted line steps between rows, its ink split over two of them: add pairs of
-    # rows back together, then let the line wander within LINE_DRIFT rows.
+    # rows back together, then let the line wander within LINES.drift rows.
     paired = ndi.uniform_filter1d(values, 2, axis=across, mode="nearest") * 2.0
-    tolerant = ndi.maximum_filter1d(np.minimum(paired, 1.0), LINE_DRIFT, axis=across, mode="nearest")
+    tolerant = ndi.maximum_filter1d(np.minimum(paired, 1.0), LINES.drift, axis=across, mode="nearest")
     eroded = ndi.minimum_filter1d(tolerant, length, axis=axis, mode="nearest")
     return ndi.maximum_filter1d(eroded, length, axis=axis, mode="nearest")
 
@@ -53,12 +45,12 @@ def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
     lighter than the ink."""
     along, across = ink.shape[axis], ink.shape[1 - axis]
     opened = _opened_along(ink, max(8, along // fraction), axis)
-    candidates = opened >= LINE_LEVEL
+    candidates = opened >= LINES.level
     if not candidates.any():
         return Lines(0, 0.0, candidates)
     labels, count = ndi.label(candidates)
     thin = np.zeros(count + 1, dtype=bool)
-    max_thickness = max(4.0, LINE_MAX_THICKNESS * across) + LINE_DRIFT + 1
+    max_thickness = max(4.0, LINES.max_thickness * across) + LINES.drift + 1
     index = np.arange(1, count + 1)
     areas = ndi.sum_labels(candidates, labels, index=index)
     levels = ndi.sum_labels(opened, labels, index=index) / np.maximum(areas, 1)
@@ -68,7 +60,7 @@ def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
         span = piece[axis].stop - piece[axis].start
         thickness = areas[label - 1] / span
         thin[label] = thickness <= max_thickness
-        if thin[label] and span >= LINE_MIN_SPAN * along:
+        if thin[label] and span >= LINES.min_span * along:
             crossing.append(thickness)
             faintest = min(faintest, float(levels[label - 1]))
     thickness = float(np.median(crossing)) if crossing else 0.0
@@ -78,13 +70,13 @@ def _line_candidates(ink: np.ndarray, axis: int, fraction: int = 4) -> Lines:
 def _may_hold_lines(ink: np.ndarray) -> bool:
     """Cheap test first: do two separate (slightly tilted) rows, or columns, of blocks run
     mostly through ink, or one faint one? One dark one alone may be a digit's stroke."""
-    present = ink >= LINE_LEVEL
-    blocks = block_means(present, COARSE_FACTOR) > 0
+    present = ink >= LINES.level
+    blocks = block_means(present, PAPER.coarse_factor) > 0
     if blocks.shape[0] < 3 or blocks.shape[1] < 3:
         return False
-    block = COARSE_FACTOR if blocks.shape != present.shape else 1  # strips are not coarsened
+    block = PAPER.coarse_factor if blocks.shape != present.shape else 1  # strips are not coarsened
     for axis in (0, 1):
-        long = ndi.maximum_filter1d(blocks, 3, axis=axis).mean(axis=1 - axis) >= LINE_MIN_SPAN
+        long = ndi.maximum_filter1d(blocks, 3, axis=axis).mean(axis=1 - axis) >= LINES.min_span
         runs = np.count_nonzero(np.diff(long.astype(np.int8)) == 1) + int(long[0])
         if runs >= 2:
             return True
@@ -92,8 +84,8 @@ def _may_hold_lines(ink: np.ndarray) -> bool:
             band = np.zeros(ink.shape[axis], dtype=bool)
             band[: long.size * block] = np.repeat(long, block)
             strip = ink[band] if axis == 0 else ink[:, band]
-            values = strip[strip >= LINE_LEVEL]
-            if values.size and float(np.median(values)) < FAINT_LINE:
+            values = strip[strip >= LINES.level]
+            if values.size and float(np.median(values)) < LINES.faint:
                 return True
     return False
 
@@ -104,8 +96,8 @@ def _without_lines_along(ink: np.ndarray, lines: Lines, axis: int) -> np.ndarray
     running along it that is thicker than the line."""
     across = 1 - axis
     # The measured thickness includes the drift allowance and the row pairing.
-    size = int(np.ceil(max(1.0, lines.thickness - LINE_DRIFT))) + 1
-    band = ndi.maximum_filter1d(lines.segments, LINE_DRIFT, axis=across)
+    size = int(np.ceil(max(1.0, lines.thickness - LINES.drift))) + 1
+    band = ndi.maximum_filter1d(lines.segments, LINES.drift, axis=across)
     thick = ndi.grey_opening(ink, size=(size, 1) if axis == 1 else (1, size), mode="constant")
     return np.where(band, np.minimum(ink, thick), ink)
 
@@ -123,13 +115,13 @@ def _one_printed_line(ink: np.ndarray, *directions: Lines) -> bool:
     """A single line across (a margin, the one rule in a crop) is printed when it is much
     fainter than the ink, or much thinner than the strokes of the rest of the ink."""
     single = [lines for lines in directions if lines.count == 1]
-    if any(lines.level < FAINT_LINE for lines in single):
+    if any(lines.level < LINES.faint for lines in single):
         return True
     for lines in single:
         rest = (ink >= INK_LEVEL) & ~lines.segments
-        if np.count_nonzero(rest) >= MIN_DIGIT_AREA:
-            width = max(1.0, lines.thickness - LINE_DRIFT)  # the drift allowance widened it
-            if width <= THIN_LINE * stroke_width(rest.astype(np.float32)):
+        if np.count_nonzero(rest) >= DIGIT.min_digit_area:
+            width = max(1.0, lines.thickness - LINES.drift)  # the drift allowance widened it
+            if width <= LINES.thin * stroke_width(rest.astype(np.float32)):
                 return True
     return False
 

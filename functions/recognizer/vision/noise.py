@@ -9,10 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from recognizer.vision import ndimage as ndi
-
-NOISY = 0.06  # per-pixel noise (of the full range) above which the image is smoothed first
-MIN_CONTRAST = 0.06  # ink must differ from its paper by 6% of the full range
-NOISE_SIGMAS = 4.0  # and stand out from the paper's noise by this many sigmas
+from recognizer.vision.tuning import PAPER
 
 
 def _pixel_noise(grey: np.ndarray) -> float:
@@ -31,7 +28,7 @@ def denoised(grey: np.ndarray) -> np.ndarray:
     """Very noisy images (dithered bilevel scans, heavy sensor noise) averaged over 3x3, then
     5x5, blocks until the noise is down to what the rest expects; others untouched."""
     for size in (3, 5):
-        if _pixel_noise(grey) <= NOISY:
+        if _pixel_noise(grey) <= PAPER.noisy:
             break
         grey = ndi.uniform_filter(grey, size=size, mode="nearest")
     return grey

@@ -13,15 +13,11 @@ import numpy as np
 
 from recognizer.vision import ndimage as ndi
 from recognizer.vision.resample import block_means, resize_float
-
-COARSE_FACTOR = 4  # background is estimated at 1/4 of the working resolution
-BACKGROUND_WINDOW = 0.4  # of the short side: ink narrower than this is not background
-RECONSTRUCTION_STEPS = 24  # at most: shadow tips are restored up to 24 coarse pixels deep
-SHADOW_STEP = 0.04  # paper level differences (beyond the trend) that call for a closer look
+from recognizer.vision.tuning import PAPER
 
 
 def background_window(coarse: np.ndarray) -> int:
-    return max(3, int(round(BACKGROUND_WINDOW * min(coarse.shape))) | 1)
+    return max(3, int(round(PAPER.background_window * min(coarse.shape))) | 1)
 
 
 @lru_cache(maxsize=32)
@@ -69,7 +65,7 @@ def _reconstructed(marker: np.ndarray, mask: np.ndarray) -> np.ndarray:
     shadow the opening kept in its body comes back whole, narrow tips and slivers included;
     ink the opening removed stays removed (nothing high is connected to it)."""
     current = np.minimum(marker, mask)
-    for step in range(RECONSTRUCTION_STEPS):
+    for step in range(PAPER.reconstruction_steps):
         grown = np.minimum(_dilated_3x3(current), mask)
         if step % 4 == 3 and np.array_equal(grown, current):
             break
@@ -87,7 +83,7 @@ class Paper:
 
 
 def paper_of(bright_ink: np.ndarray) -> Paper:
-    coarse = block_means(bright_ink, COARSE_FACTOR)
+    coarse = block_means(bright_ink, PAPER.coarse_factor)
     trend = _smooth_trend(coarse) if min(coarse.shape) >= 8 else None
     return Paper(coarse, trend, bright_ink.shape)
 
@@ -119,7 +115,7 @@ def estimate_background(bright_ink: np.ndarray, window: int | None = None) -> np
     The same opening after taking out a smooth quadratic trend does not. Both lie under the
     paper, so the higher of the two is the better estimate everywhere. Reconstruction then
     restores the parts of shadows narrower than the window. ``window``: the opening's side in
-    coarse pixels (default: BACKGROUND_WINDOW of the short side).
+    coarse pixels (default: PAPER.background_window of the short side).
     """
     paper = paper_of(bright_ink)
     return full_size(paper, paper_levels(paper, window or background_window(paper.coarse)))
@@ -129,4 +125,4 @@ def has_shadows(paper: Paper, levels: np.ndarray) -> bool:
     """Does the paper found vary across the page more than a smooth trend explains?"""
     rest = levels - paper.trend if paper.trend is not None else levels
     low, high = np.percentile(rest, [2, 98])
-    return bool(high - low > SHADOW_STEP)
+    return bool(high - low > PAPER.shadow_step)

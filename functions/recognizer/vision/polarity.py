@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from recognizer.vision.noise import MIN_CONTRAST, NOISE_SIGMAS, noise_sigma
+from recognizer.vision.noise import noise_sigma
 from recognizer.vision.resample import resize_float
-
-POLARITY_TILES = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
+from recognizer.vision.tuning import PAPER
 
 
 def _tile_medians(grey: np.ndarray) -> np.ndarray:
-    """The median of each of about POLARITY_TILES x POLARITY_TILES tiles, brought back to
+    """The median of each of about PAPER.polarity_tiles x PAPER.polarity_tiles tiles, brought back to
     full size: the paper, wherever ink covers less than half a tile, whatever its polarity."""
     height, width = grey.shape
     # Never wider than the image: a strip only a few pixels thin has tiles that thin.
-    tile = min(max(4, min(height, width) // POLARITY_TILES), height, width)
+    tile = min(max(4, min(height, width) // PAPER.polarity_tiles), height, width)
     rows, cols = max(1, height // tile), max(1, width // tile)
     tiles = grey[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).transpose(0, 2, 1, 3)
     medians = np.median(tiles.reshape(rows, cols, tile * tile), axis=-1).astype(np.float32)
@@ -28,7 +27,7 @@ def _tile_medians(grey: np.ndarray) -> np.ndarray:
 def _dark_by_local_paper(grey: np.ndarray) -> bool:
     """Vote 1: which tail departs further from the local paper (tile medians)?"""
     deviation = grey - _tile_medians(grey)
-    floor = max(NOISE_SIGMAS * noise_sigma(deviation), MIN_CONTRAST / 2)
+    floor = max(PAPER.noise_sigmas * noise_sigma(deviation), PAPER.min_contrast / 2)
     darker = np.maximum(-deviation - floor, 0.0).sum()
     lighter = np.maximum(deviation - floor, 0.0).sum()
     return bool(darker >= lighter)

@@ -15,13 +15,7 @@ import numpy as np
 
 from recognizer.errors import NoDigitFound
 from recognizer.vision import ndimage as ndi
-from recognizer.vision.digit import (
-    MNIST_BOX,
-    MNIST_SIDE,
-    STROKE_SCALE,
-    crop_to_ink,
-    place_like_mnist,
-)
+from recognizer.vision.digit import MNIST_BOX, MNIST_SIDE, STROKE_SCALE, crop_to_ink, place_like_mnist
 from recognizer.vision.geometry import Box
 from recognizer.vision.resample import fit_longest_side
 from recognizer.vision.rows.pieces import Group

@@ -25,7 +25,7 @@ from PIL import Image
 from recognizer.errors import NoDigitFound
 from recognizer.vision.digit import normalize_digit
 from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Box, Frame
-from recognizer.vision.ink import WORK_SIDE, InkMap, ink_map
+from recognizer.vision.ink import InkMap, ink_map
 from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.rows.choose import (
     ModelRunner,
@@ -36,22 +36,11 @@ from recognizer.vision.rows.choose import (
     cut_options,
 )
 from recognizer.vision.rows.cuts import stroke_px
-from recognizer.vision.rows.fusion import (
-    PieceReading,
-    digits_per_piece,
-    fold_unread,
-    read_alike,
-)
-from recognizer.vision.rows.pieces import (
-    Group,
-    crop_ink,
-    may_hold_several,
-    row_groups,
-    row_height,
-    typical_width,
-)
+from recognizer.vision.rows.fusion import PieceReading, digits_per_piece, fold_unread, read_alike
+from recognizer.vision.rows.pieces import Group, crop_ink, may_hold_several, row_groups, row_height, typical_width
 from recognizer.vision.rows.strip import Emission, RowReader
 from recognizer.vision.rows.tuning import CUTS, FUSION, WORKING
+from recognizer.vision.tuning import RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -116,7 +105,7 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]
 def working_side(size: tuple[int, int]) -> int:
     """Longest working side for a row image: wide rows keep WORKING.short_side pixels across."""
     longest, shortest = max(size), max(1, min(size))
-    return int(min(WORKING.max_side, max(WORK_SIDE, WORKING.short_side * longest / shortest)))
+    return int(min(WORKING.max_side, max(RESOLUTION.work_side, WORKING.short_side * longest / shortest)))
 
 
 def at_working_size(image: Image.Image, side: int) -> Image.Image:
@@ -173,7 +162,7 @@ def _second_look(
     crop = image.crop((left, top, right, bottom))
     crop.info.pop(UPLOAD_SIZE_KEY, None)
     zoom = min(1.0, WORKING.refine_height / max(1.0, height * to_image))  # working pixels per crop pixel
-    side = int(min(2 * WORKING.max_side, max(WORK_SIDE, max(crop.size) * zoom)))
+    side = int(min(2 * WORKING.max_side, max(RESOLUTION.work_side, max(crop.size) * zoom)))
     closer = row_ink_map(crop, side, dark_ink=dark_ink)
     if closer.is_blank:
         return None

@@ -1,0 +1,77 @@
+"""The single-digit reader's tuning, as frozen dataclasses: one instance of each, named in
+capitals. The values were tuned on realistic uploads made from MNIST digits
+(``training.realistic``); changing one changes what the service reads. (Rows have their own:
+``rows.tuning``.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorkingResolution:
+    """The resolution an upload is worked at, in working pixels."""
+
+    work_side: int = 256  # longest side of the working resolution
+    min_work_side: int = 112  # small uploads (an MNIST-sized 28x28) are upscaled to this
+    refine_below_side: int = 56  # a digit whose longest side is below this is re-read at full resolution (a row's own rule: rows.tuning.WORKING.refine_below, a row height)
+    refine_side: int = 192  # working side for that second look (the digit then spans about half)
+
+
+RESOLUTION = WorkingResolution()
+
+
+@dataclass(frozen=True)
+class PaperRules:
+    """Telling paper from ink: noise, background, polarity, contrast, the page itself."""
+
+    noisy: float = 0.06  # per-pixel noise (of the full range) above which the image is smoothed first
+    min_contrast: float = 0.06  # ink must differ from its paper by 6% of the full range
+    noise_sigmas: float = 4.0  # and stand out from the paper's noise by this many sigmas
+    coarse_factor: int = 4  # background is estimated at 1/4 of the working resolution
+    background_window: float = 0.4  # of the short side: ink narrower than this is not background
+    reconstruction_steps: int = 24  # at most: shadow tips are restored up to 24 coarse pixels deep
+    shadow_step: float = 0.04  # paper level differences (beyond the trend) that call for a closer look
+    polarity_tiles: int = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
+    stroke_windows: int = 4  # or, once the strokes are known, this many stroke widths
+    page_inked: float = 0.15  # an ink map inked over this much of its area may have found the page
+    page_span: float = 0.4  # a piece this big (of both sides) ...
+    page_fill: float = 0.85  # ... and this solid is the page
+
+
+PAPER = PaperRules()
+
+
+@dataclass(frozen=True)
+class LineRules:
+    """What a printed line of ruled or squared paper looks like, in an ink map."""
+
+    min_span: float = 0.7  # a printed line crosses at least this much of the image
+    max_thickness: float = 0.05  # and is at most this thick (of the other side), 4 px at least
+    level: float = 0.06  # printed lines are often fainter than ink; their openings are noise-free
+    faint: float = 0.5  # one line across this much fainter than the ink is printed, not written
+    thin: float = 0.5  # and so is one at most this thick, of the other strokes' width
+    drift: int = 3  # rows (columns) a slightly rotated line may wander within one window
+
+
+LINES = LineRules()
+
+
+@dataclass(frozen=True)
+class DigitRules:
+    """Which pieces of ink make the one digit of an image, and which are specks, dots or frame."""
+
+    frame_span: float = 0.6  # a piece touching the frame and spanning this much of it is the frame's
+    min_digit_area: int = 12  # working pixels of real ink, below which it is specks
+    tiny_digit_area: int = 4  # unless the upload has pixels to spare: then a closer look decides
+    dot_fill: float = 0.7  # a small piece this filled ...
+    dot_aspect: float = 1.6  # ... and this round is a dot, not a digit
+    dot_size: float = 0.08  # "small": at most this much of the working image's longest side
+    dot_candidates: int = 8  # the best-placed pieces looked at before deciding there are only dots
+    fragment_inside: float = 0.015  # of the main piece's ink: a fragment within the digit's box joins
+    fragment_outside: float = 0.08  # one that widens the box must be a stroke in its own right
+    fragment_big: float = 0.2  # and one this big may lie further off and widen it more
+
+
+DIGIT = DigitRules()
