@@ -286,8 +286,8 @@ def test_api_paths_go_uncached_to_the_http_api_with_every_method():
     assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
     assert {"GET", "POST", "DELETE", "OPTIONS"} <= set(behavior["AllowedMethods"])
     assert origin("api")["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
-    # Custom error responses would replace the API's own JSON errors with a page.
-    assert "CustomErrorResponses" not in distribution()
+    # An error page would replace the API's own JSON errors: error responses only set TTLs.
+    assert not any("ResponsePagePath" in entry for entry in distribution().get("CustomErrorResponses", []))
 
 
 def test_security_headers_apply_to_the_site_and_the_api():
@@ -417,3 +417,18 @@ def test_checkov_fails_no_check_and_every_skip_says_why():
     assert report["summary"]["passed"] > 0
     for check in results["skipped_checks"]:
         assert len(check["check_result"].get("suppress_comment", "")) > 20, check["check_id"]
+
+
+def test_cloudfront_names_hold_the_region_and_the_stage() -> None:
+    # CloudFront's names are global to the account: a second region or stage must not collide.
+    for name in ("SiteOriginAccessControl", "PrettyUrlsFunction", "SecurityHeadersPolicy"):
+        found = json.dumps(properties(name))
+        assert "${AWS::StackName}-${AWS::Region}-${Stage}-" in found, name
+
+
+def test_cloudfront_passes_errors_through_uncached() -> None:
+    responses = {entry["ErrorCode"]: entry for entry in distribution().get("CustomErrorResponses", [])}
+    # Every error code CloudFront would otherwise cache for 10 s (its documented list).
+    assert set(responses) == {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+    for entry in responses.values():
+        assert entry["ErrorCachingMinTTL"] == 0 and "ResponsePagePath" not in entry
