@@ -35,3 +35,10 @@ def test_the_configuration_table_gives_the_settings_defaults() -> None:
     assert rows["MAX_BATCH_FILES"].strip() == str(defaults.max_batch_files)
     assert rows["MAX_IMAGE_PIXELS"].strip() == f"{defaults.max_image_pixels:,}"
     assert rows["PRESIGNED_URL_EXPIRY"].strip() == f"`{defaults.presigned_url_expiry}`"
+
+
+def test_the_batch_limits_in_prose_are_the_settings() -> None:
+    defaults = Settings()
+    said = re.search(r"takes up to (\d+) files \(`MAX_BATCH_FILES`\), (\d+) MiB in all", README)
+    assert said, "the README no longer states the batch limits"
+    assert (int(said.group(1)), int(said.group(2)) << 20) == (defaults.max_batch_files, defaults.max_batch_bytes)
