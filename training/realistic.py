@@ -54,8 +54,22 @@ HANDWRITING_FONTS = (
 )
 
 
+# Reserved for the project's independent measurement: never installed, trained, tuned or
+# evaluated on here. Any font of these families (Debian font folders) is refused.
+RESERVED_FONT_FAMILIES = ("kristi", "ecolier", "kiloji")
+
+
+def refuse_reserved(names: tuple[str, ...]) -> None:
+    """Raise for any font of a reserved family."""
+    reserved = [name for name in names if any(family in name.lower() for family in RESERVED_FONT_FAMILIES)]
+    if reserved:
+        raise ValueError(f"reserved for independent measurement, never used here: {reserved}")
+
+
 def installed_fonts(names: tuple[str, ...]) -> list[Path]:
-    """Those of the font files ``names`` (relative to a Debian font folder) installed here."""
+    """Those of the font files ``names`` (relative to a Debian font folder) installed here;
+    a reserved font is refused."""
+    refuse_reserved(names)
     found = []
     for name in names:
         for folder in FONT_DIRS:

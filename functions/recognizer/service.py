@@ -71,7 +71,7 @@ class Recognizer:
 
     def predict_digit(self, data: bytes, *, store: bool = True) -> PredictionResponse:
         """Answer one uploaded image of one digit. ``store=False`` stores nothing for it."""
-        image = decode_for_recognition(self._within_limit(data), self.settings)
+        image = decode_for_recognition(self._checked_upload(data), self.settings)
         return self.predict_inputs([to_model_input(image)], store=store)[0]
 
     def predict_inputs(self, model_inputs: Sequence[np.ndarray], *, store: bool = True) -> list[PredictionResponse]:
@@ -88,7 +88,7 @@ class Recognizer:
         """Answer one uploaded image of a row of digits. One forward pass reads every digit;
         ``feature_maps`` stores each digit's input and feature-map grids (a prediction of its
         own) and links them, which costs time."""
-        image = decode_for_recognition(self._within_limit(data), self.settings)
+        image = decode_for_recognition(self._checked_upload(data), self.settings)
         found = find_digits(image, self.networks.for_rows())
         answers = self.predict_inputs([digit.model_input for digit in found], store=feature_maps)
         digits = []
@@ -133,7 +133,7 @@ class Recognizer:
 
     # -------------------------------------------------------------------------------------------
 
-    def _within_limit(self, data: bytes) -> bytes:
+    def _checked_upload(self, data: bytes) -> bytes:
         """The upload, if it holds anything and no more than the limit (an empty file is a
         missing image wherever it comes from: the API, a batch, the CLI)."""
         if not data:

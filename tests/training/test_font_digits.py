@@ -41,3 +41,17 @@ def test_font_digits_look_like_served_inputs():
         assert abs(cy - 14) <= 1.5 and abs(cx - 14) <= 1.5
     again = font_digits.font_digit_set(fonts, per_digit=2, seed=3)
     np.testing.assert_array_equal(digits.images, again.images)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["kristi/Kristi.ttf", "ecolier-court/ecl_cour.ttf", "ecolier-lignes-court/ecl_ligc.ttf", "kiloji/kiloji.ttf"],
+)
+def test_fonts_reserved_for_independent_measurement_are_refused(name: str) -> None:
+    from training.realistic import installed_fonts
+
+    with pytest.raises(ValueError, match="reserved"):
+        installed_fonts((name,))
+    with pytest.raises(ValueError, match="reserved"):
+        font_digits.installed((name,))
+    assert not any("kristi" in font.lower() for font in font_digits.VALIDATION_FONTS + font_digits.TRAINING_FONTS)
