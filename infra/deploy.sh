@@ -5,13 +5,20 @@
 #   ./infra/deploy.sh publish    publish site/ only (after editing the site)
 #   ./infra/deploy.sh delete     empty both buckets, then sam delete (asks first)
 #
-# STACK_NAME (default digits) and the AWS region (AWS_REGION, or your profile's) choose the
-# stack; samconfig.toml holds the rest. Extra arguments go to `sam deploy`, e.g.
-# ./infra/deploy.sh --parameter-overrides ReservedConcurrency=5
+# STAGE (prod or dev: samconfig.toml's environments `default` and `dev`), STACK_NAME (default
+# digits, or digits-STAGE for another stage) and the AWS region (AWS_REGION, or your profile's)
+# choose the stack; samconfig.toml holds the rest. Extra arguments go to `sam deploy`, e.g.
+# ./infra/deploy.sh --parameter-overrides AlarmEmail=ops@example.com
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STACK_NAME="${STACK_NAME:-digits}"
+STAGE="${STAGE:-prod}"
+case "$STAGE" in
+  prod) CONFIG_ENV=default ;;
+  dev) CONFIG_ENV=dev ;;
+  *) echo "deploy: STAGE must be prod or dev (samconfig.toml's environments), not '$STAGE'" >&2; exit 1 ;;
+esac
+if [ "$STAGE" = prod ]; then STACK_NAME="${STACK_NAME:-digits}"; else STACK_NAME="${STACK_NAME:-digits-$STAGE}"; fi
 PY="${PY:-.venv/bin/python}"
 SAM="${SAM:-sam}"
 
@@ -49,7 +56,7 @@ need_credentials() {
   AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and check them with 'aws sts get-caller-identity'."
   REGION="$(aws_region)"
   [ -n "$REGION" ] || die "no AWS region: set AWS_REGION (e.g. export AWS_REGION=eu-west-1) or give your profile one."
-  echo "deploy: as $who, stack $STACK_NAME in $REGION"
+  echo "deploy: as $who, stack $STACK_NAME ($STAGE) in $REGION"
 }
 
 publish() {
@@ -61,8 +68,8 @@ deploy() {
   need_sam
   need_docker
   need_credentials
-  "$SAM" build
-  "$SAM" deploy --stack-name "$STACK_NAME" --region "$REGION" "$@"
+  "$SAM" build --config-env "$CONFIG_ENV"
+  "$SAM" deploy --config-env "$CONFIG_ENV" --stack-name "$STACK_NAME" --region "$REGION" "$@"
   publish
 }
 
@@ -74,7 +81,7 @@ delete() {
   [ "$answer" = "y" ] || [ "$answer" = "Y" ] || die "nothing deleted."
   # CloudFormation cannot delete a bucket that still holds objects.
   "$PY" -m infra.publish_site --stack-name "$STACK_NAME" --region "$REGION" --empty
-  "$SAM" delete --stack-name "$STACK_NAME" --region "$REGION" --no-prompts
+  "$SAM" delete --config-env "$CONFIG_ENV" --stack-name "$STACK_NAME" --region "$REGION" --no-prompts
 }
 
 case "${1:-}" in

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tomllib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -271,6 +272,24 @@ def run_deploy(bin_dir: Path, env: dict[str, str], *args: str) -> subprocess.Com
     )
 
 
+def test_stages_are_samconfigs_environments_each_with_its_own_stack():
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
+    stacks = {}
+    for environment, stage in (("default", "prod"), ("dev", "dev")):
+        deploy = config[environment]["deploy"]["parameters"]
+        assert f'Stage="{stage}"' in deploy["parameter_overrides"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_image_repos"] is True
+        stacks[stage] = config[environment]["global"]["parameters"]["stack_name"]
+    assert stacks == {"prod": "digits", "dev": "digits-dev"}
+
+
+def test_deploy_refuses_a_stage_samconfig_does_not_have(tmp_path: Path):
+    log = tmp_path / "log"
+    done = run_deploy(fake_tools(tmp_path / "bin", log), {"STAGE": "qa"})
+    assert done.returncode == 1 and "STAGE must be prod or dev" in done.stderr
+    assert not log.exists()
+
+
 def test_deploy_says_how_to_get_sam_when_it_is_missing(tmp_path: Path):
     done = run_deploy(fake_tools(tmp_path / "bin", tmp_path / "log", sam=False), {})
     assert done.returncode == 1
@@ -313,8 +332,8 @@ def test_deploy_builds_deploys_then_publishes_the_site(tmp_path: Path, moto_serv
     assert done.returncode == 0, done.stderr
     assert log.read_text().splitlines() == [
         "docker info",
-        "sam build",
-        f"sam deploy --stack-name digits-{suffix} --region us-east-1",
+        "sam build --config-env default",
+        f"sam deploy --config-env default --stack-name digits-{suffix} --region us-east-1",
     ]
     listing = stack.s3.list_objects_v2(Bucket=stack.site_bucket)
     assert {item["Key"] for item in listing["Contents"]} == {file.key for file in site_files(REPO_ROOT / "site")}

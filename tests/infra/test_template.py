@@ -363,6 +363,86 @@ def test_outputs_name_what_deploying_and_publishing_need():
 # --- linters ---------------------------------------------------------------------------------
 
 
+# --- running it for the public: alarms, a custom domain, a per-client rate limit --------------
+
+
+ALARMS = {
+    "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", {"FunctionName": {"Ref": "RecognizerFunction"}}),
+    "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", {"FunctionName": {"Ref": "RecognizerFunction"}}),
+    "Api5xxAlarm": ("AWS/ApiGateway", "5xx", {"ApiId": {"Ref": "HttpApi"}, "Stage": "$default"}),
+}
+
+
+@pytest.mark.parametrize("name", list(ALARMS))
+def test_alarms_watch_function_errors_throttles_and_api_5xx_and_tell_the_topic(name: str):
+    namespace, metric, dimensions = ALARMS[name]
+    alarm = properties(name)
+    assert (alarm["Namespace"], alarm["MetricName"]) == (namespace, metric)
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == dimensions
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert alarm["TreatMissingData"] == "notBreaching"  # no traffic is not an alarm
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 300 and alarm["Threshold"] >= 1
+
+
+def test_alarm_mail_is_optional_and_the_topic_encrypted():
+    assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert resource("AlarmEmailSubscription")["Condition"] == "HasAlarmEmail"
+    assert properties("AlarmEmailSubscription")["Protocol"] == "email"
+    assert template()["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert properties("AlarmTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    pattern = re.compile(template()["Parameters"]["AlarmEmail"]["AllowedPattern"])
+    assert pattern.match("") and pattern.match("ops@example.com") and not pattern.match("not an address")
+
+
+def test_a_custom_domain_is_optional_and_needs_a_us_east_1_certificate():
+    parameters = template()["Parameters"]
+    assert parameters["CertificateArn"]["Default"] == "" and parameters["DomainAliases"]["Default"] == ""
+    pattern = re.compile(parameters["CertificateArn"]["AllowedPattern"])
+    assert pattern.match("arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789")
+    assert not pattern.match("arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d")
+    config = distribution()
+    assert config["Aliases"] == {"Fn::If": ["HasCustomDomain", {"Ref": "DomainAliases"}, {"Ref": "AWS::NoValue"}]}
+    condition, custom, default = config["ViewerCertificate"]["Fn::If"]
+    assert condition == "HasCustomDomain"
+    assert custom == {
+        "AcmCertificateArn": {"Ref": "CertificateArn"},
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert default == {"CloudFrontDefaultCertificate": True}
+
+
+def test_the_rate_limit_is_off_by_default_per_ip_on_the_api_and_answers_429_in_the_error_shape():
+    parameters, conditions = template()["Parameters"], template()["Conditions"]
+    assert parameters["RateLimitPerIp"]["Default"] == 0
+    assert conditions["HasRateLimit"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RateLimitPerIp"}, 0]}]}
+    assert resource("RateLimitAcl")["Condition"] == "HasRateLimit"
+    assert distribution()["WebACLId"] == {
+        "Fn::If": ["HasRateLimit", {"Fn::GetAtt": ["RateLimitAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]
+    }
+    acl = properties("RateLimitAcl")
+    assert acl["Scope"] == "CLOUDFRONT" and acl["DefaultAction"] == {"Allow": {}}
+    (rule,) = acl["Rules"]
+    statement = rule["Statement"]["RateBasedStatement"]
+    assert statement["Limit"] == {"Ref": "RateLimitPerIp"} and statement["AggregateKeyType"] == "IP"
+    scope = statement["ScopeDownStatement"]["ByteMatchStatement"]
+    assert (scope["FieldToMatch"], scope["PositionalConstraint"], scope["SearchString"]) == (
+        {"UriPath": {}},
+        "STARTS_WITH",
+        "/api/",
+    )
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    body = acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    error = json.loads(body["Content"])["error"]
+    assert set(error) == {"code", "message"} and error["code"] == "rate_limited"
+    # CloudFront's web ACLs exist only in us-east-1: deploying one elsewhere fails early, by rule.
+    rule_check = template()["Rules"]["RateLimitNeedsUsEast1"]
+    assert rule_check["RuleCondition"] == conditions["HasRateLimit"]
+    assert rule_check["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+
+
 def test_cfn_lint_finds_nothing():
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     done = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
