@@ -16,7 +16,7 @@ help:
 	@echo "make evaluate       evaluate the committed models on the MNIST test set"
 	@echo "make bench          cold start, warm latency and install size figures, as JSON (make -s bench > out.json)"
 	@echo "make reliability    hostile inputs, load and storage faults, with a summary"
-	@echo "make lint-template  sam/cfn-lint and checkov on template.yaml"
+	@echo "make lint-template  cfn-lint, checkov and the SAM transform on template.yaml"
 	@echo "make deploy         sam build + sam deploy + publish the site (needs Docker and AWS credentials)"
 
 venv: $(VENV)/.installed
@@ -57,7 +57,8 @@ bench: venv
 reliability: venv
 	$(PY) -m infra.reliability
 
-# checkov gets a venv of its own (.venv-checkov): its pins clash with the dev venv's.
+# checkov and the SAM translator get venvs of their own (.venv-checkov, .venv-sam): their pins
+# clash with the dev venv's.
 lint-template: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	@cmp -s requirements-checkov.txt .venv-checkov/requirements-checkov.txt || { \
@@ -65,6 +66,11 @@ lint-template: venv
 	  .venv-checkov/bin/pip install --quiet -r requirements-checkov.txt && \
 	  cp requirements-checkov.txt .venv-checkov/requirements-checkov.txt; }
 	.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	@cmp -s requirements-sam.txt .venv-sam/requirements-sam.txt || { \
+	  $(PYTHON) -m venv --clear .venv-sam && \
+	  .venv-sam/bin/pip install --quiet -r requirements-sam.txt && \
+	  cp requirements-sam.txt .venv-sam/requirements-sam.txt; }
+	.venv-sam/bin/python infra/sam_transform.py > /dev/null && echo "SAM transform: ok"
 
 deploy:
 	./infra/deploy.sh

@@ -6,7 +6,6 @@ The template is read with cfn-lint's own decoder (CloudFormation's short tags be
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 import shutil
@@ -23,13 +22,13 @@ from tests.infra.lambda_image import (
     function_properties,
     template,
 )
+from tests.infra.tool_venv import tool_venv
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 LAMBDA_SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 HTTP_API_INTEGRATION_TIMEOUT = 30
-CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
 CHECKOV_REQUIREMENTS = REPO_ROOT / "requirements-checkov.txt"
 BUCKETS = ("MapsBucket", "SiteBucket")
 
@@ -451,23 +450,7 @@ def test_cfn_lint_finds_nothing():
 
 def _checkov_venv() -> Path:
     """.venv-checkov from requirements-checkov.txt, as `make lint-template` makes it."""
-    checkov = CHECKOV_VENV / "bin" / "checkov"
-    installed = CHECKOV_VENV / CHECKOV_REQUIREMENTS.name
-    lock_path = REPO_ROOT / ".venv-checkov.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if checkov.exists() and installed.exists() and installed.read_text() == CHECKOV_REQUIREMENTS.read_text():
-            return checkov
-        steps = [
-            [sys.executable, "-m", "venv", "--clear", str(CHECKOV_VENV)],
-            [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", "-r", str(CHECKOV_REQUIREMENTS)],
-        ]
-        for step in steps:
-            done = subprocess.run(step, capture_output=True, text=True, timeout=900)
-            if done.returncode != 0:
-                pytest.skip(f"could not install checkov ({' '.join(step[:3])}): {done.stderr[-500:]}")
-        shutil.copyfile(CHECKOV_REQUIREMENTS, installed)
-    return checkov
+    return tool_venv(".venv-checkov", CHECKOV_REQUIREMENTS) / "checkov"
 
 
 @pytest.mark.slow

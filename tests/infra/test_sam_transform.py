@@ -1,0 +1,124 @@
+"""template.yaml through the AWS SAM transform (AWS's aws-sam-translator, in .venv-sam): what
+CloudFormation really creates for the serverless resources, and that the function's role allows
+every S3 call the service's code makes, on the right resource."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+from functools import cache
+
+import pytest
+
+from tests.infra.lambda_image import REPO_ROOT
+from tests.infra.tool_venv import tool_venv
+
+pytestmark = pytest.mark.slow
+
+SAM_REQUIREMENTS = REPO_ROOT / "requirements-sam.txt"
+PACKAGE = REPO_ROOT / "functions" / "recognizer"
+
+# Every S3 client method the service may call: the IAM action it needs, and whether that action
+# is on the bucket or on its objects. A new call missing here fails the test below, on purpose.
+S3_ACTIONS = {
+    "put_object": ("s3:PutObject", "object"),
+    "get_object": ("s3:GetObject", "object"),
+    "head_object": ("s3:GetObject", "object"),
+    "delete_object": ("s3:DeleteObject", "object"),
+    "delete_objects": ("s3:DeleteObject", "object"),
+    "list_objects_v2": ("s3:ListBucket", "bucket"),
+    "generate_presigned_url": ("s3:GetObject", "object"),  # the URLs it signs are GETs
+    "generate_presigned_post": ("s3:PutObject", "object"),  # the forms it signs upload
+}
+
+
+@cache
+def transformed() -> dict:
+    python = tool_venv(".venv-sam", SAM_REQUIREMENTS) / "python"
+    done = subprocess.run(
+        [str(python), str(REPO_ROOT / "infra" / "sam_transform.py")], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def resources_of(kind: str) -> dict[str, dict]:
+    return {name: r for name, r in transformed()["Resources"].items() if r["Type"] == kind}
+
+
+def s3_calls_in_the_service() -> set[str]:
+    """Names of methods the service calls on an S3 client (``self.client.x(...)``,
+    ``client.x(...)``, ``functools.partial(self.client.x, ...)``...)."""
+    calls = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Attribute, ast.Name)):
+                owner = node.value.attr if isinstance(node.value, ast.Attribute) else node.value.id
+                if owner in ("client", "s3", "_client") and not node.attr.startswith("_") and node.attr != "meta":
+                    calls.add(node.attr)
+    return calls
+
+
+def test_the_transform_makes_the_function_its_role_and_an_http_api_with_a_default_stage():
+    (function,) = resources_of("AWS::Lambda::Function").values()
+    assert function["Properties"]["PackageType"] == "Image"
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["RecognizerFunctionRole", "Arn"]}
+    (stage,) = resources_of("AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["StageName"] == "$default" and stage["Properties"]["AutoDeploy"] is True
+    assert stage["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    (api,) = resources_of("AWS::ApiGatewayV2::Api").values()
+    route = api["Properties"]["Body"]["paths"]["/api/{proxy+}"]["x-amazon-apigateway-any-method"]
+    integration = route["x-amazon-apigateway-integration"]
+    assert integration["payloadFormatVersion"] == "2.0"
+
+
+def test_the_api_may_invoke_the_function_on_api_paths_only():
+    (permission,) = resources_of("AWS::Lambda::Permission").values()
+    properties = permission["Properties"]
+    assert properties["Action"] == "lambda:InvokeFunction"
+    assert properties["Principal"] == "apigateway.amazonaws.com"
+    assert properties["FunctionName"] == {"Ref": "RecognizerFunction"}
+    arn, names = properties["SourceArn"]["Fn::Sub"]
+    assert arn.endswith("${__ApiId__}/${__Stage__}/*/api/*") and names["__ApiId__"] == {"Ref": "HttpApi"}
+
+
+def role_statements() -> list[dict]:
+    role = transformed()["Resources"]["RecognizerFunctionRole"]["Properties"]
+    return [statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def allowed(action: str, resource: object) -> bool:
+    for statement in role_statements():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] == "Allow" and action in actions and statement["Resource"] == resource:
+            return True
+    return False
+
+
+MAPS_BUCKET = {"Fn::GetAtt": ["MapsBucket", "Arn"]}
+MAPS_OBJECTS = {"Fn::Sub": "${MapsBucket.Arn}/*"}
+
+
+def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_bucket():
+    calls = s3_calls_in_the_service()
+    assert {"put_object", "delete_objects", "list_objects_v2", "generate_presigned_url"} <= calls
+    unknown = calls - set(S3_ACTIONS)
+    assert not unknown, f"add the IAM action of {unknown} to S3_ACTIONS (and to template.yaml)"
+    for call in sorted(calls):
+        action, scope = S3_ACTIONS[call]
+        assert allowed(action, MAPS_OBJECTS if scope == "object" else MAPS_BUCKET), (call, action)
+    for statement in role_statements():
+        assert statement["Resource"] in (MAPS_BUCKET, MAPS_OBJECTS), statement  # nothing beyond its bucket
+
+
+def test_the_template_keeps_its_rules_conditions_and_outputs_through_the_transform():
+    document = transformed()
+    assert "RateLimitNeedsUsEast1" in document["Rules"]
+    assert {"HasAlarmEmail", "HasCustomDomain", "HasRateLimit"} <= set(document["Conditions"])
+    assert {"SiteUrl", "ApiUrl", "AlarmTopicArn"} <= set(document["Outputs"])
+
+
+def test_no_serverless_type_is_left_for_cloudformation():
+    assert not [r for r in transformed()["Resources"].values() if r["Type"].startswith("AWS::Serverless::")]
