@@ -72,6 +72,8 @@ def assert_is_page(grey: np.ndarray) -> None:
         ("TIFF", "L", {"compression": "tiff_lzw"}),
         ("TIFF", "RGB", {}),
         ("TIFF", "CMYK", {}),
+        ("HEIF", "RGB", {"quality": 90}),
+        ("AVIF", "RGB", {"quality": 90}),
     ],
 )
 def test_every_accepted_format_and_mode_decodes_to_8bit(fmt: str, mode: str, params: dict) -> None:
@@ -177,6 +179,38 @@ def test_exif_orientation_is_applied(orientation: int) -> None:
     assert_is_page(np.asarray(image.convert("L"), dtype=np.float32))
 
 
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_phone_formats_are_turned_upright_once(fmt: str, orientation: int) -> None:
+    """An iPhone's HEIC carries its rotation as a transform (pillow-heif applies it and says
+    orientation 1); an AVIF may carry it in EXIF: either way the page comes out upright, once."""
+    upright = Image.fromarray(page()).convert("RGB")
+    stored = upright.transpose(STORE_FOR_ORIENTATION[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(stored, fmt, quality=95, exif=exif.tobytes())
+    assert sniff_format(data).accepted
+    image = decode_upload(data, max_pixels=LIMIT)
+    assert image.info[UPLOAD_SIZE_KEY] == (60, 40)
+    assert_is_page(np.asarray(image.convert("L"), dtype=np.float32))
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_a_big_phone_photo_is_decoded_whole_then_reduced_within_the_budget(fmt: str) -> None:
+    pixels = np.full((1200, 1600), 255, dtype=np.uint8)
+    pixels[200:400, 300:900] = 0
+    data = encode(Image.fromarray(pixels).convert("RGB"), fmt, quality=80)
+    image = decode_upload(data, max_pixels=LIMIT, max_decoded_pixels=500_000)
+    assert image.width * image.height <= 500_000
+    assert image.info[UPLOAD_SIZE_KEY] == (1600, 1200)  # boxes stay in the photo's own pixels
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    scale = 1600 / image.width
+    assert grey[int(250 / scale) : int(350 / scale), int(400 / scale) : int(800 / scale)].mean() < 60
+    # A quarter of the JPEG limit is theirs: over it, refused from the header.
+    with pytest.raises(TooManyPixels):
+        decode_upload(data, max_pixels=4 * 1600 * 1200 - 4)
+
+
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_corrupt_exif_means_no_rotation_not_an_error() -> None:
     data = bytearray(encode(Image.fromarray(page()), "JPEG", quality=95, exif=b"Exif\x00\x00MM\x00*\xff\xff\xff\xff"))
@@ -197,7 +231,7 @@ def test_corrupt_exif_means_no_rotation_not_an_error() -> None:
         (b"just some text, not an image\n", "text"),
         (b'{"image": "nope"}', "JSON"),
         (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "gzip"),
-        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00", "AVIF"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "ISO media ('mp42')"),
         (b"\x00\x00\x01\x00\x01\x00\x10\x10", "ICO"),
         (bytes(range(256)) * 4, "unrecognised"),
     ],
@@ -212,6 +246,8 @@ def test_not_an_image_we_read_is_415_naming_what_was_seen(data: bytes, named: st
 def test_format_is_sniffed_from_bytes_not_trusted_from_elsewhere() -> None:
     assert sniff_format(encode(Image.fromarray(page()), "PNG")).name == "PNG"
     assert sniff_format(encode(Image.fromarray(page()), "WEBP")).name == "WebP"
+    assert sniff_format(encode(Image.fromarray(page()).convert("RGB"), "HEIF")).name == "HEIC"
+    assert sniff_format(encode(Image.fromarray(page()).convert("RGB"), "AVIF")).name == "AVIF"
     assert not sniff_format(b"GIF8").accepted
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pillow_heif
 from PIL import Image
 
 from recognizer.errors import (
@@ -24,10 +25,13 @@ from recognizer.errors import (
 from recognizer.settings import Settings
 from recognizer.vision.geometry import UPLOAD_SIZE_KEY
 
-ACCEPTED = "PNG, JPEG, WebP, GIF, BMP or TIFF"
+ACCEPTED = "PNG, JPEG, HEIC/HEIF, AVIF, WebP, GIF, BMP or TIFF"
 
-# Pillow plugin names of the formats we accept; Image.open tries no other parser.
-PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+# Pillow plugin names of the formats we accept; Image.open tries no other parser. AVIF is
+# Pillow's own; HEIF (an iPhone's HEIC photos) is pillow-heif's, registered with Pillow here,
+# once (Pillow's plugin registry is process-wide by design).
+PILLOW_FORMATS = ("PNG", "JPEG", "HEIF", "AVIF", "WEBP", "GIF", "BMP", "TIFF")
+pillow_heif.register_heif_opener()
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,9 @@ def sniff_format(head: bytes) -> Sniffed:
         return Sniffed(False, f"RIFF {head[8:12].decode('latin-1')!r} data")
     if head[4:8] == b"ftyp":
         brand = head[8:12].decode("latin-1").strip()
-        kinds = {"avif": "AVIF", "avis": "AVIF", "heic": "HEIC", "heix": "HEIC", "mif1": "HEIF"}
-        return Sniffed(False, kinds.get(brand, f"ISO media ({brand!r})"))
+        if brand in _HEIF_BRANDS:
+            return Sniffed(True, _HEIF_BRANDS[brand])
+        return Sniffed(False, f"ISO media ({brand!r})")
     if _looks_like_text(head):
         text = head[:1024].decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n").lower()
         if "<svg" in text:
@@ -108,6 +113,21 @@ def sniff_format(head: bytes) -> Sniffed:
     return Sniffed(False, f"unrecognised data starting {head[:8].hex(' ')}")
 
 
+# ISO media brands of still images we read (a video's brands, mp4 or qt, are refused).
+_HEIF_BRANDS = {
+    "avif": "AVIF",
+    "avis": "AVIF",
+    "heic": "HEIC",
+    "heix": "HEIC",
+    "heim": "HEIC",
+    "heis": "HEIC",
+    "hevc": "HEIC",
+    "hevx": "HEIC",
+    "mif1": "HEIF",
+    "msf1": "HEIF",
+}
+
+
 def _refuse_unsupported(data: bytes) -> str:
     sniffed = sniff_format(data[:1024])
     if not sniffed.accepted:
@@ -120,6 +140,11 @@ def _refuse_unsupported(data: bytes) -> str:
 # quarter of the declared-pixel budget and a 25-megapixel WebP bomb of 1 kB cannot take 300 MB.
 _PIXEL_COST = {"WEBP": 4}
 _JPEG_SCALES = (1, 2, 4, 8)  # the reductions libjpeg can apply while decoding (DCT scaling)
+# HEIC and AVIF photos have no reduced decoding: they are decoded whole (3 bytes a pixel, and
+# libheif's own planes), then reduced. A quarter of a JPEG's pixel limit (67 megapixels by
+# default) reads every phone camera's photos and keeps a hostile 1 kB file under ~400 MB.
+_PHOTO_FORMATS = ("HEIF", "AVIF")
+_PHOTO_SHARE = 4
 
 
 def pixel_limit(image_format: str, max_pixels: int, max_decoded_pixels: int | None) -> int:
@@ -128,6 +153,8 @@ def pixel_limit(image_format: str, max_pixels: int, max_decoded_pixels: int | No
     A JPEG may declare up to ``max_pixels``: it is decoded straight to a reduced scale. Every
     other format is decoded at full size, so ``max_decoded_pixels`` bounds it too.
     """
+    if image_format in _PHOTO_FORMATS:
+        return max_pixels // _PHOTO_SHARE
     limit = max_pixels // _PIXEL_COST.get(image_format, 1)
     if image_format != "JPEG" and max_decoded_pixels is not None:
         limit = min(limit, max_decoded_pixels)
@@ -183,6 +210,13 @@ def _load_first_frame(
         raise TooManyPixels(f"the {kind} expands to too many pixels ({exc})") from exc
     except Exception as exc:  # untrusted parser: truncated files raise OSError, others vary
         raise InvalidImage(f"the {kind} data is corrupt or truncated ({type(exc).__name__}: {exc})") from exc
+    if image.format in _PHOTO_FORMATS and max_decoded_pixels and image.width * image.height > max_decoded_pixels:
+        # Decoded whole; reduced at once (box averaging by a whole factor) so that what follows
+        # works on at most max_decoded_pixels, as for a JPEG decoded at reduced scale.
+        factor = int(np.ceil(np.sqrt(image.width * image.height / max_decoded_pixels)))
+        reduced = image.reduce(factor)
+        reduced.info.update(image.info)
+        return reduced
     return image
 
 

@@ -9,7 +9,7 @@
 | MODEL_DIR | folder holding digits.tflite / digits.keras, digit_probe.json, row_reader.tflite | the repository's models/ |
 | ROW_READER | ``on``: rows are read with the whole-row reader (models/row_reader.tflite) too; ``off``: by the segmenter alone | on |
 | MAX_UPLOAD_BYTES | largest accepted upload, bytes | 5 MiB |
-| MAX_IMAGE_PIXELS | largest accepted width x height of a JPEG (decoded at 1/2 to 1/8 scale) | 25,000,000 |
+| MAX_IMAGE_PIXELS | largest accepted width x height of a JPEG (decoded at 1/2 to 1/8 scale); a quarter of it for HEIC and AVIF (decoded whole) | 268,435,456 |
 | MAX_DECODED_PIXELS | most pixels decoded: the limit for every other format, and what a JPEG is scaled to | 4,194,304 |
 | MAX_BATCH_FILES | most files in one batch request | 32 |
 | MAX_BATCH_BYTES | largest total size of one batch request, bytes | 20 MiB |
@@ -78,7 +78,9 @@ class Settings(BaseModel):
     model_dir: Path = REPO_MODELS
     row_reader: Annotated[bool, BeforeValidator(_switch)] = True
     max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1)
-    max_image_pixels: int = Field(25_000_000, ge=1)
+    # 64 x MAX_DECODED_PIXELS: the largest JPEG that still fits once decoded at 1/8 scale (a
+    # 200-megapixel camera's); HEIC and AVIF, decoded whole, may have a quarter of it.
+    max_image_pixels: int = Field(268_435_456, ge=1)
     # Decoding is what a hostile upload can make slow: 25 MP of PNG take 0.4 s to inflate, so
     # only a JPEG (which decodes straight to a smaller scale) may declare more than this.
     max_decoded_pixels: int = Field(4_194_304, ge=1)

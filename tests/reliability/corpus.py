@@ -34,7 +34,7 @@ MNIST_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "mnist_sample.npz"
 
 PREDICT, MULTI, BATCH = "/api/predict", "/api/predict/multi", "/api/predict/batch"
 UPLOAD_ROUTES = (PREDICT, MULTI, BATCH)
-JPEG_BOMB_SIDE = 5_000  # 5000 x 5000 = 25,000,000 pixels: the largest square JPEG accepted
+JPEG_BOMB_SIDE = 5_000  # 5000 x 5000 = 25,000,000 pixels: a large JPEG, decoded at 1/8 scale
 BOMB_SIDE = 2_048  # 2048 x 2048 = 4,194,304 pixels: the largest square decoded at full size
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
