@@ -375,3 +375,16 @@ def test_mutated_images_raise_only_client_errors() -> None:
             assert 400 <= status_of(error) < 500
         else:
             assert image.mode in ("L", "RGB")
+
+
+def test_a_200_megapixel_camera_jpeg_is_within_the_default_limits() -> None:
+    from recognizer.settings import Settings
+
+    defaults = Settings()
+    assert pixel_limit("JPEG", defaults.max_image_pixels, defaults.max_decoded_pixels) >= 200_000_000
+    # ...decoded at 1/8 scale, within the decoded budget.
+    size = (16_330, 12_250)
+    scale = jpeg_scale(size, None, defaults.max_decoded_pixels)
+    assert scale == 8 and -(-size[0] // scale) * -(-size[1] // scale) <= defaults.max_decoded_pixels
+    # A 48-megapixel HEIC, decoded whole, is within its quarter.
+    assert pixel_limit("HEIF", defaults.max_image_pixels, defaults.max_decoded_pixels) >= 48_000_000

@@ -32,6 +32,9 @@ ACCEPTED = "PNG, JPEG, HEIC/HEIF, AVIF, WebP, GIF, BMP or TIFF"
 # once (Pillow's plugin registry is process-wide by design).
 PILLOW_FORMATS = ("PNG", "JPEG", "HEIF", "AVIF", "WEBP", "GIF", "BMP", "TIFF")
 pillow_heif.register_heif_opener()
+# Pillow's own backstop refuses twice this many pixels (it was 179 million, under a 200-megapixel
+# camera's JPEG, which ours accept: decoded at 1/8 scale). Our limits, per format, come first.
+Image.MAX_IMAGE_PIXELS = 1 << 28
 
 
 @dataclass(frozen=True)
