@@ -14,6 +14,8 @@ import pytest
 from PIL import Image
 
 from recognizer import cli
+from recognizer.schemas import percent_text
+from tests.not_digits import mark_png
 from training.realistic import mnist_glyph
 from training.rows import layout_digits
 
@@ -78,7 +80,8 @@ def test_offline_json_lines_carry_the_api_fields(offline, digit_files) -> None:
     answers = [json.loads(line) for line in out.splitlines()]
     assert [a["file"] for a in answers] == [str(p) for p in digit_files]
     for answer in answers:
-        assert {"predicted_digit", "confidence", "probabilities"} <= set(answer)
+        assert {"predicted_digit", "confidence", "probabilities", "is_digit"} <= set(answer)
+        assert answer["is_digit"] is True
         assert "input_url" not in answer and "feature_maps" not in answer  # nothing was stored
         assert answer["warnings"] == []
 
@@ -92,6 +95,20 @@ def test_offline_multi_reads_the_number(offline, row_file) -> None:
     answer = json.loads(out)
     assert answer["number"] == number and len(answer["digits"]) == 4
     assert all(len(digit["box"]) == 4 for digit in answer["digits"])
+
+
+def test_a_mark_that_is_not_a_digit_is_printed_as_such(offline, digit_files, tmp_path: Path) -> None:
+    star = tmp_path / "star.png"
+    star.write_bytes(mark_png("star"))
+    status, out, _ = run_cli("predict", str(digit_files[0]), str(star))
+    assert status == 0  # an answer, not a failure
+    digit_line, star_line = out.splitlines()
+    assert "not a digit" not in digit_line
+    assert star_line.startswith(f"{star}: not a digit (closest: ") and star_line.endswith("%)")
+    assert percent_text(0.04) == "under 0.1%" and percent_text(31.0) == "31%" and percent_text(2.5) == "2.5%"
+    status, out, _ = run_cli("predict", "--json", str(star))
+    answer = json.loads(out)
+    assert answer["is_digit"] is False and answer["warnings"][0].startswith("this does not look like a digit")
 
 
 def test_any_failed_file_makes_the_exit_status_1(offline, digit_files, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def test_multipart_upload_is_answered(serve, moto_s3, digit_png, api_gateway_eve
     assert headers["content-type"] == "application/json"
     assert len(answer["probabilities"]) == 10
     assert sum(answer["probabilities"]) == pytest.approx(1.0)
+    assert answer["is_digit"] is True
     prefix = f"predictions/{answer['prediction_id']}/"
     assert len(moto_s3.keys(prefix)) == 3
     assert prefix + "conv2.png" in answer["feature_maps"]["conv2"]["url"]

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from recognizer.errors import NoDigitFound, StorageError, UploadTooLarge
-from recognizer.schemas import BatchFailure, BatchPrediction, percent
+from recognizer.schemas import BatchFailure, BatchPrediction, percent, percent_text
 from recognizer.service import Recognizer
+from tests.not_digits import MARKS, mark_alpha, mark_png
 from tests.vision.rows.test_segment import on_paper, row
 
 
@@ -19,7 +20,39 @@ def test_a_digit_is_read_and_nothing_is_stored_without_a_store(offline: Recogniz
     assert answer.predicted_digit == 7 and answer.warnings == []
     assert answer.input_url is None and answer.feature_maps is None
     assert sum(answer.probabilities) == pytest.approx(1.0)
-    assert answer.confidence == percent(max(answer.probabilities))
+    assert answer.is_digit and answer.digit_probability > 0.99
+    assert answer.confidence == percent(max(answer.probabilities) * answer.digit_probability)
+
+
+def test_every_digit_is_a_digit(offline: Recognizer, digit_png) -> None:
+    for digit in range(10):
+        answer = offline.predict_digit(digit_png(digit))
+        assert (answer.predicted_digit, answer.is_digit) == (digit, True)
+        assert answer.digit_probability >= offline.networks.not_digit_below.alone
+
+
+@pytest.mark.parametrize("mark", MARKS)
+def test_a_mark_that_is_not_a_digit_is_answered_so(offline: Recognizer, mark: str) -> None:
+    answer = offline.predict_digit(mark_png(mark))
+    assert answer.is_digit is False
+    assert answer.digit_probability < offline.networks.not_digit_below.alone
+    # The closest digit is still given, and the confidence says how unlikely it is.
+    assert 0 <= answer.predicted_digit <= 9 and sum(answer.probabilities) == pytest.approx(1.0)
+    assert answer.confidence == percent(max(answer.probabilities) * answer.digit_probability)
+    assert answer.confidence < 100 * offline.networks.not_digit_below.alone
+    assert answer.warnings == [
+        f"this does not look like a digit (closest: {answer.predicted_digit}, {percent_text(answer.confidence)})"
+    ]
+
+
+def with_mark(alpha: np.ndarray, mark: str, gap: int = 40) -> np.ndarray:
+    """A row's ink with a mark drawn after it, as tall as the row."""
+    height = alpha.shape[0]
+    drawn = mark_alpha(mark, size=int(height * 0.8))
+    top = (height - drawn.shape[0]) // 2
+    placed = np.zeros((height, drawn.shape[1]), np.float32)
+    placed[top : top + drawn.shape[0]] = drawn
+    return np.hstack([alpha, np.zeros((height, gap), np.float32), placed, np.zeros((height, gap), np.float32)])
 
 
 def test_a_digit_is_stored_when_there_is_a_store(recognizer: Recognizer, moto_s3, digit_png) -> None:
@@ -50,6 +83,26 @@ def test_a_row_is_read_left_to_right_with_boxes(offline: Recognizer, mnist_sampl
     assert all(digit.feature_maps is None and digit.prediction_id is None for digit in answer.digits)
     for digit in answer.digits:
         assert sum(digit.probabilities) == pytest.approx(1.0)
+        assert digit.is_digit
+
+
+def test_a_mark_in_a_row_is_left_out_of_the_number_and_said_so(offline: Recognizer, mnist_sample) -> None:
+    layout = row(mnist_sample, [4, 0, 7], [0.6, 0.6])
+    answer = offline.read_row(on_paper(with_mark(layout.alpha, "letter_k")))
+    assert answer.number == "407"
+    assert [digit.is_digit for digit in answer.digits] == [True, True, True, False]
+    mark = answer.digits[-1]
+    assert mark.box[0] > layout.alpha.shape[1]
+    assert answer.warnings == [f"1 mark that did not look like a digit left out of the number (at x={mark.box[0]})"]
+
+
+def test_a_row_of_nothing_but_marks_reads_no_number(offline: Recognizer) -> None:
+    alpha = with_mark(with_mark(np.zeros((100, 40), np.float32), "spiral"), "spiral")
+    answer = offline.read_row(on_paper(alpha))
+    assert answer.number == "" and len(answer.digits) >= 2
+    assert not any(digit.is_digit for digit in answer.digits)
+    count = len(answer.digits)
+    assert answer.warnings[-1].startswith(f"{count} marks that did not look like a digit left out of the number")
 
 
 def test_a_batch_answers_each_file_in_order(offline: Recognizer, digit_png) -> None:

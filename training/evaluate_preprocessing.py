@@ -26,11 +26,13 @@ from PIL import Image
 
 from recognizer.decoding import decode_for_recognition
 from recognizer.errors import ClientError
-from recognizer.networks.digit_cnn import LiteRTModel
+from recognizer.networks.digit_cnn import THRESHOLD_FILE, load_not_digit_thresholds
 from recognizer.settings import Settings
 from recognizer.vision.digit import to_model_input
 from training import realistic
+from training.calibration import expected_calibration_error
 from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx
+from training.export import run_tflite
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,20 +95,46 @@ def collect(samples, tally: Tally, settings: Settings) -> None:
         tally.sources.append(sample.source)
 
 
-def accuracy(
-    model: LiteRTModel, inputs: list[np.ndarray], labels: np.ndarray, batch: int = 256
-) -> tuple[float, np.ndarray]:
-    predictions = []
-    stacked = np.stack(inputs).astype(np.float32)
-    for start in range(0, len(stacked), batch):
-        predictions.append(model.run(stacked[start : start + batch]).probs.argmax(axis=1))
-    predicted = np.concatenate(predictions)
-    return float((predicted == labels).mean()), predicted
+@dataclass(frozen=True)
+class Model:
+    """A digit model file and its "not a digit" threshold (0: a model that never refuses)."""
+
+    content: bytes
+    not_digit_below: float
+
+    @classmethod
+    def load(cls, path: Path) -> Model:
+        threshold_file = path.with_name(THRESHOLD_FILE)
+        threshold = load_not_digit_thresholds(threshold_file).alone if threshold_file.is_file() else 0.0
+        return cls(path.read_bytes(), threshold)
+
+    def answers(self, inputs: list[np.ndarray]) -> Answers:
+        outputs = run_tflite(self.content, np.stack(inputs).astype(np.float32)[..., None])
+        probs = outputs["probs"]
+        digit = outputs["digit"][:, 0] if "digit" in outputs else np.ones(len(probs), np.float32)
+        return Answers(probs.argmax(1), probs.max(1) * digit, digit < self.not_digit_below)
 
 
-def summarise(model: LiteRTModel, tally: Tally) -> dict:
+@dataclass(frozen=True)
+class Answers:
+    predicted: np.ndarray  # [N] the closest digit
+    confidence: np.ndarray  # [N] in [0, 1], as the API gives it (divided by 100)
+    not_digit: np.ndarray  # [N] bool: answered "not a digit"
+
+    def right(self, labels: np.ndarray) -> np.ndarray:
+        """A digit answered "not a digit" is a miss."""
+        return (self.predicted == labels) & ~self.not_digit
+
+
+def accuracy(model: Model, inputs: list[np.ndarray], labels: np.ndarray) -> tuple[float, Answers]:
+    answers = model.answers(inputs)
+    return float(answers.right(labels).mean()), answers
+
+
+def summarise(model: Model, tally: Tally) -> dict:
     labels = np.asarray(tally.labels)
-    ours, predicted = accuracy(model, tally.ours, labels)
+    ours, answers = accuracy(model, tally.ours, labels)
+    predicted = np.where(answers.not_digit, -1, answers.predicted)
     naive, _ = accuracy(model, tally.naive, labels)
     ms = np.asarray(tally.seconds) * 1000
     cpu_ms = np.asarray(tally.cpu_seconds) * 1000
@@ -121,6 +149,8 @@ def summarise(model: LiteRTModel, tally: Tally) -> dict:
         "accuracy": round(ours, 4),
         "naive_accuracy": round(naive, 4),
         "refused": int(np.sum(tally.ours_refused)),
+        "not_digit": round(float(np.mean(answers.not_digit & ~np.asarray(tally.ours_refused))), 4),
+        "ece": round(expected_calibration_error(answers.confidence, answers.predicted == labels), 4),
         "ms_p50": round(float(np.percentile(ms, 50)), 2),
         "ms_p95": round(float(np.percentile(ms, 95)), 2),
         "cpu_ms_p50": round(float(np.percentile(cpu_ms, 50)), 2),
@@ -157,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = np.random.default_rng(args.seed).permutation(len(images))[: args.per_kind]
     images, labels = images[chosen], labels[chosen]
     fonts = [] if args.no_fonts else realistic.handwriting_fonts()
-    model = LiteRTModel(args.model)
+    model = Model.load(args.model)
     settings = Settings.from_env()
 
     results: dict[str, dict[str, dict]] = {}
@@ -192,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m training.evaluate_preprocessing " + " ".join(argv if argv is not None else sys.argv[1:]),
         "model": str(args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model),
         "model_sha256": hashlib.sha256(args.model.read_bytes()).hexdigest(),
+        "not_digit_below": model.not_digit_below,
+        "scoring": "accuracy counts a digit answered 'not a digit' as a miss; not_digit is the share so answered; "
+        "ece: expected calibration error (15 bins) of the confidence the API gives",
         "per_kind": args.per_kind,
         "seed": args.seed,
         "mnist_test_indices": "numpy.random.default_rng(seed).permutation(10000)[:per_kind]",

@@ -44,13 +44,15 @@ SOURCES = {
 }
 
 
-def read_number(recognizer: Recognizer, data: bytes) -> tuple[str, list[list[int]]]:
-    """The number the service reads in an image file, and its digits' boxes ('' when none)."""
+def read_number(recognizer: Recognizer, data: bytes) -> tuple[str, list[list[int]], int]:
+    """The number the service reads in an image file ('' when none), the boxes of the digits
+    in it, and how many marks it left out as not digits."""
     try:
         answer = recognizer.read_row(data)
     except ClientError:
-        return "", []
-    return answer.number, [digit.box for digit in answer.digits]
+        return "", [], 0
+    left_out = sum(not digit.is_digit for digit in answer.digits)
+    return answer.number, [digit.box for digit in answer.digits if digit.is_digit], left_out
 
 
 def boxes_match(found: list[list[int]], truth: Sequence[Sequence[int]]) -> bool:
@@ -95,13 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     by_kind: dict[str, list[bool]] = defaultdict(list)
     seconds: list[float] = []
     wrong: list[dict] = []
+    refused: list[int] = []
     if args.failures:
         args.failures.mkdir(parents=True, exist_ok=True)
     rows = row_kinds.make_rows(images, labels, args.rows, tuple(args.kinds), seed=args.seed)
     for index, row in enumerate(rows):
         started = time.perf_counter()
-        read, boxes = read_number(recognizer, row.data)
+        read, boxes, left_out = read_number(recognizer, row.data)
         seconds.append(time.perf_counter() - started)
+        refused.append(left_out)
         right = read == row.number
         exact.append(right)
         count_right.append(len(read) == len(row.number))
@@ -133,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         "digit_count_accuracy": round(float(np.mean(count_right)), 4),
         "segmentation_accuracy": round(float(np.mean(segmented)), 4),
         "segmentation": "rows whose digits were all found where they are (box IoU >= 0.5 each)",
+        "marks_left_out_as_not_digits": int(np.sum(refused)),
+        "rows_with_a_mark_left_out": round(float(np.mean(np.asarray(refused) > 0)), 4),
         "by_length": {str(k): _share(v) for k, v in sorted(by_length.items())},
         "by_kind": {k: _share(v) for k, v in by_kind.items()},
         "ms_per_row_p50": round(float(np.percentile(ms, 50)), 1),
@@ -147,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("by length: " + ", ".join(f"{k}: {v['exact']:.2%} (n={v['n']})" for k, v in report["by_length"].items()))
     print("by kind:   " + ", ".join(f"{k}: {v['exact']:.2%} (n={v['n']})" for k, v in report["by_kind"].items()))
+    print(
+        f"marks left out as not digits: {report['marks_left_out_as_not_digits']} (rows: {report['rows_with_a_mark_left_out']:.2%})"
+    )
     print(f"ms per row: p50 {report['ms_per_row_p50']}, p95 {report['ms_per_row_p95']}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")

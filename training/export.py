@@ -1,7 +1,9 @@
 """Export the trained model for serving: Keras file, and LiteRT with the ``serving_default`` signature.
 
-The LiteRT signature (DESIGN.md contract 2): input ``image`` float32 [N,28,28,1] in [0,1];
-outputs ``probs`` [N,10], ``conv1`` [N,26,26,32], ``conv2`` [N,11,11,64].
+The LiteRT signature (DESIGN.md contract 2, extended): input ``image`` float32 [N,28,28,1] in
+[0,1]; outputs ``probs`` [N,10] (each digit's probability if it is one), ``digit`` [N,1] (the
+probability that it is a digit), ``conv1`` [N,26,26,32], ``conv2`` [N,11,11,64]. The calibration
+temperature is part of the graph; the refusal threshold is written beside it (``digits.json``).
 We go through a SavedModel written by Keras's ExportArchive because, with Keras 3,
 ``TFLiteConverter.from_keras_model`` can silently drop the weights (all-NaN outputs).
 """
@@ -19,7 +21,7 @@ import tensorflow as tf
 from training.model import build_serving_model
 
 SIGNATURE = "serving_default"
-OUTPUT_SHAPES = {"probs": (10,), "conv1": (26, 26, 32), "conv2": (11, 11, 64)}
+OUTPUT_SHAPES = {"probs": (10,), "digit": (1,), "conv1": (26, 26, 32), "conv2": (11, 11, 64)}
 
 
 class ExportMismatch(RuntimeError):
@@ -34,8 +36,7 @@ class ExportCheck:
     max_abs_conv_diff: float
 
 
-def tflite_bytes(model: keras.Model) -> bytes:
-    serving = build_serving_model(model)
+def tflite_bytes(serving: keras.Model) -> bytes:
     archive = keras.export.ExportArchive()
     archive.track(serving)
     archive.add_endpoint(
@@ -50,7 +51,8 @@ def tflite_bytes(model: keras.Model) -> bytes:
 
 
 def run_tflite(model_content: bytes, images: np.ndarray, batch_size: int = 500) -> dict[str, np.ndarray]:
-    """All outputs of the LiteRT model for ``images`` float32 [N,28,28,1]."""
+    """All outputs of the LiteRT model for ``images`` float32 [N,28,28,1] (a model from before
+    "not a digit" has no ``digit`` output: it is left out)."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model_content)
@@ -61,13 +63,14 @@ def run_tflite(model_content: bytes, images: np.ndarray, batch_size: int = 500) 
         # The runner resizes the input tensor to each batch's size.
         outputs = runner(image=batch)
         for name in OUTPUT_SHAPES:
-            chunks[name].append(outputs[name])
-    return {name: np.concatenate(parts) for name, parts in chunks.items()}
+            if name in outputs:
+                chunks[name].append(outputs[name])
+    return {name: np.concatenate(parts) for name, parts in chunks.items() if parts}
 
 
-def check_export(model: keras.Model, model_content: bytes, images: np.ndarray) -> ExportCheck:
+def check_export(serving: keras.Model, model_content: bytes, images: np.ndarray) -> ExportCheck:
     """Compare Keras and LiteRT outputs; raise ExportMismatch unless argmax agrees and probs within 1e-4."""
-    reference = build_serving_model(model).predict(images, batch_size=500, verbose=0)
+    reference = serving.predict(images, batch_size=500, verbose=0)
     lite = run_tflite(model_content, images)
     for name, shape in OUTPUT_SHAPES.items():
         if lite[name].shape[1:] != shape:
@@ -77,7 +80,7 @@ def check_export(model: keras.Model, model_content: bytes, images: np.ndarray) -
     check = ExportCheck(
         images=len(images),
         argmax_disagreements=int(np.sum(lite["probs"].argmax(1) != reference["probs"].argmax(1))),
-        max_abs_prob_diff=float(np.abs(lite["probs"] - reference["probs"]).max()),
+        max_abs_prob_diff=float(max(np.abs(lite[n] - reference[n]).max() for n in ("probs", "digit"))),
         max_abs_conv_diff=float(max(np.abs(lite[n] - reference[n]).max() for n in ("conv1", "conv2"))),
     )
     if check.argmax_disagreements or check.max_abs_prob_diff >= 1e-4:
@@ -85,11 +88,20 @@ def check_export(model: keras.Model, model_content: bytes, images: np.ndarray) -
     return check
 
 
-def export_models(model: keras.Model, models_dir: Path, check_images: np.ndarray) -> ExportCheck:
-    """Write digits.keras and digits.tflite into ``models_dir`` after verifying the LiteRT model."""
+def export_models(
+    model: keras.Model, models_dir: Path, check_images: np.ndarray, temperature: float = 1.0
+) -> ExportCheck:
+    """Write digits.keras (the serving model) and digits.tflite into ``models_dir`` after
+    verifying the LiteRT model against Keras."""
+    return export_serving(build_serving_model(model, temperature), models_dir, check_images)
+
+
+def export_serving(serving: keras.Model, models_dir: Path, check_images: np.ndarray) -> ExportCheck:
+    """Write a serving model (``build_serving_model``'s outputs) as digits.keras and
+    digits.tflite, after verifying the LiteRT model against Keras."""
     models_dir.mkdir(parents=True, exist_ok=True)
-    content = tflite_bytes(model)
-    check = check_export(model, content, check_images)
-    model.save(models_dir / "digits.keras")
+    content = tflite_bytes(serving)
+    check = check_export(serving, content, check_images)
+    serving.save(models_dir / "digits.keras")
     (models_dir / "digits.tflite").write_bytes(content)
     return check

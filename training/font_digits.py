@@ -85,6 +85,13 @@ REPO = Path(__file__).resolve().parents[1]
 # here, is reserved for the project's independent measurement and refused (realistic.py).
 # (femkeklaver is an outline font: hollow digits, not a hand.)
 VALIDATION_FONTS = ("yusei-magic/YuseiMagic-Regular.ttf",)
+# Letters and symbols of these, never trained on, validate "not a digit" (fonts-comfortaa,
+# fonts-quicksand, fonts-yusei-magic).
+NON_DIGIT_VALIDATION_FONTS = (
+    *VALIDATION_FONTS,
+    "comfortaa/Comfortaa-Regular.ttf",
+    "quicksand/Quicksand-Medium.ttf",
+)
 
 
 def _family(name: str) -> str:

@@ -2,8 +2,9 @@
 
     python -m training.train --data-dir ../shared/data/mnist
 
-Writes models/digits.keras, models/digits.tflite, models/metrics.json and
-models/confusion_matrix.png. The test set is used only after training, for the final figures:
+Writes models/digits.keras, models/digits.tflite, models/digits.json (the "not a digit"
+threshold and the calibration temperature, chosen by ``training.calibrate`` on validation
+uploads), models/calibration.json, models/metrics.json and models/confusion_matrix.png. The test set is used only after training, for the final figures:
 validation (early stopping, learning-rate schedule) is a split of the training images.
 """
 
@@ -37,6 +38,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--epochs", type=int, default=80, help="upper bound; early stopping usually ends sooner")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=8,
+        help="epochs without a better validation loss before stopping (the best weights are kept)",
+    )
     parser.add_argument(
         "--passes-per-epoch",
         type=int,
@@ -76,6 +83,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font"
+    )
+    parser.add_argument(
+        "--non-digit-chars",
+        type=int,
+        default=2,
+        help="renderings of each non-digit letter and symbol per training font, taught as 'not a digit' (0: none)",
+    )
+    parser.add_argument(
+        "--non-digit-drawings", type=int, default=3000, help="scribbles, shapes and textures taught as 'not a digit'"
+    )
+    parser.add_argument(
+        "--pen-chars",
+        type=int,
+        default=3,
+        help="renderings of each non-digit letter and symbol per Hershey pen font (training.stroke_fonts; 0: none)",
+    )
+    parser.add_argument(
+        "--pen-digits",
+        type=int,
+        default=15,
+        help="renderings of each digit per Hershey pen font, 1s and 7s partly in European forms (0: none)",
+    )
+    parser.add_argument(
+        "--max-refused",
+        type=float,
+        default=0.008,
+        help="share of any kind's validation digit uploads the 'not a digit' threshold may refuse (training.calibrate)",
+    )
+    parser.add_argument(
+        "--calibration-uploads",
+        type=int,
+        default=200,
+        help="validation digit uploads per kind for calibrating (training.calibrate)",
     )
     parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
     parser.add_argument(
@@ -138,10 +178,27 @@ def row_part_split(args: argparse.Namespace, images: np.ndarray, labels: np.ndar
     return parts
 
 
+def non_digit_splits(args: argparse.Namespace, train_fonts: list, val_fonts: list):
+    """Non-digits for training (training fonts, training drawings) and validation (held-out
+    fonts, drawings from another seed): network inputs [N, 28, 28]."""
+    from training import non_digits
+
+    started = time.monotonic()
+    train_set = non_digits.training_inputs(
+        train_fonts, args.non_digit_chars, args.non_digit_drawings, args.seed, pen_per_char=args.pen_chars
+    )
+    val_set = non_digits.training_inputs(val_fonts, 4, max(50, args.non_digit_drawings // 6), args.seed + 1)
+    print(
+        f"non-digits: {len(train_set)} for training, {len(val_set)} for validation, {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+    return train_set, val_set
+
+
 def held_out_accuracy(model, font_val) -> float | None:
     if font_val is None or not len(font_val.labels):
         return None
-    predicted = model.predict(font_val.images[..., None], batch_size=500, verbose=0).argmax(1)
+    predicted = model.predict(font_val.images[..., None], batch_size=500, verbose=0)[:, :10].argmax(1)
     return float(np.mean(predicted == font_val.labels))
 
 
@@ -150,8 +207,8 @@ def train(args: argparse.Namespace) -> dict:
     import tensorflow as tf
 
     from training.augment import augment_dataset
-    from training.export import export_models
-    from training.model import build_model
+    from training.export import export_models, run_tflite
+    from training.model import CLASSES, build_model
 
     keras.utils.set_random_seed(args.seed)
     mnist = load_mnist(args.data_dir)
@@ -166,12 +223,30 @@ def train(args: argparse.Namespace) -> dict:
         x_train = np.concatenate([x_train, font_train.images[..., None]])
         y_train = np.concatenate([y_train, font_train.labels.astype(y_train.dtype)])
     n_font_train = len(x_train) - n_mnist_train
+    from training import font_digits, stroke_fonts
+
+    pen_images, pen_labels = stroke_fonts.digit_set(args.pen_digits, args.seed + 2)
+    x_train = np.concatenate([x_train, pen_images[..., None]])
+    y_train = np.concatenate([y_train, pen_labels.astype(y_train.dtype)])
+    print(f"pen digits: {len(pen_labels)} from the Hershey fonts", flush=True)
+    from training.non_digits import NOT_A_DIGIT
+
+    nd_train, nd_val = non_digit_splits(
+        args,
+        font_digits.installed(font_digits.TRAINING_FONTS) if args.non_digit_chars else [],
+        font_digits.installed(font_digits.NON_DIGIT_VALIDATION_FONTS),
+    )
+    x_train = np.concatenate([x_train, nd_train[..., None]])
+    y_train = np.concatenate([y_train, np.full(len(nd_train), NOT_A_DIGIT, dtype=y_train.dtype)])
+    # Early stopping watches MNIST validation digits and held-out non-digits together.
+    x_val_all = np.concatenate([x_val, nd_val[..., None]])
+    y_val_all = np.concatenate([y_val, np.full(len(nd_val), NOT_A_DIGIT, dtype=y_val.dtype)])
     row_parts = row_part_split(args, train_images, train_labels)
     if row_parts is not None:
         x_train = np.concatenate([x_train, row_parts.images[..., None]])
         y_train = np.concatenate([y_train, row_parts.labels.astype(y_train.dtype)])
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, 10)))
+        tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, CLASSES)))
         .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
         .batch(args.batch_size)
     )
@@ -195,13 +270,15 @@ def train(args: argparse.Namespace) -> dict:
     model = build_model(args.head, conv3=args.conv3)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True),
+        # Validation now holds non-digits too, whose loss swings more: patience 5 stopped one
+        # run at epoch 12 on a lucky epoch 7 while the model was still improving.
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5),
     ]
     started = time.monotonic()
     history = model.fit(
         train_ds,
-        validation_data=(x_val, keras.utils.to_categorical(y_val, 10)),
+        validation_data=(x_val_all, keras.utils.to_categorical(y_val_all, CLASSES)),
         epochs=args.epochs,
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
@@ -211,25 +288,36 @@ def train(args: argparse.Namespace) -> dict:
     val_loss = history.history["val_loss"]
     best_epoch = int(np.argmin(val_loss)) + 1
 
-    # Early stopping and the LR schedule watch the MNIST split alone: the held-out fonts are a
-    # few hundred hard, alike images whose loss swings from epoch to epoch and stopped training
-    # while MNIST validation was still improving. They are scored once, at the end, for choosing.
+    # Early stopping and the LR schedule watch the MNIST split and the held-out non-digits: the
+    # held-out fonts are a few hundred hard, alike images whose loss swings from epoch to epoch
+    # and stopped training while MNIST validation was still improving. They are scored once, at
+    # the end, for choosing.
     validation = {
-        "mnist_accuracy": float(np.mean(model.predict(x_val, batch_size=500, verbose=0).argmax(1) == y_val)),
+        "mnist_accuracy": float(np.mean(model.predict(x_val, batch_size=500, verbose=0)[:, :10].argmax(1) == y_val)),
         "held_out_fonts_accuracy": held_out_accuracy(model, font_val),
         "held_out_fonts": [] if font_val is None else font_val.fonts,
+        "non_digits_read_as_not_digit": float(
+            np.mean(model.predict(nd_val[..., None], batch_size=500, verbose=0).argmax(1) == NOT_A_DIGIT)
+        ),
         "best_val_loss": float(np.min(val_loss)),
     }
     print("validation:", json.dumps(validation), flush=True)
 
     x_test = mnist_batch(mnist.test.images)
     check = export_models(model, args.models_dir, x_test)
-    from training.export import run_tflite
+    # Temperature and "not a digit" threshold, chosen on validation uploads (digits.json).
+    from training.calibrate import calibrate
 
+    calibration = calibrate(args.models_dir, args.data_dir, args.calibration_uploads, args.max_refused)
+    validation["temperature"] = calibration["temperature"]
+    validation["not_digit_below"] = calibration["not_digit_below"]
     tflite_path = args.models_dir / "digits.tflite"
-    probs = run_tflite(tflite_path.read_bytes(), x_test)["probs"]
-    report = classification_report(mnist.test.labels, probs.argmax(axis=1))
-    keras_accuracy = float(np.mean(model.predict(x_test, batch_size=500, verbose=0).argmax(1) == mnist.test.labels))
+    outputs = run_tflite(tflite_path.read_bytes(), x_test)
+    report = classification_report(mnist.test.labels, outputs["probs"].argmax(axis=1))
+    report["test_refused_as_not_digit"] = float(np.mean(outputs["digit"][:, 0] < calibration["not_digit_below"]))
+    keras_accuracy = float(
+        np.mean(model.predict(x_test, batch_size=500, verbose=0)[:, :10].argmax(1) == mnist.test.labels)
+    )
     metrics = {
         "model": "models/digits.tflite",
         **report,
@@ -248,6 +336,9 @@ def train(args: argparse.Namespace) -> dict:
             "row_part_rows": int(args.row_parts),
             "row_part_images": 0 if row_parts is None else len(row_parts.labels),
             "row_part_images_from_touching": 0 if row_parts is None else int(row_parts.from_touching),
+            "pen_digit_images": len(pen_labels),
+            "non_digit_train_images": len(nd_train),
+            "non_digit_validation_images": len(nd_val),
             "font_train_fonts": [] if font_train is None else font_train.fonts,
             "font_validation_images": 0 if font_val is None else len(font_val.labels),
             "files": mnist.train.sources + mnist.test.sources,
@@ -263,9 +354,14 @@ def train(args: argparse.Namespace) -> dict:
             "fill_share": args.fill_share,
             "font_digits_per_digit_per_font": args.font_digits,
             "row_parts": args.row_parts,
+            "non_digit_chars": args.non_digit_chars,
+            "non_digit_drawings": args.non_digit_drawings,
+            "pen_chars": args.pen_chars,
+            "pen_digits": args.pen_digits,
             "optimizer": "Adam(1e-3)",
             "batch_size": args.batch_size,
             "passes_per_epoch": args.passes_per_epoch,
+            "patience": args.patience,
             "epochs_run": len(val_loss),
             "best_epoch": best_epoch,
             "seed": args.seed,

@@ -56,8 +56,15 @@ class Outcome:
         if self.answer is None:
             return f"{self.file}: error: {self.error_code}: {self.error_message}"
         if multi:
-            return f"{self.file}: {self.answer['number']}"
-        return f"{self.file}: {self.answer['predicted_digit']} ({self.answer['confidence']:.1f}%)"  # already rounded
+            left_out = sum(not digit["is_digit"] for digit in self.answer["digits"])
+            note = f" ({left_out} not a digit, left out)" if left_out else ""
+            return f"{self.file}: {self.answer['number'] or '(no digits)'}{note}"
+        digit, confidence = self.answer["predicted_digit"], self.answer["confidence"]  # already rounded
+        if not self.answer["is_digit"]:
+            from recognizer.schemas import percent_text
+
+            return f"{self.file}: not a digit (closest: {digit}, {percent_text(confidence)})"
+        return f"{self.file}: {digit} ({confidence:.1f}%)"
 
 
 Reader = Callable[[bytes, str], dict[str, Any]]  # (file's bytes, file's name) -> answer

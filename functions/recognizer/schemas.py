@@ -16,6 +16,24 @@ def percent(probability: float) -> float:
     return 99.9 if value >= 100.0 and probability < 1.0 else value
 
 
+def percent_text(confidence: float) -> str:
+    """A confidence (percent, as ``percent`` gives it) in words: "31%", "2.5%", and "under
+    0.1%" for one that rounds to zero (a small chance is not none)."""
+    return "under 0.1%" if confidence < 0.1 else f"{confidence:g}%"
+
+
+CONFIDENCE = (
+    "Probability that the input is the predicted digit, in percent, to one decimal; 100.0 only when certain. "
+    "It is the predicted digit's probability times digit_probability: low when the input may not be a digit."
+)
+PROBABILITIES = "Each digit's probability if the input is a digit (softmax over 0-9, sums to 1)."
+IS_DIGIT = (
+    "False when the input does not look like a digit (a letter, a symbol, a scribble): "
+    "predicted_digit is then only the closest digit, and warnings says so."
+)
+DIGIT_PROBABILITY = "The network's (calibrated) probability that the input is a digit at all."
+
+
 class FeatureMap(BaseModel):
     url: str = Field(description="Presigned GET URL of the PNG grid (expires).")
     rows: int = Field(description="Grid rows.", examples=[4])
@@ -35,6 +53,8 @@ class PredictionResponse(BaseModel):
                     "predicted_digit": 7,
                     "confidence": 99.9,
                     "probabilities": [0.0, 0.0, 0.0001, 0.0004, 0.0, 0.0, 0.0, 0.9987, 0.0, 0.0008],
+                    "is_digit": True,
+                    "digit_probability": 0.9999,
                     "prediction_id": "3f2c0a9e5b7d4c1e8a6f0b2d4c6e8a1b",
                     "input_url": "https://…/predictions/3f2c…/input.png?X-Amz-…",
                     "feature_maps": {
@@ -47,15 +67,17 @@ class PredictionResponse(BaseModel):
         }
     )
 
-    predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
+    predicted_digit: int = Field(
+        ge=0, le=9, description="The digit the network reads (when is_digit is false: the closest digit)."
+    )
     confidence: float = Field(
         ge=0.0,
         le=100.0,
-        description="Probability of the predicted digit in percent, to one decimal; 100.0 only when certain.",
+        description=CONFIDENCE,
     )
-    probabilities: list[Probability] = Field(
-        min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
-    )
+    probabilities: list[Probability] = Field(min_length=10, max_length=10, description=PROBABILITIES)
+    is_digit: bool = Field(description=IS_DIGIT)
+    digit_probability: Probability = Field(description=DIGIT_PROBABILITY)
     prediction_id: str = Field(
         pattern=r"^[0-9a-f]{32}$",
         description="Identifies what this prediction stored; DELETE /api/predictions/{id}.",
@@ -92,13 +114,13 @@ class DeletedResponse(BaseModel):
 
 
 class DigitInRow(BaseModel):
-    predicted_digit: int = Field(ge=0, le=9, description="The digit the network reads.")
-    confidence: float = Field(
-        ge=0.0, le=100.0, description="Its probability in percent, to one decimal; 100.0 only when certain."
+    predicted_digit: int = Field(
+        ge=0, le=9, description="The digit read (when is_digit is false: the closest digit, left out of number)."
     )
-    probabilities: list[Probability] = Field(
-        min_length=10, max_length=10, description="Softmax output for digits 0-9 (sums to 1)."
-    )
+    confidence: float = Field(ge=0.0, le=100.0, description=CONFIDENCE)
+    probabilities: list[Probability] = Field(min_length=10, max_length=10, description=PROBABILITIES)
+    is_digit: bool = Field(description=IS_DIGIT)
+    digit_probability: Probability = Field(description=DIGIT_PROBABILITY)
     box: list[int] = Field(
         min_length=4,
         max_length=4,
@@ -127,12 +149,16 @@ class MultiPredictionResponse(BaseModel):
                             "predicted_digit": 4,
                             "confidence": 99.1,
                             "probabilities": [0.0, 0.0, 0.0, 0.0, 0.991, 0.0, 0.0, 0.004, 0.0, 0.005],
+                            "is_digit": True,
+                            "digit_probability": 0.9998,
                             "box": [10, 12, 40, 61],
                         },
                         {
                             "predicted_digit": 2,
                             "confidence": 98.7,
                             "probabilities": [0.0, 0.002, 0.987, 0.004, 0.0, 0.0, 0.0, 0.007, 0.0, 0.0],
+                            "is_digit": True,
+                            "digit_probability": 0.9997,
                             "box": [62, 15, 44, 58],
                         },
                     ],
@@ -142,7 +168,11 @@ class MultiPredictionResponse(BaseModel):
         }
     )
 
-    number: str = Field(pattern=r"^[0-9]+$", description="The digits read, left to right.")
+    number: str = Field(
+        pattern=r"^[0-9]*$",
+        description="The digits read, left to right; marks that do not look like digits are left out "
+        "(empty when none does).",
+    )
     digits: list[DigitInRow] = Field(min_length=1, description="One entry per digit, left to right.")
     warnings: list[str] = Field(default_factory=list, description="Why part of the answer is missing, if it is.")
 

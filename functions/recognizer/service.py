@@ -37,6 +37,7 @@ from recognizer.schemas import (
     MultiPredictionResponse,
     PredictionResponse,
     percent,
+    percent_text,
 )
 from recognizer.settings import Settings
 from recognizer.storage import MapStore, new_prediction_id
@@ -45,6 +46,7 @@ from recognizer.vision.rows.fusion import with_row_reading
 from recognizer.vision.rows.segment import find_digits
 
 INPUT_FILE, CONV1_FILE, CONV2_FILE = "input.png", "conv1.png", "conv2.png"
+NOT_A_DIGIT = "this does not look like a digit"
 
 
 @dataclass(frozen=True)
@@ -91,22 +93,40 @@ class Recognizer:
         image = decode_for_recognition(self._checked_upload(data), self.settings)
         found = find_digits(image, self.networks.for_rows())
         answers = self.predict_inputs([digit.model_input for digit in found], store=feature_maps)
+        # Parts cut from one clump of touching digits stand or fall together, by a majority (at
+        # least half of them looking like digits): a part with a neighbour's stroke left in may
+        # look like no digit alone; a "#" cut in three looks like one at most in one part.
+        votes: dict[int, list[bool]] = {}
+        in_row = self.networks.not_digit_below.in_row
+        looks_like_one = [answer.digit_probability >= in_row for answer in answers]
+        for digit, alike in zip(found, looks_like_one, strict=True):
+            if digit.clump is not None:
+                votes.setdefault(digit.clump, []).append(alike)
+        clump_is_digit = {clump: 2 * sum(parts) >= len(parts) for clump, parts in votes.items()}
         digits = []
-        for digit, answer in zip(found, answers, strict=True):
+        for digit, answer, alike in zip(found, answers, looks_like_one, strict=True):
             probabilities = with_row_reading(answer.probabilities, digit.read_as)
             digits.append(
                 DigitInRow(
                     predicted_digit=int(probabilities.argmax()),
-                    confidence=percent(float(probabilities.max())),
+                    confidence=percent(float(probabilities.max()) * answer.digit_probability),
                     probabilities=probabilities.tolist(),
+                    is_digit=alike if digit.clump is None else clump_is_digit[digit.clump],
+                    digit_probability=answer.digit_probability,
                     box=list(digit.box),
                     prediction_id=answer.prediction_id if feature_maps else None,
                     input_url=answer.input_url,
                     feature_maps=answer.feature_maps,
                 )
             )
-        warnings = sorted({warning for answer in answers for warning in answer.warnings})
-        number = "".join(str(digit.predicted_digit) for digit in digits)
+        # Each part's own "not a digit" warning gives way to the row's one about what was left out.
+        warnings = sorted(
+            {warning for answer in answers for warning in answer.warnings if not warning.startswith(NOT_A_DIGIT)}
+        )
+        left_out = [digit for digit in digits if not digit.is_digit]
+        if left_out:
+            warnings.append(left_out_warning(left_out))
+        number = "".join(str(digit.predicted_digit) for digit in digits if digit.is_digit)
         return MultiPredictionResponse(number=number, digits=digits, warnings=warnings)
 
     # Several files -----------------------------------------------------------------------------
@@ -147,6 +167,9 @@ class Recognizer:
         """The answer for one input, its images stored (storage failure -> a warning)."""
         probabilities = normalised_probabilities(activations.probs[0])
         digit = int(np.argmax(probabilities))
+        digit_probability = float(np.clip(activations.digit[0, 0], 0.0, 1.0))
+        is_digit = digit_probability >= self.networks.not_digit_below.alone
+        confidence = percent(float(probabilities[digit]) * digit_probability)
         prediction_id = new_prediction_id()
         renderers: dict[str, Callable[[], bytes]] = {
             INPUT_FILE: partial(input_png, model_input),
@@ -154,7 +177,7 @@ class Recognizer:
             CONV2_FILE: partial(conv2_png, activations.conv2[0]),
         }
         urls: dict[str, str] = {}
-        warnings: list[str] = []
+        warnings = [] if is_digit else [not_a_digit_warning(digit, confidence)]
         try:
             if store and self.store is not None:
                 urls = self.store.put_files(prediction_id, renderers)
@@ -164,13 +187,25 @@ class Recognizer:
             warnings.append(f"feature maps are unavailable: storage is misconfigured ({type(exc).__name__})")
         return PredictionResponse(
             predicted_digit=digit,
-            confidence=percent(float(probabilities[digit])),
+            confidence=confidence,
             probabilities=probabilities.tolist(),
+            is_digit=is_digit,
+            digit_probability=digit_probability,
             prediction_id=prediction_id,
             input_url=urls.get(INPUT_FILE),
             feature_maps=feature_maps_from(urls) if urls else None,
             warnings=warnings,
         )
+
+
+def left_out_warning(marks: Sequence[DigitInRow]) -> str:
+    where = ", ".join(f"at x={mark.box[0]}" for mark in marks)
+    count = "1 mark" if len(marks) == 1 else f"{len(marks)} marks"
+    return f"{count} that did not look like a digit left out of the number ({where})"
+
+
+def not_a_digit_warning(closest: int, confidence: float) -> str:
+    return f"{NOT_A_DIGIT} (closest: {closest}, {percent_text(confidence)})"
 
 
 def normalised_probabilities(probs: np.ndarray) -> np.ndarray:

@@ -53,13 +53,48 @@ export function predict(blob, filename, signal) {
   });
 }
 
-/** Several images -> {results: [prediction | {error}]}, in order. */
-export function predictBatch(files, signal) {
-  return request("/predict/batch", {
-    method: "POST",
-    body: formWith("images", files.map((file) => [file, file.name])),
-    signal,
-  });
+/** Several images -> {results: [prediction | {error}]}, in order: one request per group
+ * of files the batch endpoint takes at once (`batchGroups`), one after the other. */
+export async function predictBatch(files, signal) {
+  const results = [];
+  for (const group of batchGroups(files, batchLimits())) {
+    const answer = await request("/predict/batch", {
+      method: "POST",
+      body: formWith("images", group.map((file) => [file, file.name])),
+      signal,
+    });
+    results.push(...answer.results);
+  }
+  return { results };
+}
+
+// Until the API says its own: Lambda's 6 MB request, base64-encoded, holds 4 MiB of files.
+const DEFAULT_BATCH_LIMITS = { maxFiles: 32, maxBytes: 4 * 1024 * 1024 };
+
+function batchLimits() {
+  if (!uploadLimits?.max_batch_files || !uploadLimits?.max_batch_bytes) return DEFAULT_BATCH_LIMITS;
+  return { maxFiles: uploadLimits.max_batch_files, maxBytes: uploadLimits.max_batch_bytes };
+}
+
+/**
+ * `files` in order, in groups of at most `maxFiles` whose sizes add up to at most `maxBytes`
+ * (a file bigger than that on its own goes alone; the API answers for it alone).
+ */
+export function batchGroups(files, { maxFiles, maxBytes }) {
+  const groups = [];
+  let group = [];
+  let bytes = 0;
+  for (const file of files) {
+    if (group.length && (group.length >= maxFiles || bytes + file.size > maxBytes)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(file);
+    bytes += file.size;
+  }
+  if (group.length) groups.push(group);
+  return groups;
 }
 
 /** A row of digits -> {number, digits: [{box: [x, y, w, h], ...prediction}]}, with each digit's maps. */

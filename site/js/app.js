@@ -11,7 +11,7 @@ import {
 } from "./api.js";
 import { DrawingPad } from "./draw.js";
 import { registerServiceWorker, watchConnection } from "./offline.js";
-import { formatPercent, historyItem, renderFeatureMaps, renderPrediction } from "./render.js";
+import { formatPercent, historyItem, notDigitText, renderFeatureMaps, renderPrediction } from "./render.js";
 import { fitForUpload } from "./shrink.js";
 import { addRowToHistory, addToHistory, clearHistory, loadHistory, makeThumbnail } from "./store.js";
 
@@ -147,7 +147,7 @@ function predictFile(file) {
     showResult(result);
     bringIntoView(ui.resultCard);
     await remember(result, file);
-    setStatus(`Read a ${result.predicted_digit}.`);
+    setStatus(result.is_digit === false ? "Read: not a digit." : `Read a ${result.predicted_digit}.`);
   });
 }
 
@@ -199,17 +199,18 @@ function batchItem(file, result) {
     item.append(thumb, text);
     return item;
   }
+  const notDigit = result.is_digit === false;
   const button = document.createElement("button");
   button.type = "button";
-  button.className = "batch-show";
+  button.className = notDigit ? "batch-show not-digit-entry" : "batch-show";
   button.textContent = `${result.predicted_digit}`;
-  button.setAttribute(
-    "aria-label",
-    `${file.name}: ${result.predicted_digit}, ${formatPercent(result.confidence)} sure. Show details`,
-  );
+  const said = notDigit
+    ? `not a digit (closest: ${result.predicted_digit}, ${formatPercent(result.confidence)})`
+    : `${result.predicted_digit}, ${formatPercent(result.confidence)} sure`;
+  button.setAttribute("aria-label", `${file.name}: ${said}. Show details`);
   button.addEventListener("click", () => showResult(result));
   const confidence = document.createElement("span");
-  confidence.textContent = `${formatPercent(result.confidence)} sure`;
+  confidence.textContent = notDigit ? `not a digit, ${formatPercent(result.confidence)}` : `${formatPercent(result.confidence)} sure`;
   text.append(name, confidence);
   item.append(thumb, button, text);
   return item;
@@ -222,22 +223,29 @@ function predictRow(file) {
     showRow(result);
     addRowToHistory(result, await makeThumbnail(file));
     renderHistory();
-    setStatus(`Read the number ${result.number}.`);
+    setStatus(result.number ? `Read the number ${result.number}.` : "Nothing in it looks like a digit.");
   });
 }
 
 function showRow(result) {
   const digits = result.digits ?? [];
-  byId("multi-number").textContent = result.number;
+  byId("multi-number").textContent = result.number || "none";
+  const leftOut = digits.filter((digit) => digit.is_digit === false).length;
+  const leftOutText = byId("multi-left-out");
+  leftOutText.textContent = leftOut
+    ? `Left out: ${leftOut === 1 ? "1 mark that does" : `${leftOut} marks that do`} not look like a digit (marked ?).`
+    : "";
+  leftOutText.hidden = !leftOut;
   const chips = digits.map((digit, index) => {
+    const notDigit = digit.is_digit === false;
     const chip = document.createElement("button");
     chip.type = "button";
-    chip.className = "digit-chip";
-    chip.textContent = String(digit.predicted_digit);
-    chip.setAttribute(
-      "aria-label",
-      `Digit ${index + 1}: ${digit.predicted_digit}, ${formatPercent(digit.confidence)} sure. Show details`,
-    );
+    chip.className = notDigit ? "digit-chip not-digit-entry" : "digit-chip";
+    chip.textContent = notDigit ? "?" : String(digit.predicted_digit);
+    const said = notDigit
+      ? `not a digit (closest: ${digit.predicted_digit}, ${formatPercent(digit.confidence)})`
+      : `${digit.predicted_digit}, ${formatPercent(digit.confidence)} sure`;
+    chip.setAttribute("aria-label", `Mark ${index + 1}: ${said}. Show details`);
     chip.addEventListener("click", () => select(index));
     return chip;
   });
@@ -267,7 +275,7 @@ function drawBoxes(digits) {
       label.setAttribute("x", String(x + stroke));
       label.setAttribute("y", String(Math.max(y - stroke, stroke * 6)));
       label.setAttribute("font-size", String(stroke * 7));
-      label.textContent = String(digit.predicted_digit);
+      label.textContent = digit.is_digit === false ? "?" : String(digit.predicted_digit);
       return [rect, label];
     });
     ui.boxes.replaceChildren(...shapes);
@@ -365,7 +373,11 @@ function predictDrawing(pad) {
     ui.batchCard.hidden = true;
     showResult(result);
     // Beside the canvas too, so the answer is in sight while drawing on a phone.
-    ui.drawAnswer.textContent = `Reads as ${result.predicted_digit} (${formatPercent(result.confidence)} sure)`;
+    ui.drawAnswer.textContent =
+      result.is_digit === false
+        ? notDigitText(result)
+        : `Reads as ${result.predicted_digit} (${formatPercent(result.confidence)} sure)`;
+    ui.drawAnswer.classList.toggle("not-digit", result.is_digit === false);
     ui.drawAnswer.hidden = false;
     ui.preview.hidden = true; // the answer is the drawing's now, not the last upload's
     const previous = state.drawingId;

@@ -5,6 +5,12 @@ import { linkExpiresAt } from "./store.js";
 
 const byId = (id) => document.getElementById(id);
 
+/** A confidence: as formatPercent, but a chance that rounds to zero reads "under 0.1%". */
+export function formatConfidence(value) {
+  const number = Number(value);
+  return number > 0 && number < 0.05 ? "under 0.1%" : formatPercent(number);
+}
+
 export function formatPercent(value, digits = 1) {
   const number = Number(value);
   let text = number.toFixed(digits);
@@ -18,6 +24,12 @@ export function formatTime(iso) {
   const sameDay = when.toDateString() === new Date().toDateString();
   const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return sameDay ? time : `${when.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+}
+
+/** "This does not look like a digit (closest: 4, 31.0%)", or "" for a digit. */
+export function notDigitText(result) {
+  if (result.is_digit !== false) return "";
+  return `This does not look like a digit (closest: ${result.predicted_digit}, ${formatConfidence(result.confidence)})`;
 }
 
 /** Ten rows: digit, a bar as wide as its probability, the percentage. */
@@ -50,7 +62,13 @@ export function renderPrediction(result) {
   byId("multi-body").hidden = true;
   byId("result-body").hidden = false;
   byId("predicted-digit").textContent = String(result.predicted_digit);
-  byId("confidence").textContent = formatPercent(result.confidence);
+  byId("confidence").textContent = formatConfidence(result.confidence);
+  // Not a digit: said in words above the answer; the digit shown is only the closest one.
+  const notDigit = byId("not-digit");
+  notDigit.textContent = notDigitText(result);
+  notDigit.hidden = result.is_digit !== false;
+  byId("result-body").classList.toggle("is-not-digit", result.is_digit === false);
+  byId("digit-label").textContent = result.is_digit === false ? "Closest digit" : "Digit";
   const input = byId("input-img");
   if (result.input_url) input.src = result.input_url;
   else input.removeAttribute("src");
@@ -123,10 +141,11 @@ export function historyItem(entry) {
   const link = document.createElement("a");
   link.className = "history-item";
   link.href = `/feature_maps?id=${encodeURIComponent(entry.id)}`;
-  link.setAttribute(
-    "aria-label",
-    `${entry.digit}, ${formatPercent(entry.confidence)} sure, at ${formatTime(entry.time)}. See its feature maps`,
-  );
+  const said = entry.notDigit
+    ? `Not a digit (closest: ${entry.digit}), ${formatPercent(entry.confidence)}`
+    : `${entry.digit}, ${formatPercent(entry.confidence)} sure`;
+  link.setAttribute("aria-label", `${said}, at ${formatTime(entry.time)}. See its feature maps`);
+  if (entry.notDigit) link.classList.add("not-digit-entry");
   if (entry.thumb) {
     const thumb = document.createElement("img");
     thumb.src = entry.thumb;
@@ -142,7 +161,7 @@ export function historyItem(entry) {
   const meta = document.createElement("span");
   meta.className = "history-meta";
   const confidence = document.createElement("span");
-  confidence.textContent = formatPercent(entry.confidence);
+  confidence.textContent = entry.notDigit ? `not a digit, ${formatPercent(entry.confidence)}` : formatPercent(entry.confidence);
   const time = document.createElement("time");
   time.dateTime = entry.time;
   time.textContent = formatTime(entry.time);

@@ -36,6 +36,7 @@ export function addToHistory(result, thumb, replaces = null) {
     id: result.prediction_id,
     digit: result.predicted_digit,
     confidence: result.confidence,
+    notDigit: result.is_digit === false,
     time: new Date().toISOString(),
     thumb,
     result,
@@ -58,7 +59,8 @@ export function addRowToHistory(row, thumb) {
   const entry = {
     id: stored[0].prediction_id,
     ids: stored.map((digit) => digit.prediction_id),
-    digit: row.number,
+    digit: row.number || "?",
+    notDigit: !row.number,
     confidence: Math.min(...row.digits.map((digit) => digit.confidence)),
     time: new Date().toISOString(),
     thumb,

@@ -58,6 +58,14 @@ def test_openapi_states_the_limits_of_the_settings(offline: Recognizer, update: 
     assert "TIFF" in image["properties"]["image"]["description"]
     assert texts[1] in paths["/api/predict/batch"]["post"]["description"]
     assert not re.search(r"\{(max_upload|max_batch_files|max_batch_bytes|formats)\}", json.dumps(paths))
+    # The site sizes its batches from these (it splits a bigger choice of files into several).
+    limits = schema["info"]["x-upload"]
+    settings = recognizer.settings
+    assert (limits["max_bytes"], limits["max_batch_files"], limits["max_batch_bytes"]) == (
+        settings.max_upload_bytes,
+        settings.max_batch_files,
+        settings.max_batch_bytes,
+    )
 
 
 def test_byte_counts_read_as_people_write_them() -> None:

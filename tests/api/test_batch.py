@@ -8,6 +8,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.not_digits import mark_png
+
 
 def batch(client, files: list[tuple[str, bytes]], field: str = "images") -> httpx.Response:
     return client.post(
@@ -30,6 +32,17 @@ def limits(serve_with):
         serve_with(**{name.lower(): value for name, value in values.items()})
 
     return set_limits
+
+
+def test_each_result_says_whether_it_is_a_digit(app_client, digit_png, moto_s3) -> None:
+    files = [("five.png", digit_png(5)), ("spiral.png", mark_png("spiral")), ("one.png", digit_png(1))]
+    results = batch(app_client, files).json()["results"]
+    assert [(r["filename"], r["is_digit"]) for r in results] == [
+        ("five.png", True),
+        ("spiral.png", False),
+        ("one.png", True),
+    ]
+    assert results[1]["warnings"][0].startswith("this does not look like a digit (closest: ")
 
 
 def test_results_come_in_the_order_sent(app_client, digit_png, moto_s3) -> None:
@@ -82,7 +95,7 @@ def test_a_bad_file_fails_alone(app_client, digit_png, limits) -> None:
         if "error" in result:
             assert set(result) == {"filename", "error"} and result["error"]["message"]
         else:
-            assert len(result["probabilities"]) == 10
+            assert len(result["probabilities"]) == 10 and result["is_digit"] is True
 
 
 def test_too_many_files_is_413(app_client, digit_png, limits) -> None:

@@ -15,7 +15,7 @@ from training.realistic import mnist_glyph
 from training.rows import layout_digits
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
-DIGIT_FIELDS = {"predicted_digit", "confidence", "probabilities", "box"}
+DIGIT_FIELDS = {"predicted_digit", "confidence", "probabilities", "is_digit", "digit_probability", "box"}
 
 
 def row_png(mnist_sample, digits: list[int], seed: int = 0) -> tuple[bytes, tuple]:
@@ -50,7 +50,8 @@ def test_a_row_answers_the_number_and_each_digit_with_its_box(app_client, mnist_
         assert set(digit) == DIGIT_FIELDS  # fast by default: nothing stored, nothing linked
         assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-9)
         assert digit["predicted_digit"] == int(np.argmax(digit["probabilities"]))
-        assert digit["confidence"] == percent(max(digit["probabilities"]))
+        assert digit["is_digit"] is True
+        assert digit["confidence"] == percent(max(digit["probabilities"]) * digit["digit_probability"])
         x, y, w, h = digit["box"]
         assert abs(x + w / 2 - (box[0] + box[2] / 2)) < box[2] / 2  # the box is on its digit
         assert abs(y + h / 2 - (box[1] + box[3] / 2)) < box[3] / 2

@@ -16,6 +16,7 @@ from PIL import Image
 from recognizer.api import create_app
 from recognizer.schemas import percent
 from recognizer.service import Recognizer
+from tests.not_digits import mark_png
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -43,6 +44,23 @@ def png_of_size(width: int, height: int) -> bytes:
 # --- answers ------------------------------------------------------------------------------
 
 
+def test_a_mark_that_is_not_a_digit_is_answered_with_the_closest_digit(app_client, moto_s3) -> None:
+    response = upload(app_client, mark_png("hash"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["is_digit"] is False
+    assert body["predicted_digit"] == int(np.argmax(body["probabilities"]))
+    assert body["warnings"][0].startswith(f"this does not look like a digit (closest: {body['predicted_digit']}, ")
+    assert body["feature_maps"] is not None  # what the network saw is still shown
+
+
+def test_the_schema_documents_is_digit(app_client) -> None:
+    schemas = app_client.get("/api/openapi.json").json()["components"]["schemas"]
+    for name in ("PredictionResponse", "DigitInRow", "BatchPrediction"):
+        assert {"is_digit", "digit_probability"} <= set(schemas[name]["required"]), name
+        assert "not look like a digit" in schemas[name]["properties"]["is_digit"]["description"]
+
+
 def test_predict_answers_the_documented_shape(app_client, digit_png, moto_s3) -> None:
     response = upload(app_client, digit_png(3))
     assert response.status_code == 200, response.text
@@ -51,6 +69,8 @@ def test_predict_answers_the_documented_shape(app_client, digit_png, moto_s3) ->
         "predicted_digit",
         "confidence",
         "probabilities",
+        "is_digit",
+        "digit_probability",
         "prediction_id",
         "input_url",
         "feature_maps",
@@ -60,7 +80,9 @@ def test_predict_answers_the_documented_shape(app_client, digit_png, moto_s3) ->
     assert len(probabilities) == 10 and all(0.0 <= p <= 1.0 for p in probabilities)
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-9)
     assert body["predicted_digit"] == int(np.argmax(probabilities))
-    assert body["confidence"] == percent(max(probabilities))  # one decimal, as shown everywhere
+    assert body["is_digit"] is True and 0.99 < body["digit_probability"] <= 1.0
+    # The digit's probability, times the probability that it is a digit at all; one decimal.
+    assert body["confidence"] == percent(max(probabilities) * body["digit_probability"])
     assert HEX_ID.match(body["prediction_id"])
     assert body["feature_maps"]["conv1"]["rows"] == 4 and body["feature_maps"]["conv1"]["cols"] == 8
     assert body["feature_maps"]["conv2"]["rows"] == 8 and body["feature_maps"]["conv2"]["cols"] == 8

@@ -13,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import Site
+from tests.not_digits import mark_alpha, mark_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -449,3 +450,92 @@ def test_a_row_of_digits_reads_the_number_and_boxes_each_digit(site, local_stack
     assert site.by_test_id("predicted-digit").inner_text() == "9"
     assert chips.nth(2).get_attribute("aria-pressed") == "true"
     wait_for_maps(site)
+
+
+def test_a_mark_that_is_not_a_digit_is_said_plainly_and_marked_in_the_history(site, digit_png, tmp_path):
+    path = tmp_path / "star.png"
+    path.write_bytes(mark_png("star"))
+    site.open("/")
+    upload(site, path)
+    wait_for_history(site, 1)
+    closest = site.by_test_id("predicted-digit").inner_text()
+    notice = site.by_test_id("not-digit")
+    assert notice.is_visible()
+    said = re.fullmatch(
+        rf"This does not look like a digit \(closest: {closest}, (under 0\.1|\d+\.\d)%\)", notice.inner_text()
+    )
+    assert said, notice.inner_text()
+    assert site.page.locator("#digit-label").inner_text().lower() == "closest digit"
+    entry = site.by_test_id("history-list").locator("li a").first
+    assert "not-digit-entry" in entry.get_attribute("class")
+    assert "not a digit" in entry.inner_text() and "Not a digit" in entry.get_attribute("aria-label")
+    # A digit afterwards: the notice goes.
+    seven = tmp_path / "seven.png"
+    seven.write_bytes(digit_png(7))
+    upload(site, seven)
+    wait_for_history(site, 2)
+    assert not notice.is_visible()
+    assert site.page.locator("#digit-label").inner_text().lower() == "digit"
+
+
+def test_a_scribble_on_the_canvas_is_said_not_to_be_a_digit_while_drawing(site):
+    page = site.open("/")
+    canvas = site.by_test_id("draw-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/api/predict") and r.status == 200):
+        # A zigzag across the canvas.
+        page.mouse.move(box["x"] + 0.1 * box["width"], box["y"] + 0.35 * box["height"])
+        page.mouse.down()
+        for step in range(1, 9):
+            x = 0.1 + 0.1 * step
+            y = 0.65 if step % 2 else 0.35
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
+        page.mouse.up()
+    answer = page.locator("#draw-answer")
+    answer.wait_for()
+    assert answer.inner_text().startswith("This does not look like a digit (closest: ")
+
+
+def test_a_mark_in_a_row_is_left_out_and_shown_as_a_question_mark(site, local_stack, mnist_sample, tmp_path):
+    _, has_multi = optional_paths(local_stack)
+    if not has_multi:
+        pytest.skip("the API has no /api/predict/multi")
+    mark = (255 - 255 * mark_alpha("letter_k", size=28, width=2)).astype(np.uint8)
+    row = np.hstack([255 - mnist_sample.image_of(4), np.full((28, 8), 255, np.uint8), mark])
+    path = tmp_path / "row-with-a-k.png"
+    Image.fromarray(row).resize((row.shape[1] * 4, 112), Image.Resampling.BICUBIC).save(path)
+    page = site.open("/")
+    page.locator("#row-mode").check()
+    site.by_test_id("upload-input").set_input_files(str(path))
+    page.locator("#multi-number").filter(has_text="4").wait_for()
+    chips = page.locator("#multi-digits button")
+    assert [chips.nth(i).inner_text() for i in range(chips.count())] == ["4", "?"]
+    assert site.by_test_id("multi-left-out").inner_text().startswith("Left out: 1 mark that does not look like a digit")
+
+
+def test_more_files_than_one_batch_takes_go_in_several_batches(site, local_stack, mnist_sample, tmp_path):
+    """40 files, the API taking 32 a batch: two requests, forty answers, in order."""
+    has_batch, _ = optional_paths(local_stack)
+    if not has_batch:
+        pytest.skip("the API has no /api/predict/batch")
+    digits = [int(d) for d in "0123456789" * 4]
+    paths = [save_digit(tmp_path, mnist_sample.image_of(d, i // 10), f"{i:02d}-{d}.png") for i, d in enumerate(digits)]
+    page = site.open("/")
+    page.locator("#batch-hint").wait_for()  # the page knows the API's batch limits
+    batches = []
+    page.on("request", lambda r: batches.append(r.url) if r.url.endswith("/api/predict/batch") else None)
+    site.by_test_id("upload-input").set_input_files([str(p) for p in paths])
+    page.wait_for_function("() => document.querySelectorAll('#batch-results li').length === 40", timeout=60_000)
+    assert len(batches) == 2
+    shown = page.locator("#batch-results .batch-show")
+    assert shown.count() + page.locator("#batch-results .batch-error").count() == 40
+    # The split itself: by count and by bytes, order kept, an oversized file alone.
+    groups = page.evaluate(
+        """async () => {
+            const { batchGroups } = await import('/js/api.js');
+            const files = [5, 5, 5, 30, 5, 5].map((size, i) => ({ size, name: String(i) }));
+            return batchGroups(files, { maxFiles: 2, maxBytes: 12 }).map((g) => g.map((f) => f.name));
+        }"""
+    )
+    assert groups == [["0", "1"], ["2"], ["3"], ["4", "5"]]

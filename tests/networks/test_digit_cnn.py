@@ -86,7 +86,8 @@ def test_load_networks_reads_each_model_file(tmp_path):
     assert isinstance(networks.probe, DigitProbe) and isinstance(networks.row_reader, LiteRTRowReader)
     assert load_networks(REPO_MODELS, row_reader=False).row_reader is None
     # Without the helper files the digit CNN alone is served.
-    (tmp_path / DIGIT_TFLITE).write_bytes((REPO_MODELS / DIGIT_TFLITE).read_bytes())
+    for name in (DIGIT_TFLITE, "digits.json"):
+        (tmp_path / name).write_bytes((REPO_MODELS / name).read_bytes())
     alone = load_networks(tmp_path)
     assert alone.probe is None and alone.row_reader is None
 
@@ -100,3 +101,20 @@ def test_keras_backend_agrees_with_litert(litert_model, mnist_sample):
     np.testing.assert_allclose(from_keras.probs, from_litert.probs, atol=1e-4)
     np.testing.assert_allclose(from_keras.conv1, from_litert.conv1, atol=1e-4)
     np.testing.assert_allclose(from_keras.conv2, from_litert.conv2, atol=1e-3)
+
+
+def test_not_digit_thresholds_are_read_beside_the_model_and_checked(tmp_path) -> None:
+    import json
+
+    import pytest
+
+    from recognizer.networks.digit_cnn import NotDigitThresholds, load_not_digit_thresholds
+
+    path = tmp_path / "digits.json"
+    path.write_text(json.dumps({"not_digit_below": 0.08, "not_digit_below_in_rows": 0.002}))
+    assert load_not_digit_thresholds(path) == NotDigitThresholds(alone=0.08, in_row=0.002)
+    path.write_text(json.dumps({"not_digit_below": 0.08}))  # a model calibrated without rows
+    assert load_not_digit_thresholds(path) == NotDigitThresholds(alone=0.08, in_row=0.08)
+    path.write_text(json.dumps({"not_digit_below": 1.5}))
+    with pytest.raises(ValueError, match="not_digit_below"):
+        load_not_digit_thresholds(path)

@@ -34,10 +34,8 @@ def official_test_set() -> tuple[np.ndarray, np.ndarray]:
 def keras_outputs(images: np.ndarray) -> dict[str, np.ndarray]:
     import keras
 
-    from training.model import build_serving_model
-
-    model = keras.models.load_model(MODELS / "digits.keras")
-    return build_serving_model(model).predict(mnist_batch(images), batch_size=500, verbose=0)
+    serving = keras.models.load_model(MODELS / "digits.keras")  # the serving graph, as exported
+    return serving.predict(mnist_batch(images), batch_size=500, verbose=0)
 
 
 @pytest.fixture(scope="module", params=["sample", "official"])
@@ -69,4 +67,5 @@ def test_tflite_accuracy_matches_the_model_card(digits):
 
 
 def test_tflite_is_small():
-    assert (MODELS / "digits.tflite").stat().st_size < 2_500_000
+    # Three networks in one graph (the model card): 2 MB each.
+    assert (MODELS / "digits.tflite").stat().st_size < 7_000_000

@@ -410,8 +410,7 @@ def disguised_documents() -> dict[str, bytes]:
         "plain text": b"seven",
         "data: URL": b"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgAB",
         "ELF executable": b"\x7fELF\x02\x01\x01" + bytes(57),
-        "HEIC": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64),
-        "AVIF": b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64),
+        "MP4 video": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64),
         "ICO": b"\x00\x00\x01\x00\x01\x00\x10\x10" + bytes(64),
         "PSD": b"8BPS\x00\x01" + bytes(64),
         "BigTIFF": b"II+\x00\x08\x00\x00\x00" + bytes(64),
@@ -430,6 +429,21 @@ def hostile_files(seeds: dict[str, bytes]) -> list[HostileFile]:
     for kind, data in disguised_documents().items():
         files.append(hostile(f"{kind} named .png", data, [415], "unsupported_media_type", filename="digit.png"))
     files += [
+        # Formats we read, with nothing after their header: corrupt, not unsupported.
+        hostile(
+            "HEIC header only",
+            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64),
+            [422],
+            "invalid_image",
+            filename="photo.heic",
+        ),
+        hostile(
+            "AVIF header only",
+            b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64),
+            [422],
+            "invalid_image",
+            filename="photo.avif",
+        ),
         hostile("GIF header, then HTML", b"GIF89a" + HTML, [422], "invalid_image"),
         hostile("PNG signature, then HTML", PNG_SIGNATURE + HTML, [422], "invalid_image"),
     ]

@@ -56,6 +56,16 @@ def trained(tmp_path_factory):
             "0",
             "--row-parts",
             "12",
+            "--non-digit-chars",
+            "0",
+            "--non-digit-drawings",
+            "96",
+            "--pen-chars",
+            "0",
+            "--pen-digits",
+            "0",
+            "--calibration-uploads",
+            "4",
         ]
     )
     assert code == 0
@@ -64,7 +74,14 @@ def trained(tmp_path_factory):
 
 def test_training_writes_every_model_file(trained):
     models_dir, _, _ = trained
-    for name in ("digits.keras", "digits.tflite", "metrics.json", "confusion_matrix.png"):
+    for name in (
+        "digits.keras",
+        "digits.tflite",
+        "digits.json",
+        "calibration.json",
+        "metrics.json",
+        "confusion_matrix.png",
+    ):
         assert (models_dir / name).stat().st_size > 0, name
     metrics = json.loads((models_dir / "metrics.json").read_text())
     assert metrics["test_images"] == 40
@@ -76,6 +93,14 @@ def test_training_writes_every_model_file(trained):
     assert metrics["export_check"]["argmax_disagreements"] == 0
     # Two easy shapes: three epochs must already beat chance clearly.
     assert metrics["test_accuracy"] > 0.8
+    # Scribbles, shapes and textures were taught as "not a digit"; the threshold and the
+    # temperature were chosen on validation data and written beside the model.
+    assert metrics["training_data"]["non_digit_train_images"] == 96
+    chosen = json.loads((models_dir / "digits.json").read_text())
+    assert 0.0 <= chosen["not_digit_below"] <= 0.5
+    assert chosen["temperature"] == metrics["validation"]["temperature"] > 0
+    calibration = json.loads((models_dir / "calibration.json").read_text())
+    assert calibration["validation_uploads"] > 0 and "thick_marker" in calibration["after"]
 
 
 def test_exported_signature_shapes_and_dtypes(trained):
@@ -86,7 +111,7 @@ def test_exported_signature_shapes_and_dtypes(trained):
     signature = interpreter.get_signature_list()
     assert list(signature) == ["serving_default"]
     assert signature["serving_default"]["inputs"] == ["image"]
-    assert sorted(signature["serving_default"]["outputs"]) == ["conv1", "conv2", "probs"]
+    assert sorted(signature["serving_default"]["outputs"]) == ["conv1", "conv2", "digit", "probs"]
 
     runner = interpreter.get_signature_runner("serving_default")
     batch = (x_test[:3].astype(np.float32) / 255.0)[..., None]
@@ -95,6 +120,7 @@ def test_exported_signature_shapes_and_dtypes(trained):
     assert outputs["conv1"].shape == (3, 26, 26, 32) and outputs["conv1"].dtype == np.float32
     assert outputs["conv2"].shape == (3, 11, 11, 64) and outputs["conv2"].dtype == np.float32
     np.testing.assert_allclose(outputs["probs"].sum(axis=1), 1.0, atol=1e-5)
+    assert outputs["digit"].shape == (3, 1) and 0 <= outputs["digit"].min() <= outputs["digit"].max() <= 1
     assert outputs["conv1"].min() >= 0 and outputs["conv2"].min() >= 0  # post-ReLU
 
 

@@ -64,6 +64,8 @@ def _state_limits_in_openapi(app: FastAPI, settings: Settings) -> None:
                 "formats": texts["formats"],
                 "max_bytes": settings.max_upload_bytes,
                 "max_size": texts["max_upload"],
+                "max_batch_files": settings.max_batch_files,
+                "max_batch_bytes": settings.max_batch_bytes,
             }
             app.openapi_schema = schema
         return app.openapi_schema

@@ -9,7 +9,13 @@ from typing import Literal
 
 import numpy as np
 
-from recognizer.networks.digit_cnn import DigitModel, load_digit_model
+from recognizer.networks.digit_cnn import (
+    THRESHOLD_FILE,
+    DigitModel,
+    NotDigitThresholds,
+    load_digit_model,
+    load_not_digit_thresholds,
+)
 from recognizer.networks.probe import PROBE_FILE, DigitProbe, load_probe
 from recognizer.networks.row_reader import MODEL_FILE as ROW_READER_FILE
 from recognizer.networks.row_reader import LiteRTRowReader, load_row_reader
@@ -21,9 +27,11 @@ DIGIT_TFLITE, DIGIT_KERAS = "digits.tflite", "digits.keras"
 
 @dataclass(frozen=True)
 class Networks:
-    """The digit CNN, and the helpers the row segmenter consults (each may be absent)."""
+    """The digit CNN with its "not a digit" threshold, and the helpers the row segmenter
+    consults (each may be absent)."""
 
     digit: DigitModel
+    not_digit_below: NotDigitThresholds
     probe: DigitProbe | None = None
     row_reader: LiteRTRowReader | None = None
 
@@ -42,11 +50,12 @@ class Networks:
 def load_networks(
     model_dir: Path, backend: Literal["litert", "keras"] = "litert", *, row_reader: bool = True
 ) -> Networks:
-    """Every network in ``model_dir``: the digit CNN of ``backend``, the probe fitted for the
+    """Every network in ``model_dir``: the digit CNN of ``backend`` and its threshold, the probe fitted for the
     LiteRT digit model, and (``row_reader``) the whole-row reader when its file is there."""
     digit_file = model_dir / (DIGIT_KERAS if backend == "keras" else DIGIT_TFLITE)
     return Networks(
         digit=load_digit_model(backend, digit_file),
+        not_digit_below=load_not_digit_thresholds(model_dir / THRESHOLD_FILE),
         probe=load_probe(model_dir / PROBE_FILE, model_dir / DIGIT_TFLITE),
         row_reader=load_row_reader(model_dir / ROW_READER_FILE) if row_reader else None,
     )

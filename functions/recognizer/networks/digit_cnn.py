@@ -7,6 +7,7 @@ optional backend (``MODEL_BACKEND=keras``) that imports TensorFlow/Keras only wh
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,17 @@ import numpy as np
 
 SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "image"
-OUTPUT_NAMES = ("probs", "conv1", "conv2")
+OUTPUT_NAMES = ("probs", "digit", "conv1", "conv2")
 INPUT_SHAPE = (28, 28, 1)
+THRESHOLD_FILE = "digits.json"  # written beside the model by training.train
 
 
 @dataclass(frozen=True)
 class Activations:
     """What one forward pass returns for a batch of N inputs."""
 
-    probs: np.ndarray  # [N, 10] softmax
+    probs: np.ndarray  # [N, 10] softmax: each digit's probability if the input is a digit
+    digit: np.ndarray  # [N, 1] the probability that the input is a digit at all
     conv1: np.ndarray  # [N, 26, 26, 32] post-ReLU
     conv2: np.ndarray  # [N, 11, 11, 64] post-ReLU
 
@@ -34,7 +37,7 @@ class Activations:
     def row(self, index: int) -> Activations:
         """The activations of one input, keeping a batch axis of 1."""
         piece = slice(index, index + 1)
-        return Activations(self.probs[piece], self.conv1[piece], self.conv2[piece])
+        return Activations(self.probs[piece], self.digit[piece], self.conv1[piece], self.conv2[piece])
 
 
 class DigitModel(Protocol):
@@ -78,22 +81,14 @@ class LiteRTModel:
 
 
 class KerasModel:
-    """The Keras model, rewired so one call returns probabilities and both conv layers."""
+    """The Keras serving model (the same outputs as the LiteRT signature, by name)."""
 
     backend = "keras"
 
     def __init__(self, path: Path) -> None:
         import keras  # heavy (TensorFlow): only when this backend is chosen
 
-        trained = keras.saving.load_model(path, compile=False)
-        self._model = keras.Model(
-            inputs=trained.inputs,
-            outputs={
-                "probs": trained.outputs[0],
-                "conv1": trained.get_layer("conv1").output,
-                "conv2": trained.get_layer("conv2").output,
-            },
-        )
+        self._model = keras.saving.load_model(path, compile=False)
         self._lock = threading.Lock()
 
     def run(self, images: np.ndarray) -> Activations:
@@ -101,6 +96,26 @@ class KerasModel:
         with self._lock:
             outputs = self._model([batch], training=False)
         return Activations(*(np.asarray(outputs[name]) for name in OUTPUT_NAMES))
+
+
+@dataclass(frozen=True)
+class NotDigitThresholds:
+    """P(digit) under which an input is answered "not a digit": one upload, and one part of a
+    row (cut from a row at a lower resolution, it looks less clean), chosen with the model on
+    its validation data (``digits.json`` beside the model files)."""
+
+    alone: float
+    in_row: float
+
+
+def load_not_digit_thresholds(path: Path) -> NotDigitThresholds:
+    chosen = json.loads(path.read_text())
+    alone = float(chosen["not_digit_below"])
+    in_row = float(chosen.get("not_digit_below_in_rows", alone))
+    for name, value in (("not_digit_below", alone), ("not_digit_below_in_rows", in_row)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{path}: {name} must be in [0, 1), got {value}")
+    return NotDigitThresholds(alone, in_row)
 
 
 def load_digit_model(backend: Literal["litert", "keras"], path: Path) -> DigitModel:

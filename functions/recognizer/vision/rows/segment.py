@@ -51,6 +51,7 @@ class FoundDigit:
     model_input: np.ndarray  # float32 [28, 28]
     box: Box  # in the uploaded image's pixels
     read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
+    clump: int | None = None  # which clump of touching digits it was cut from (None: a piece alone)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ class RowModels:
     run: ModelRunner | None = None
     probe: OneDigitScorer | None = None
     reader: RowReader | None = None
+
+
+def marked_cut(parts: list[Group], piece: int) -> list[Group]:
+    """The parts of one piece, each marked with the piece's number when there are several."""
+    return [dataclasses.replace(part, clump=piece) for part in parts] if len(parts) > 1 else parts
 
 
 def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]:
@@ -79,8 +85,8 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]
     else:
         groups, read = fold_unread(groups, digits_per_piece(ink, groups, height, reader), height)
     settled: list[Group] = []
-    undecided: list[tuple[Group, list[Emission]]] = []
-    for group, reading in zip(groups, read, strict=True):
+    undecided: list[tuple[Group, list[Emission], int]] = []
+    for piece, (group, reading) in enumerate(zip(groups, read, strict=True)):
         in_piece = reading.digits
         sure = bool(in_piece) and min(e.probability for e in in_piece) >= FUSION.sure
         if not may_hold_several(group, height) or (sure and len(in_piece) == 1):
@@ -90,15 +96,16 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]
             # the others: wide digits in a tight row are wider than CUTS.max_part of its height.
             widest = max(CUTS.max_part * height, group.box.w - (len(in_piece) - 1) * CUTS.min_part * height)
             options = cut_options(group, ink, height, digit_width, run, probe, stroke_px(group.mask), widest)
-            settled += read_alike(choose_exactly(options, len(in_piece)) or choose_parts(options), in_piece)
+            parts = marked_cut(choose_exactly(options, len(in_piece)) or choose_parts(options), piece)
+            settled += read_alike(parts, in_piece)
         else:
-            undecided.append((group, in_piece))
-    strokes = [stroke_px(g.mask) for g, _ in undecided]
-    pieces = [g for g, _ in undecided]
+            undecided.append((group, in_piece, piece))
+    strokes = [stroke_px(g.mask) for g, _, _ in undecided]
+    pieces = [g for g, _, _ in undecided]
     sure_one = clearly_one_digit(pieces, strokes, ink, height, digit_width, run, probe) if undecided else []
-    for (group, in_piece), stroke, one in zip(undecided, strokes, sure_one, strict=True):
+    for (group, in_piece, piece), stroke, one in zip(undecided, strokes, sure_one, strict=True):
         parts = [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
-        settled += read_alike(parts, in_piece)
+        settled += read_alike(marked_cut(parts, piece), in_piece)
     return sorted(settled, key=lambda g: g.centre_x)
 
 
@@ -195,5 +202,6 @@ def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[Fou
     found = []
     for group in groups:
         crop = crop_ink(ink, group)
-        found.append(FoundDigit(crop, normalize_digit(crop), frame.to_upload(group.box, upload_size), group.read_as))
+        box = frame.to_upload(group.box, upload_size)
+        found.append(FoundDigit(crop, normalize_digit(crop), box, group.read_as, group.clump))
     return found
