@@ -29,6 +29,10 @@ LIMIT = 25_000_000
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    if fmt == "HEIF":  # the service registers pillow-heif when a HEIC arrives; tests make them
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **params)
     return buffer.getvalue()

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pillow_heif
 from PIL import Image
 
 from recognizer.errors import (
@@ -28,10 +27,22 @@ from recognizer.vision.geometry import UPLOAD_SIZE_KEY
 ACCEPTED = "PNG, JPEG, HEIC/HEIF, AVIF, WebP, GIF, BMP or TIFF"
 
 # Pillow plugin names of the formats we accept; Image.open tries no other parser. AVIF is
-# Pillow's own; HEIF (an iPhone's HEIC photos) is pillow-heif's, registered with Pillow here,
-# once (Pillow's plugin registry is process-wide by design).
+# Pillow's own; HEIF (an iPhone's HEIC photos) is pillow-heif's, registered with Pillow when
+# the first HEIC arrives (its import costs a cold start ~0.2 s; Pillow's plugin registry is
+# process-wide by design, and registering twice is harmless).
 PILLOW_FORMATS = ("PNG", "JPEG", "HEIF", "AVIF", "WEBP", "GIF", "BMP", "TIFF")
-pillow_heif.register_heif_opener()
+
+
+def _registered(formats: tuple[str, ...]) -> list[str]:
+    """Those of ``formats`` Pillow has a plugin for now (HEIF only once a HEIC has come)."""
+    Image.init()
+    return [name for name in formats if name in Image.OPEN]
+
+
+def _read_heif_too() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 # Pillow's own backstop refuses twice this many pixels (it was 179 million, under a 200-megapixel
 # camera's JPEG, which ours accept: decoded at 1/8 scale). Our limits, per format, come first.
 Image.MAX_IMAGE_PIXELS = 1 << 28
@@ -135,6 +146,8 @@ def _refuse_unsupported(data: bytes) -> str:
     sniffed = sniff_format(data[:1024])
     if not sniffed.accepted:
         raise UnsupportedMediaType(f"this looks like {sniffed.name}, not an image we read; send {ACCEPTED}")
+    if sniffed.name in ("HEIC", "HEIF"):
+        _read_heif_too()
     return sniffed.name
 
 
@@ -167,7 +180,7 @@ def pixel_limit(image_format: str, max_pixels: int, max_decoded_pixels: int | No
 def _open_checked(data: bytes, kind: str, max_pixels: int, max_decoded_pixels: int | None) -> Image.Image:
     """Parse the header only and refuse oversized images before any pixel data is decoded."""
     try:
-        image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+        image = Image.open(io.BytesIO(data), formats=_registered(PILLOW_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise TooManyPixels(f"the {kind} declares too many pixels ({exc})") from exc
     except Exception as exc:  # untrusted parser: any failure is the upload's fault
