@@ -123,12 +123,26 @@ def offline_reader(multi: bool) -> Reader:
 # Online: a deployed API ----------------------------------------------------------------------
 
 
-def endpoint(base_url: str, multi: bool) -> str:
-    """The predict endpoint under ``base_url`` (the site's root or its ``/api``)."""
+def api_root(base_url: str) -> str:
+    """The API under ``base_url`` (the site's root or its ``/api``)."""
     base = base_url.rstrip("/")
-    if not base.endswith("/api"):
-        base += "/api"
-    return base + ("/predict/multi" if multi else "/predict")
+    return base if base.endswith("/api") else base + "/api"
+
+
+def endpoint(base_url: str, multi: bool) -> str:
+    """The predict endpoint under ``base_url``."""
+    return api_root(base_url) + ("/predict/multi" if multi else "/predict")
+
+
+def direct_limit(api: str) -> int | None:
+    """The largest file the API takes in the request itself (its OpenAPI ``x-upload``), or None
+    when it does not say (an older API: everything is sent directly)."""
+    try:
+        with urllib.request.urlopen(api + "/openapi.json", timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            limit = json.loads(response.read())["info"]["x-upload"]["max_bytes"]
+        return int(limit)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def multipart_body(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
@@ -151,28 +165,67 @@ def _error_from_response(status: int, body: bytes) -> FileFailed:
         return FileFailed(f"http_{status}", body[:200].decode("utf-8", "replace") or f"HTTP {status}")
 
 
+def _post(url: str, body: bytes, content_type: str) -> bytes:
+    """POST and return the answer's body; a 4xx/5xx or no answer as FileFailed."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        raise _error_from_response(exc.code, exc.read()) from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FileFailed("unreachable", f"cannot reach {url}: {reason}") from exc
+
+
+def _json(body: bytes, url: str) -> dict[str, Any]:
+    try:
+        answer = json.loads(body)
+    except ValueError as exc:
+        raise FileFailed("bad_response", f"{url} did not answer JSON") from exc
+    if not isinstance(answer, dict):
+        raise FileFailed("bad_response", f"{url} did not answer a JSON object")
+    return answer
+
+
+def sent_to_s3(api: str, data: bytes, filename: str) -> str:
+    """Send a file too big for the request straight to storage (POST /api/uploads, then its
+    presigned POST); its upload_id."""
+    kind = mimetypes.guess_type(filename)[0] or "image/jpeg"
+    kind = kind if kind.startswith("image/") else "image/jpeg"
+    request = json.dumps({"content_type": kind, "content_length": len(data)}).encode()
+    ticket = _json(_post(api + "/uploads", request, "application/json"), api + "/uploads")
+    boundary = f"digits-cli-{uuid.uuid4().hex}"
+    fields = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in ticket["fields"].items()
+    )
+    file_part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n'
+        f"Content-Type: {kind}\r\n\r\n"
+    ).encode()
+    _post(
+        ticket["url"],
+        fields + file_part + data + f"\r\n--{boundary}--\r\n".encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
+    return str(ticket["upload_id"])
+
+
 def url_reader(base_url: str, multi: bool) -> Reader:
-    """Send each file to the API at ``base_url``."""
-    target = endpoint(base_url, multi)
+    """Send each file to the API at ``base_url``: in the request, or, when it is bigger than the
+    API takes that way (a phone photo on AWS), straight to storage first."""
+    api, target = api_root(base_url), endpoint(base_url, multi)
+    limit = direct_limit(api)
 
     def read(data: bytes, filename: str) -> dict[str, Any]:
+        if limit is not None and len(data) > limit:
+            reference = json.dumps({"upload_id": sent_to_s3(api, data, filename)}).encode()
+            return _json(_post(target, reference, "application/json"), target)
         body, content_type = multipart_body("image", filename, data)
-        request = urllib.request.Request(
-            target,
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, "Accept": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise _error_from_response(exc.code, exc.read()) from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise FileFailed("unreachable", f"cannot reach {target}: {reason}") from exc
-        except ValueError as exc:  # not JSON
-            raise FileFailed("bad_response", f"{target} did not answer JSON") from exc
+        return _json(_post(target, body, content_type), target)
 
     return read
 

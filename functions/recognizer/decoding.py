@@ -43,6 +43,8 @@ def _read_heif_too() -> None:
     import pillow_heif
 
     pillow_heif.register_heif_opener()
+
+
 # Pillow's own backstop refuses twice this many pixels (it was 179 million, under a 200-megapixel
 # camera's JPEG, which ours accept: decoded at 1/8 scale). Our limits, per format, come first.
 Image.MAX_IMAGE_PIXELS = 1 << 28

@@ -78,6 +78,18 @@ class BatchTooLarge(ClientError):
     code = "batch_too_large"
 
 
+class UploadNotFound(ClientError):
+    """Nothing was uploaded under this upload_id (never, expired, or already used)."""
+
+    code = "upload_not_found"
+
+
+class InvalidUploadId(ClientError):
+    """An upload_id this service never makes."""
+
+    code = "invalid_upload_id"
+
+
 class StorageError(Exception):
     """S3 could not be reached or refused a call (a prediction is answered without maps; a
     deletion is answered 503)."""

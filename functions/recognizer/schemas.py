@@ -190,3 +190,37 @@ class BatchResponse(BaseModel):
     results: list[BatchPrediction | BatchFailure] = Field(
         description="One per file, in the order sent: a prediction or that file's error."
     )
+
+
+# Big files straight to S3 (POST /api/uploads), then answered by upload_id ------------------
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"content_type": "image/jpeg", "content_length": 8_400_000}]}
+    )
+
+    content_type: str = Field(
+        pattern=r"^image/[A-Za-z0-9.+-]+$", max_length=100, description="The file's type (image/jpeg, image/heic...)."
+    )
+    content_length: int = Field(ge=1, description="The file's size in bytes (at most max_bytes).")
+
+
+class UploadTicket(BaseModel):
+    upload_id: str = Field(pattern=r"^[0-9a-f]{32}$", description='Send it to a predict route as {"upload_id": ...}.')
+    url: str = Field(description="POST the file here as multipart/form-data...")
+    fields: dict[str, str] = Field(description="...with these form fields first, then the file as field `file`.")
+    expires_in: int = Field(description="Seconds the POST is allowed for.")
+    max_bytes: int = Field(description="The largest file S3 accepts for it.")
+
+
+class UploadReference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upload_id: str = Field(description="From POST /api/uploads, once the file is uploaded.")
+
+
+class UploadReferences(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upload_ids: list[str] = Field(min_length=1, description="From POST /api/uploads, once each file is uploaded.")

@@ -10,7 +10,8 @@ each other's results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -36,6 +37,8 @@ from recognizer.schemas import (
     FeatureMaps,
     MultiPredictionResponse,
     PredictionResponse,
+    UploadRequest,
+    UploadTicket,
     percent,
     percent_text,
 )
@@ -69,11 +72,62 @@ class Recognizer:
         networks = load_networks(settings.model_dir, settings.model_backend, row_reader=settings.row_reader)
         return cls(settings, networks, store)
 
+    # Files sent straight to S3 ------------------------------------------------------------
+
+    def new_upload(self, request: UploadRequest) -> UploadTicket:
+        """A presigned POST for one file of up to MAX_S3_UPLOAD_BYTES, straight to the bucket."""
+        limit = self.settings.max_s3_upload_bytes
+        if request.content_length > limit:
+            raise UploadTooLarge(f"a file sent through /api/uploads is at most {limit:,} bytes")
+        form = self._store().presign_upload(request.content_type, limit, self.settings.upload_url_expiry)
+        return UploadTicket(
+            upload_id=form.upload_id,
+            url=form.url,
+            fields=form.fields,
+            expires_in=self.settings.upload_url_expiry,
+            max_bytes=limit,
+        )
+
+    @contextmanager
+    def uploaded(self, upload_id: str) -> Iterator[bytes]:
+        """The bytes of a file sent to S3; it is deleted once the block (the answer) ends."""
+        store = self._store()
+        data = store.read_upload(upload_id, self.settings.max_s3_upload_bytes)
+        try:
+            yield data
+        finally:
+            store.discard_upload(upload_id)
+
+    def predict_sent_to_s3(self, upload_id: str) -> PredictionResponse:
+        with self.uploaded(upload_id) as data:
+            return self.predict_digit(data, sent_to_s3=True)
+
+    def read_row_sent_to_s3(self, upload_id: str, *, feature_maps: bool = False) -> MultiPredictionResponse:
+        with self.uploaded(upload_id) as data:
+            return self.read_row(data, feature_maps=feature_maps, sent_to_s3=True)
+
+    def predict_batch_sent_to_s3(self, upload_ids: Sequence[str]) -> list[BatchPrediction | BatchFailure]:
+        """Each file sent to S3, answered in order (named by its upload_id); one missing or bad
+        file fails alone."""
+        results: list[BatchPrediction | BatchFailure] = []
+        for upload_id in upload_ids:
+            try:
+                with self.uploaded(upload_id) as data:
+                    results.append(self.predict_file(upload_id, data, sent_to_s3=True))
+            except ClientError as exc:
+                results.append(BatchFailure(filename=upload_id, error=ErrorDetail(code=exc.code, message=exc.message)))
+        return results
+
+    def _store(self) -> MapStore:
+        if self.store is None:
+            raise StorageError("this recognizer stores nothing")
+        return self.store
+
     # One digit ---------------------------------------------------------------------------------
 
-    def predict_digit(self, data: bytes, *, store: bool = True) -> PredictionResponse:
+    def predict_digit(self, data: bytes, *, store: bool = True, sent_to_s3: bool = False) -> PredictionResponse:
         """Answer one uploaded image of one digit. ``store=False`` stores nothing for it."""
-        image = decode_for_recognition(self._checked_upload(data), self.settings)
+        image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
         return self.predict_inputs([to_model_input(image)], store=store)[0]
 
     def predict_inputs(self, model_inputs: Sequence[np.ndarray], *, store: bool = True) -> list[PredictionResponse]:
@@ -86,11 +140,11 @@ class Recognizer:
 
     # A row of digits ---------------------------------------------------------------------------
 
-    def read_row(self, data: bytes, *, feature_maps: bool = False) -> MultiPredictionResponse:
+    def read_row(self, data: bytes, *, feature_maps: bool = False, sent_to_s3: bool = False) -> MultiPredictionResponse:
         """Answer one uploaded image of a row of digits. One forward pass reads every digit;
         ``feature_maps`` stores each digit's input and feature-map grids (a prediction of its
         own) and links them, which costs time."""
-        image = decode_for_recognition(self._checked_upload(data), self.settings)
+        image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
         found = find_digits(image, self.networks.for_rows())
         answers = self.predict_inputs([digit.model_input for digit in found], store=feature_maps)
         # Parts cut from one clump of touching digits stand or fall together, by a majority (at
@@ -131,10 +185,12 @@ class Recognizer:
 
     # Several files -----------------------------------------------------------------------------
 
-    def predict_file(self, filename: str | None, data: bytes) -> BatchPrediction | BatchFailure:
+    def predict_file(
+        self, filename: str | None, data: bytes, *, sent_to_s3: bool = False
+    ) -> BatchPrediction | BatchFailure:
         """One file of a batch: its prediction, or the error it alone caused."""
         try:
-            answer = self.predict_digit(data)
+            answer = self.predict_digit(data, sent_to_s3=sent_to_s3)
         except ClientError as exc:
             return BatchFailure(filename=filename, error=ErrorDetail(code=exc.code, message=exc.message))
         return BatchPrediction(**answer.model_dump(), filename=filename)
@@ -153,12 +209,12 @@ class Recognizer:
 
     # -------------------------------------------------------------------------------------------
 
-    def _checked_upload(self, data: bytes) -> bytes:
+    def _checked_upload(self, data: bytes, sent_to_s3: bool = False) -> bytes:
         """The upload, if it holds anything and no more than the limit (an empty file is a
         missing image wherever it comes from: the API, a batch, the CLI)."""
         if not data:
             raise MissingUpload("the file is empty: no image was sent in it")
-        limit = self.settings.max_upload_bytes
+        limit = self.settings.max_s3_upload_bytes if sent_to_s3 else self.settings.max_upload_bytes
         if len(data) > limit:
             raise UploadTooLarge(f"the upload is larger than {limit} bytes")
         return data

@@ -13,6 +13,8 @@
 | MAX_DECODED_PIXELS | most pixels decoded: the limit for every other format, and what a JPEG is scaled to | 4,194,304 |
 | MAX_BATCH_FILES | most files in one batch request | 32 |
 | MAX_BATCH_BYTES | largest total size of one batch request, bytes | 20 MiB |
+| MAX_S3_UPLOAD_BYTES | largest file sent straight to S3 through POST /api/uploads, bytes | 50 MiB |
+| UPLOAD_URL_EXPIRY | lifetime of the presigned POST that POST /api/uploads answers, seconds | 900 |
 | STORAGE_TIMEOUT_SECONDS | connect/read timeout for S3 calls | 3 |
 | STORAGE_MAX_ATTEMPTS | attempts per S3 call, the first included | 2 |
 | AWS_REGION (or AWS_DEFAULT_REGION) | the region S3 URLs are signed for (Lambda sets it) | us-east-1 |
@@ -45,6 +47,8 @@ ENVIRONMENT = {  # field -> the environment variable it is read from
     "max_decoded_pixels": "MAX_DECODED_PIXELS",
     "max_batch_files": "MAX_BATCH_FILES",
     "max_batch_bytes": "MAX_BATCH_BYTES",
+    "max_s3_upload_bytes": "MAX_S3_UPLOAD_BYTES",
+    "upload_url_expiry": "UPLOAD_URL_EXPIRY",
     "storage_timeout_seconds": "STORAGE_TIMEOUT_SECONDS",
     "storage_max_attempts": "STORAGE_MAX_ATTEMPTS",
 }
@@ -86,6 +90,8 @@ class Settings(BaseModel):
     max_decoded_pixels: int = Field(4_194_304, ge=1)
     max_batch_files: int = Field(32, ge=1)
     max_batch_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    max_s3_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    upload_url_expiry: int = Field(900, ge=1, le=604_800)
     storage_timeout_seconds: int = Field(3, ge=1)
     storage_max_attempts: int = Field(2, ge=1)
     aws_region: str = Field("us-east-1", min_length=1)

@@ -16,7 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from recognizer.errors import InvalidPredictionId, PredictionNotFound, StorageError
+from recognizer.errors import (
+    InvalidPredictionId,
+    InvalidUploadId,
+    PredictionNotFound,
+    StorageError,
+    UploadNotFound,
+    UploadTooLarge,
+)
 from recognizer.settings import Settings
 
 if TYPE_CHECKING:  # type-checking only (mypy-boto3-s3, a dev requirement); not installed at runtime
@@ -26,6 +33,7 @@ else:
     S3Client = ObjectIdentifierTypeDef = Any
 
 PREFIX = "predictions"
+UPLOADS = "uploads"  # files sent straight to S3 (POST /api/uploads), read once, then deleted
 PNG = "image/png"
 _PREDICTION_ID = re.compile(r"[0-9a-f]{32}")
 _UPLOAD_WORKERS = 8
@@ -50,6 +58,22 @@ def prediction_prefix(prediction_id: str) -> str:
 
 def object_key(prediction_id: str, name: str) -> str:
     return prediction_prefix(prediction_id) + name
+
+
+def upload_key(upload_id: str) -> str:
+    """``uploads/{upload_id}`` for ids this service makes (32 lowercase hex), nothing else."""
+    if not _PREDICTION_ID.fullmatch(upload_id):
+        raise InvalidUploadId("upload_id must be 32 lowercase hexadecimal characters, as POST /api/uploads gives it")
+    return f"{UPLOADS}/{upload_id}"
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """Where and how to POST one file straight to S3 (a presigned POST)."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -160,6 +184,50 @@ class MapStore:
             ExpiresIn=self.url_expiry_seconds,
         )
 
+    def presign_upload(self, content_type: str, max_bytes: int, expiry_seconds: int) -> UploadForm:
+        """A presigned POST for one new file under ``uploads/``: its content type fixed, its
+        size at most ``max_bytes`` (S3 refuses the POST otherwise)."""
+        upload_id = new_prediction_id()
+        try:
+            form = self.client.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=upload_key(upload_id),
+                Fields={"Content-Type": content_type},
+                Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+                ExpiresIn=expiry_seconds,
+            )
+        except Exception as exc:
+            raise StorageError(describe_storage_failure(exc)) from exc
+        return UploadForm(upload_id, form["url"], dict(form["fields"]))
+
+    def read_upload(self, upload_id: str, max_bytes: int) -> bytes:
+        """The uploaded file's bytes, its size checked before it is read. UploadNotFound when
+        nothing is there (never sent, used already, or removed by the bucket's lifecycle)."""
+        key = upload_key(upload_id)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if _is_missing(exc):
+                raise UploadNotFound(f"nothing was uploaded as {upload_id}, or it was used or expired") from exc
+            raise StorageError(describe_storage_failure(exc)) from exc
+        if head["ContentLength"] > max_bytes:
+            self.discard_upload(upload_id)
+            raise UploadTooLarge(f"the uploaded file is larger than {max_bytes:,} bytes")
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            if _is_missing(exc):
+                raise UploadNotFound(f"nothing was uploaded as {upload_id}, or it was used or expired") from exc
+            raise StorageError(describe_storage_failure(exc)) from exc
+
+    def discard_upload(self, upload_id: str) -> None:
+        """Delete an uploaded file once it is answered (a failure is logged: the bucket's
+        lifecycle rule removes what is left within a day)."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=upload_key(upload_id))
+        except Exception as exc:
+            logger.warning("could not delete upload %s: %s", upload_id, describe_storage_failure(exc))
+
     def delete_prediction(self, prediction_id: str) -> int:
         """Delete every object under the prediction's prefix; how many were deleted.
 
@@ -192,6 +260,12 @@ class MapStore:
             keys = [{"Key": error["Key"]} for error in errors if "Key" in error]
             refused = [f"{error.get('Key')}: {error.get('Code', 'error')}" for error in errors]
         return refused
+
+
+def _is_missing(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None)
+    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+    return code in ("404", "NoSuchKey", "NotFound")
 
 
 def describe_storage_failure(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
-from recognizer.errors import StorageError
+from recognizer.errors import StorageError, UploadNotFound
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, MapStore, new_prediction_id, open_store
 from tests.infra.lambda_image import function_properties
@@ -109,3 +109,19 @@ def test_iam_is_really_enforced_a_store_without_the_policy_fails(as_the_function
     elsewhere = dataclasses.replace(as_the_function, bucket=OTHER_BUCKET)
     with pytest.raises(StorageError):
         elsewhere.put_files(new_prediction_id(), {"input.png": lambda: b"x"})
+
+
+def test_reading_and_deleting_a_file_sent_to_s3_are_allowed(as_the_function: MapStore) -> None:
+    form = as_the_function.presign_upload("image/png", max_bytes=1000, expiry_seconds=60)
+    # What the presigned POST would put there (signed with the same role's rights).
+    as_the_function.client.put_object(Bucket=as_the_function.bucket, Key=form.fields["key"], Body=b"\x89PNG")
+    assert as_the_function.read_upload(form.upload_id, max_bytes=1000) == b"\x89PNG"
+    as_the_function.discard_upload(form.upload_id)
+    with pytest.raises(UploadNotFound):
+        as_the_function.read_upload(form.upload_id, max_bytes=1000)
+
+
+def test_the_role_writes_under_its_two_prefixes_only(as_the_function: MapStore) -> None:
+    with pytest.raises(ClientError) as refused:
+        as_the_function.client.put_object(Bucket=as_the_function.bucket, Key="elsewhere/x", Body=b"x")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"

@@ -22,14 +22,14 @@ PACKAGE = REPO_ROOT / "functions" / "recognizer"
 # Every S3 client method the service may call: the IAM action it needs, and whether that action
 # is on the bucket or on its objects. A new call missing here fails the test below, on purpose.
 S3_ACTIONS = {
-    "put_object": ("s3:PutObject", "object"),
-    "get_object": ("s3:GetObject", "object"),
-    "head_object": ("s3:GetObject", "object"),
-    "delete_object": ("s3:DeleteObject", "object"),
-    "delete_objects": ("s3:DeleteObject", "object"),
+    "put_object": ("s3:PutObject", "predictions"),
+    "generate_presigned_url": ("s3:GetObject", "predictions"),  # the URLs it signs are GETs
     "list_objects_v2": ("s3:ListBucket", "bucket"),
-    "generate_presigned_url": ("s3:GetObject", "object"),  # the URLs it signs are GETs
-    "generate_presigned_post": ("s3:PutObject", "object"),  # the forms it signs upload
+    "delete_objects": ("s3:DeleteObject", "predictions"),
+    "generate_presigned_post": ("s3:PutObject", "uploads"),  # the forms it signs upload
+    "head_object": ("s3:GetObject", "uploads"),
+    "get_object": ("s3:GetObject", "uploads"),
+    "delete_object": ("s3:DeleteObject", "uploads"),
 }
 
 
@@ -98,19 +98,25 @@ def allowed(action: str, resource: object) -> bool:
 
 
 MAPS_BUCKET = {"Fn::GetAtt": ["MapsBucket", "Arn"]}
-MAPS_OBJECTS = {"Fn::Sub": "${MapsBucket.Arn}/*"}
+PREFIXES = {name: {"Fn::Sub": f"${{MapsBucket.Arn}}/{name}/*"} for name in ("predictions", "uploads")}
 
 
 def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_bucket():
     calls = s3_calls_in_the_service()
-    assert {"put_object", "delete_objects", "list_objects_v2", "generate_presigned_url"} <= calls
+    assert {
+        "put_object",
+        "delete_objects",
+        "list_objects_v2",
+        "generate_presigned_url",
+        "generate_presigned_post",
+    } <= calls
     unknown = calls - set(S3_ACTIONS)
     assert not unknown, f"add the IAM action of {unknown} to S3_ACTIONS (and to template.yaml)"
     for call in sorted(calls):
         action, scope = S3_ACTIONS[call]
-        assert allowed(action, MAPS_OBJECTS if scope == "object" else MAPS_BUCKET), (call, action)
+        assert allowed(action, PREFIXES.get(scope, MAPS_BUCKET)), (call, action)
     for statement in role_statements():
-        assert statement["Resource"] in (MAPS_BUCKET, MAPS_OBJECTS), statement  # nothing beyond its bucket
+        assert statement["Resource"] in (MAPS_BUCKET, *PREFIXES.values()), statement  # nothing beyond its bucket
 
 
 def test_the_template_keeps_its_rules_conditions_and_outputs_through_the_transform():

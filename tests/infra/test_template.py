@@ -252,9 +252,12 @@ def test_function_may_read_and_write_only_the_maps_bucket():
                 for res in as_list(statement["Resource"]):
                     allowed.setdefault(json.dumps(res, sort_keys=True), set()).add(action)
     assert allowed == {
-        json.dumps({"Fn::Sub": "${MapsBucket.Arn}/*"}): object_actions,
+        json.dumps({"Fn::Sub": "${MapsBucket.Arn}/predictions/*"}): object_actions,
+        json.dumps({"Fn::Sub": "${MapsBucket.Arn}/uploads/*"}): object_actions,
         json.dumps({"Fn::GetAtt": ["MapsBucket", "Arn"]}): {"s3:ListBucket"},
     }
+    (listing,) = [s for p in policies for s in p["Statement"] if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "predictions/*"}}
 
 
 # --- CloudFront ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def limit_texts(settings: Settings) -> dict[str, str]:
         "max_upload": size_text(settings.max_upload_bytes),
         "max_batch_files": str(settings.max_batch_files),
         "max_batch_bytes": size_text(settings.max_batch_bytes),
+        "max_s3_upload": size_text(settings.max_s3_upload_bytes),
         "formats": ACCEPTED,
     }
 
@@ -66,6 +67,7 @@ def _state_limits_in_openapi(app: FastAPI, settings: Settings) -> None:
                 "max_size": texts["max_upload"],
                 "max_batch_files": settings.max_batch_files,
                 "max_batch_bytes": settings.max_batch_bytes,
+                "max_s3_bytes": settings.max_s3_upload_bytes,
             }
             app.openapi_schema = schema
         return app.openapi_schema

@@ -49,6 +49,8 @@ CLIENT_ERROR_STATUS: dict[type[ClientError], int] = {
     errors.MissingUpload: 422,
     errors.InvalidPredictionId: 422,
     errors.PredictionNotFound: 404,
+    errors.UploadNotFound: 404,
+    errors.InvalidUploadId: 422,
 }
 
 

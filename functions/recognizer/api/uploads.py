@@ -8,7 +8,9 @@ bodies are parsed from the bytes read, so every route that takes files shares th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -37,6 +39,30 @@ class UploadedFile:
     filename: str | None
     content_type: str | None
     data: bytes
+
+
+JSON = "application/json"
+_REFERENCE_BYTES = 64 * 1024  # a JSON body naming uploads is small
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def json_body(request: Request, model: type[Model]) -> Model | None:
+    """A JSON body as ``model`` (files sent to S3, named by upload_id), or None when the body is
+    not JSON (the image itself is in the request). Any other JSON is not an image: 415."""
+    if media_type(request) != JSON:
+        return None
+    body = await read_body(request, _REFERENCE_BYTES)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        fields = ", ".join(f'"{name}"' for name in model.model_fields)
+        raise UnsupportedMediaType(
+            f"a JSON body names files sent with POST /api/uploads ({{{fields}: ...}}; here: {problems}); "
+            "otherwise send the image as multipart/form-data or as the body itself"
+        ) from None
 
 
 def media_type(request: Request) -> str:

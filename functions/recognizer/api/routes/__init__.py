@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recognizer.api.routes import batch, health, multi, predict, predictions
+from recognizer.api.routes import batch, health, multi, predict, predictions, uploads
 
-ROUTERS: tuple[APIRouter, ...] = (health.router, predict.router, predictions.router, multi.router, batch.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    predict.router,
+    predictions.router,
+    multi.router,
+    batch.router,
+    uploads.router,
+)

@@ -14,6 +14,7 @@ from recognizer.api.uploads import (
     MULTIPART,
     MULTIPART_OVERHEAD_BYTES,
     UploadedFile,
+    json_body,
     media_type,
     read_multipart,
 )
@@ -25,7 +26,7 @@ from recognizer.errors import (
     UnsupportedMediaType,
     UploadTooLarge,
 )
-from recognizer.schemas import BatchPrediction, BatchResponse
+from recognizer.schemas import BatchPrediction, BatchResponse, UploadReferences
 from recognizer.settings import Settings
 
 FIELD = "images"
@@ -90,7 +91,8 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
     response_model=BatchResponse,
     summary="Recognise the digit in each of several images",
     description=(
-        "Upload up to {max_batch_files} images ({max_batch_bytes} in all) as multipart fields named `images`. Answers "
+        "Upload up to {max_batch_files} images ({max_batch_bytes} in all) as multipart fields named `images`, "
+        'or name files sent to S3 with `POST /api/uploads` as JSON `{"upload_ids": [...]}`. Answers '
         "`results`, one per file in the order sent: the same prediction as `/api/predict` "
         'with the file\'s `filename`, or `{"filename", "error": {"code", "message"}}` '
         "for a file that cannot be read; one bad file does not fail the others. More files "
@@ -100,6 +102,13 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
     openapi_extra=BATCH_UPLOAD_BODY,
 )
 async def predict_batch(request: Request, recognizer: RecognizerDep) -> BatchResponse:
+    references = await json_body(request, UploadReferences)
+    if references is not None:
+        if len(references.upload_ids) > recognizer.settings.max_batch_files:
+            raise TooManyFiles(f"at most {recognizer.settings.max_batch_files} files per batch")
+        sent = await run_in_threadpool(recognizer.predict_batch_sent_to_s3, references.upload_ids)
+        record_predictions(request, (r.predicted_digit for r in sent if isinstance(r, BatchPrediction)))
+        return BatchResponse(results=sent)
     files = await read_batch(request, recognizer.settings)
     # Files are read concurrently: storing one file's maps overlaps reading the next.
     results = await asyncio.gather(

@@ -11,8 +11,8 @@ from recognizer.api.deps import RecognizerDep
 from recognizer.api.errors import error_responses
 from recognizer.api.outcome import record_predictions
 from recognizer.api.routes.predict import IMAGE_UPLOAD_BODY
-from recognizer.api.uploads import read_image_upload
-from recognizer.schemas import MultiPredictionResponse
+from recognizer.api.uploads import json_body, read_image_upload
+from recognizer.schemas import MultiPredictionResponse, UploadReference
 
 router = APIRouter(tags=["predict"])
 
@@ -29,7 +29,7 @@ router = APIRouter(tags=["predict"])
         "digit's normalised input and feature-map grids are stored and linked as well "
         "(slower). No digit in the image: 422 `no_digit_found`."
     ),
-    responses=error_responses(400, 413, 415, 422),
+    responses=error_responses(400, 404, 413, 415, 422),
     openapi_extra=IMAGE_UPLOAD_BODY,
 )
 async def predict_multi(
@@ -37,7 +37,13 @@ async def predict_multi(
     recognizer: RecognizerDep,
     feature_maps: bool = Query(False, description="Store and link each digit's feature maps."),
 ) -> MultiPredictionResponse:
-    data = await read_image_upload(request, recognizer.settings)
-    answer = await run_in_threadpool(partial(recognizer.read_row, data, feature_maps=feature_maps))
+    reference = await json_body(request, UploadReference)
+    if reference is not None:
+        read = partial(recognizer.read_row_sent_to_s3, reference.upload_id, feature_maps=feature_maps)
+    else:
+        read = partial(
+            recognizer.read_row, await read_image_upload(request, recognizer.settings), feature_maps=feature_maps
+        )
+    answer = await run_in_threadpool(read)
     record_predictions(request, (digit.predicted_digit for digit in answer.digits))
     return answer

@@ -6,8 +6,8 @@ from starlette.concurrency import run_in_threadpool
 from recognizer.api.deps import RecognizerDep
 from recognizer.api.errors import error_responses
 from recognizer.api.outcome import record_predictions
-from recognizer.api.uploads import read_image_upload
-from recognizer.schemas import PredictionResponse
+from recognizer.api.uploads import json_body, read_image_upload
+from recognizer.schemas import PredictionResponse, UploadReference
 
 router = APIRouter(tags=["predict"])
 
@@ -30,6 +30,7 @@ IMAGE_UPLOAD_BODY = {
                 }
             },
             "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": UploadReference.model_json_schema()},
         },
     }
 }
@@ -41,14 +42,19 @@ IMAGE_UPLOAD_BODY = {
     summary="Recognise one handwritten digit",
     description=(
         "Upload an image of one digit (multipart field `image`, or the image as the raw "
-        "body). Answers the digit, its confidence in percent, all ten probabilities and "
+        'body), or name a file sent to S3 with `POST /api/uploads` as JSON `{"upload_id": ...}` '
+        "(read once, then deleted). Answers the digit, its confidence in percent, all ten probabilities and "
         "presigned links to the normalised 28x28 input and the feature-map grids."
     ),
-    responses=error_responses(400, 413, 415, 422),
+    responses=error_responses(400, 404, 413, 415, 422),
     openapi_extra=IMAGE_UPLOAD_BODY,
 )
 async def predict(request: Request, recognizer: RecognizerDep) -> PredictionResponse:
-    data = await read_image_upload(request, recognizer.settings)
-    answer = await run_in_threadpool(recognizer.predict_digit, data)
+    reference = await json_body(request, UploadReference)
+    if reference is not None:
+        answer = await run_in_threadpool(recognizer.predict_sent_to_s3, reference.upload_id)
+    else:
+        data = await read_image_upload(request, recognizer.settings)
+        answer = await run_in_threadpool(recognizer.predict_digit, data)
     record_predictions(request, (answer.predicted_digit,))
     return answer
