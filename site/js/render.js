@@ -5,10 +5,10 @@ import { linkExpiresAt } from "./store.js";
 
 const byId = (id) => document.getElementById(id);
 
-/** A confidence: as formatPercent, but a chance that rounds to zero reads "under 0.1%". */
+/** A confidence: as formatPercent, but one that rounds to zero reads "under 0.1%" (a chance is not none). */
 export function formatConfidence(value) {
   const number = Number(value);
-  return number > 0 && number < 0.05 ? "under 0.1%" : formatPercent(number);
+  return number < 0.05 ? "under 0.1%" : formatPercent(number); // the API rounds to 0.0 under 0.05
 }
 
 export function formatPercent(value, digits = 1) {
