@@ -153,6 +153,14 @@ def local_recognizer(settings: Settings, endpoint: str, bucket: str) -> Recogniz
         local, Credentials(FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
     )
     store.client.create_bucket(Bucket=bucket)
+    # The site sends files too big for a request straight to the bucket (POST /api/uploads), from
+    # its own origin. Locally any: moto listens on loopback only.
+    store.client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["POST"], "AllowedHeaders": ["*"]}]
+        },
+    )
     return Recognizer.from_settings(local, store)
 
 

@@ -47,7 +47,11 @@ def resolve(value: object, refs: dict[str, str]) -> str:
 @pytest.fixture
 def template_env(moto_s3, monkeypatch: pytest.MonkeyPatch):
     """The function's environment from template.yaml, MapsBucket being moto's bucket."""
-    refs = {"MapsBucket": moto_s3.bucket, "Stage": STAGE}
+    refs = {
+        "MapsBucket": moto_s3.bucket,
+        "digits-maps-${Stage}-${AWS::AccountId}-${AWS::Region}": moto_s3.bucket,
+        "Stage": STAGE,
+    }
     for name, value in function_properties()["Environment"]["Variables"].items():
         monkeypatch.setenv(name, resolve(value, refs))
     monkeypatch.setenv("AWS_REGION", REGION)
@@ -108,17 +112,30 @@ def test_presigned_urls_point_at_the_host_the_csp_allows(template_env, digit_png
     csp = template()["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
         "SecurityHeadersConfig"
     ]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    name = template()["Resources"]["MapsBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    host = f"https://{name}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    assert f"img-src 'self' data: blob: {host};" in csp and f"connect-src 'self' {host};" in csp
     allowed_host = (
-        "https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}".replace("${MapsBucket}", template_env.bucket)
+        host.replace(name, template_env.bucket)
         .replace("${AWS::Region}", REGION)
         .replace("${AWS::URLSuffix}", "amazonaws.com")
     )
-    assert "https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}" in csp
     urls = [answer["input_url"], *(m["url"] for m in answer["feature_maps"].values())]
     for url in urls:
         parts = urlsplit(url)
         assert f"{parts.scheme}://{parts.netloc}" == allowed_host
         assert "X-Amz-Signature=" in parts.query
+    # The presigned POST for a big file goes to the same host (the CSP's connect-src).
+    event = sam_http_api_event(
+        "POST",
+        "/api/uploads",
+        body=b'{"content_type": "image/heic", "content_length": 9000000}',
+        content_type="application/json",
+    )
+    status, ticket = invoke(event, lambda_context)
+    assert status == 201, ticket
+    parts = urlsplit(ticket["url"])
+    assert f"{parts.scheme}://{parts.netloc}" == allowed_host
 
 
 def test_a_raw_image_body_is_read_correctly(template_env, digit_png, lambda_context):

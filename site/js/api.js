@@ -44,13 +44,45 @@ function formWith(field, files) {
   return form;
 }
 
-/** One image -> {predicted_digit, confidence, probabilities, prediction_id, input_url, feature_maps}. */
-export function predict(blob, filename, signal) {
-  return request("/predict", {
+/** A file over what the API takes in a request (a phone's HEIC the browser cannot shrink) goes
+ * straight to storage first (POST /api/uploads, then its presigned POST). */
+function tooBigToSend(blob) {
+  return Boolean(uploadLimits?.max_s3_bytes) && blob.size > uploadLimits.max_bytes;
+}
+
+/** Sends `blob` to storage; the JSON body that names it to a predict route. */
+async function sentToStorage(blob, signal) {
+  const type = blob.type && blob.type.startsWith("image/") ? blob.type : "image/jpeg";
+  const ticket = await request("/uploads", {
     method: "POST",
-    body: formWith("image", [[blob, filename]]),
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ content_type: type, content_length: blob.size }),
     signal,
   });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(ticket.fields)) form.append(name, value);
+  form.append("file", blob);
+  let response;
+  try {
+    response = await fetch(ticket.url, { method: "POST", body: form, signal });
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, "network", String(err));
+  }
+  if (!response.ok) throw new ApiError(response.status, "file_too_large", "storage refused the file");
+  return JSON.stringify({ upload_id: ticket.upload_id });
+}
+
+async function imageBody(blob, filename, signal) {
+  if (tooBigToSend(blob)) {
+    return { headers: { "Content-Type": "application/json" }, body: await sentToStorage(blob, signal) };
+  }
+  return { body: formWith("image", [[blob, filename]]) };
+}
+
+/** One image -> {predicted_digit, confidence, probabilities, prediction_id, input_url, feature_maps}. */
+export async function predict(blob, filename, signal) {
+  return request("/predict", { method: "POST", ...(await imageBody(blob, filename, signal)), signal });
 }
 
 /** Several images -> {results: [prediction | {error}]}, in order: one request per group
@@ -98,10 +130,10 @@ export function batchGroups(files, { maxFiles, maxBytes }) {
 }
 
 /** A row of digits -> {number, digits: [{box: [x, y, w, h], ...prediction}]}, with each digit's maps. */
-export function predictMulti(file, signal) {
+export async function predictMulti(file, signal) {
   return request("/predict/multi?feature_maps=true", {
     method: "POST",
-    body: formWith("image", [[file, file.name]]),
+    ...(await imageBody(file, file.name, signal)),
     signal,
   });
 }
@@ -113,6 +145,12 @@ export function deletePrediction(id) {
 
 // What the API reads and how much, as its OpenAPI document says (info.x-upload), once known.
 let uploadLimits = null;
+
+function limitText() {
+  if (!uploadLimits) return "";
+  if (!uploadLimits.max_s3_size) return ` (the limit is ${uploadLimits.max_size})`;
+  return ` (the limit is ${uploadLimits.max_s3_size} for a photo, ${uploadLimits.max_size} for other pictures)`;
+}
 
 function formatsText() {
   return uploadLimits ? `Use a picture in one of these formats: ${uploadLimits.formats}.` : "Use a photo or a picture file.";
@@ -141,7 +179,7 @@ export async function fetchCapabilities() {
 
 const MESSAGES = {
   file_too_large: () =>
-    `That file is too large${uploadLimits ? ` (the limit is ${uploadLimits.max_size})` : ""}: try a smaller photo, or crop it to the digit.`,
+    `That file is too large${limitText()}: try a smaller photo, or crop it to the digit.`,
   image_too_large:
     "That image has too many pixels to read. Try a smaller photo, or crop it to the digit.",
   unsupported_media_type: () => `That file is not an image we can read. ${formatsText()}`,

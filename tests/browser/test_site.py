@@ -186,15 +186,19 @@ def test_feature_maps_page_says_when_links_have_expired(site, mnist_sample, tmp_
 
 def test_oversized_file_shows_a_readable_error(site, tmp_path):
     site.console.allow(STATUS_LOG.format(413))
-    # The page shrinks big pictures itself; a file it cannot decode goes as it is.
+    # The page shrinks big pictures itself; a file it cannot decode and too big for a request
+    # would go to storage, which takes at most MAX_S3_UPLOAD_BYTES: asked first, refused.
     path = tmp_path / "huge-scan.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(6 * 1024 * 1024))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(51 * 1024 * 1024))
     site.open("/")
+    page = site.page
+    page.locator("#batch-hint").wait_for()  # the page knows the API's limits
     upload(site, path)
     error = site.by_test_id("error-message")
     error.filter(has_text="too large").wait_for()
     assert error.get_attribute("role") == "alert"
-    assert "5 MiB" in error.inner_text()  # the limit the API states, not one written into the page
+    # The limits the API states, not ones written into the page.
+    assert "50 MiB for a photo, 5 MiB for other pictures" in error.inner_text()
 
 
 def test_a_picture_too_big_for_the_api_is_shrunk_before_it_is_sent(site, mnist_sample, tmp_path):
@@ -539,3 +543,26 @@ def test_more_files_than_one_batch_takes_go_in_several_batches(site, local_stack
         }"""
     )
     assert groups == [["0", "1"], ["2"], ["3"], ["4", "5"]]
+
+
+def test_a_photo_the_browser_cannot_shrink_and_the_api_cannot_take_goes_through_storage(site, mnist_sample, tmp_path):
+    """A phone's HEIC over the API's direct limit: Chromium cannot decode it to shrink it, so the
+    page sends it straight to storage (POST /api/uploads) and names it to /api/predict."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    side = 3000
+    ink = np.asarray(Image.fromarray(mnist_sample.image_of(2)).resize((side // 3, side // 3), Image.Resampling.BICUBIC))
+    page = np.full((side, side), 225, np.float32)
+    page[side // 3 : side // 3 + ink.shape[0], side // 3 : side // 3 + ink.shape[1]] -= ink * 0.8
+    page += np.random.default_rng(0).normal(0, 14, size=page.shape)  # sensor noise: a big file
+    path = tmp_path / "photo.heic"
+    Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).convert("RGB").save(path, format="HEIF", quality=95)
+    limits = json.loads(urlopen(f"{site.url}/api/openapi.json").read())["info"]["x-upload"]
+    assert path.stat().st_size > limits["max_bytes"]
+    page_ = site.open("/")
+    page_.locator("#batch-hint").wait_for()  # the page knows the API's limits
+    with page_.expect_response(lambda r: r.url.endswith("/api/uploads") and r.status == 201):
+        upload(site, path)
+    wait_for_history(site, 1)
+    assert site.by_test_id("predicted-digit").inner_text() == "2"

@@ -18,12 +18,13 @@ OTHER_BUCKET = "somebody-elses-bucket"
 SETUP_CALLS = 5  # made before IAM is enforced: two buckets, a user, its policy, its keys
 
 
+MAPS_NAME = "digits-maps-${Stage}-${AWS::AccountId}-${AWS::Region}"  # template.yaml's MapsBucket
+
+
 def resolved(value: object, bucket: str) -> object:
-    """The policy's references to MapsBucket, as CloudFormation resolves them."""
-    if value == {"Fn::GetAtt": ["MapsBucket", "Arn"]}:
-        return f"arn:aws:s3:::{bucket}"
+    """The policy's names of the maps bucket, as CloudFormation resolves them (here: ``bucket``)."""
     if isinstance(value, dict) and "Fn::Sub" in value:
-        return value["Fn::Sub"].replace("${MapsBucket.Arn}", f"arn:aws:s3:::{bucket}")
+        return value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace(MAPS_NAME, bucket)
     if isinstance(value, list):
         return [resolved(item, bucket) for item in value]
     return value

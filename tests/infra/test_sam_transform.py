@@ -97,8 +97,9 @@ def allowed(action: str, resource: object) -> bool:
     return False
 
 
-MAPS_BUCKET = {"Fn::GetAtt": ["MapsBucket", "Arn"]}
-PREFIXES = {name: {"Fn::Sub": f"${{MapsBucket.Arn}}/{name}/*"} for name in ("predictions", "uploads")}
+MAPS_ARN = "arn:${AWS::Partition}:s3:::digits-maps-${Stage}-${AWS::AccountId}-${AWS::Region}"  # a computed name
+MAPS_BUCKET = {"Fn::Sub": MAPS_ARN}
+PREFIXES = {name: {"Fn::Sub": f"{MAPS_ARN}/{name}/*"} for name in ("predictions", "uploads")}
 
 
 def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_bucket():

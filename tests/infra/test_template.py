@@ -115,7 +115,7 @@ def _settings_variables() -> set[str]:
 
 def test_environment_sets_only_variables_the_code_reads():
     variables = function_properties()["Environment"]["Variables"]
-    assert variables["MAPS_BUCKET"] == {"Ref": "MapsBucket"}
+    assert variables["MAPS_BUCKET"] == {"Fn::Sub": properties("MapsBucket")["BucketName"]["Fn::Sub"]}
     assert variables["POWERTOOLS_SERVICE_NAME"] and variables["POWERTOOLS_METRICS_NAMESPACE"]
     own = {name for name in variables if not name.startswith("POWERTOOLS_")}
     assert own <= _settings_variables(), own - _settings_variables()
@@ -251,10 +251,11 @@ def test_function_may_read_and_write_only_the_maps_bucket():
                 assert "*" not in action
                 for res in as_list(statement["Resource"]):
                     allowed.setdefault(json.dumps(res, sort_keys=True), set()).add(action)
+    bucket = "arn:${AWS::Partition}:s3:::" + properties("MapsBucket")["BucketName"]["Fn::Sub"]
     assert allowed == {
-        json.dumps({"Fn::Sub": "${MapsBucket.Arn}/predictions/*"}): object_actions,
-        json.dumps({"Fn::Sub": "${MapsBucket.Arn}/uploads/*"}): object_actions,
-        json.dumps({"Fn::GetAtt": ["MapsBucket", "Arn"]}): {"s3:ListBucket"},
+        json.dumps({"Fn::Sub": f"{bucket}/predictions/*"}): object_actions,
+        json.dumps({"Fn::Sub": f"{bucket}/uploads/*"}): object_actions,
+        json.dumps({"Fn::Sub": bucket}): {"s3:ListBucket"},
     }
     (listing,) = [s for p in policies for s in p["Statement"] if s["Action"] == "s3:ListBucket"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "predictions/*"}}
@@ -312,7 +313,6 @@ def test_content_security_policy_is_strict():
     csp = content_security_policy()
     assert csp["default-src"] == ["'self'"]
     assert csp["script-src"] == ["'self'"]
-    assert csp["connect-src"] == ["'self'"]
     assert csp["object-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'none'"]
     assert csp["base-uri"] == ["'self'"]
@@ -320,12 +320,27 @@ def test_content_security_policy_is_strict():
     assert not [s for s in every_source if s.startswith("'unsafe") or s in ("*", "https:", "http:")]
 
 
-def test_csp_allows_images_from_the_maps_buckets_regional_host_only():
-    """The host the function signs presigned URLs for (tests/test_lambda_events.py checks it)."""
-    img = content_security_policy()["img-src"]
-    remote = [source for source in img if source.startswith("https://")]
-    assert remote == ["https://${MapsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}"]
-    assert set(img) - set(remote) == {"'self'", "data:", "blob:"}
+def test_csp_allows_images_from_and_posts_to_the_maps_buckets_regional_host_only():
+    """The host the function signs presigned URLs and POSTs for (tests/test_lambda_events.py
+    checks it), named as the bucket is named (not referred to: the bucket's CORS rule names the
+    distribution, which uses this policy)."""
+    name = properties("MapsBucket")["BucketName"]["Fn::Sub"]
+    host = f"https://{name}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    csp = content_security_policy()
+    img = csp["img-src"]
+    assert [source for source in img if source.startswith("https://")] == [host]
+    assert set(img) - {host} == {"'self'", "data:", "blob:"}
+    assert csp["connect-src"] == ["'self'", host]
+    assert properties("RecognizerFunction")["Environment"]["Variables"]["MAPS_BUCKET"] == {"Fn::Sub": name}
+
+
+def test_the_maps_bucket_takes_posts_from_the_sites_origin_only():
+    (rule,) = properties("MapsBucket")["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    condition, custom, default = rule["AllowedOrigins"]["Fn::If"]
+    assert condition == "HasCustomDomain"
+    assert default == [{"Fn::Sub": "https://${Distribution.DomainName}"}]
+    assert "https://${Distribution.DomainName},https://${Aliases}" in json.dumps(custom)
 
 
 def _run_pretty_urls(uri: str) -> str:

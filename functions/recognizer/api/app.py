@@ -68,6 +68,7 @@ def _state_limits_in_openapi(app: FastAPI, settings: Settings) -> None:
                 "max_batch_files": settings.max_batch_files,
                 "max_batch_bytes": settings.max_batch_bytes,
                 "max_s3_bytes": settings.max_s3_upload_bytes,
+                "max_s3_size": texts["max_s3_upload"],
             }
             app.openapi_schema = schema
         return app.openapi_schema
