@@ -50,7 +50,7 @@ def render_inputs(data_dir: Path, per_kind: int, mutations: int) -> dict[str, An
         kind: [(r.number, r.data) for r in row_kinds.make_rows(images, labels, per_kind, (kind,), seed=5)]
         for kind in row_kinds.KINDS
     }
-    label_pixels = next(pixels for label, pixels in corpus.load_digits(10) if label == 3)
+    label_pixels = next(pixels for label, pixels in corpus.mnist_sample_digits(10) if label == 3)
     seeds = corpus.seed_files(label_pixels)
     uploads = [u for f in corpus.hostile_files(seeds) for u in corpus.file_uploads(f, seeds["png-grey"])]
     uploads += corpus.request_uploads(seeds["png-grey"])

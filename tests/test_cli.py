@@ -16,6 +16,7 @@ from PIL import Image
 from recognizer import cli
 from recognizer.schemas import percent_text
 from tests.not_digits import mark_png
+from tests.photos import photo_file
 from training.realistic import mnist_glyph
 from training.rows import layout_digits
 
@@ -250,13 +251,8 @@ def test_an_empty_file_is_a_missing_image_as_the_api_says(offline, tmp_path: Pat
 
 def test_url_mode_sends_a_file_over_the_direct_limit_through_storage(local_stack: str, mnist_sample, tmp_path: Path):
     """A photo bigger than the API takes in a request goes to S3 first (POST /api/uploads)."""
-    side = 2800
-    ink = np.asarray(Image.fromarray(mnist_sample.image_of(6)).resize((side // 3, side // 3), Image.Resampling.BICUBIC))
-    page = np.full((side, side), 225, np.float32)
-    page[side // 3 : side // 3 + ink.shape[0], side // 3 : side // 3 + ink.shape[1]] -= ink * 0.8
-    page += np.random.default_rng(0).normal(0, 12, size=page.shape)  # sensor noise: a big JPEG
     path = tmp_path / "photo.jpg"
-    Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).save(path, quality=100)
+    path.write_bytes(photo_file(mnist_sample.image_of(6), side=2800, noise=12, quality=100))
     assert path.stat().st_size > 5 * 1024 * 1024  # the local stack's MAX_UPLOAD_BYTES
     status, out, err = run_cli("predict", "--json", "--url", local_stack, str(path))
     assert status == 0, err

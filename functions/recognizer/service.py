@@ -49,7 +49,6 @@ from recognizer.vision.rows.fusion import with_row_reading
 from recognizer.vision.rows.segment import find_digits
 
 INPUT_FILE, CONV1_FILE, CONV2_FILE = "input.png", "conv1.png", "conv2.png"
-NOT_A_DIGIT = "this does not look like a digit"
 
 
 @dataclass(frozen=True)
@@ -130,11 +129,15 @@ class Recognizer:
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
         return self.predict_inputs([to_model_input(image)], store=store)[0]
 
-    def predict_inputs(self, model_inputs: Sequence[np.ndarray], *, store: bool = True) -> list[PredictionResponse]:
-        """Run preprocessed 28x28 inputs through the network at once; one answer per input."""
+    def predict_inputs(
+        self, model_inputs: Sequence[np.ndarray], *, store: bool = True, in_row: bool = False
+    ) -> list[PredictionResponse]:
+        """Run preprocessed 28x28 inputs through the network at once; one answer per input.
+        ``in_row``: parts of a row, judged by the row's threshold, and the row says what it left
+        out (no warning of their own)."""
         activations = self.networks.digit.run(np.stack(model_inputs))
         return [
-            self._answer(model_input, activations.row(index), store=store)
+            self._answer(model_input, activations.row(index), store=store, in_row=in_row)
             for index, model_input in enumerate(model_inputs)
         ]
 
@@ -146,26 +149,24 @@ class Recognizer:
         own) and links them, which costs time."""
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
         found = find_digits(image, self.networks.for_rows())
-        answers = self.predict_inputs([digit.model_input for digit in found], store=feature_maps)
+        answers = self.predict_inputs([digit.model_input for digit in found], store=feature_maps, in_row=True)
         # Parts cut from one clump of touching digits stand or fall together, by a majority (at
         # least half of them looking like digits): a part with a neighbour's stroke left in may
         # look like no digit alone; a "#" cut in three looks like one at most in one part.
         votes: dict[int, list[bool]] = {}
-        in_row = self.networks.not_digit_below.in_row
-        looks_like_one = [answer.digit_probability >= in_row for answer in answers]
-        for digit, alike in zip(found, looks_like_one, strict=True):
+        for digit, answer in zip(found, answers, strict=True):
             if digit.clump is not None:
-                votes.setdefault(digit.clump, []).append(alike)
+                votes.setdefault(digit.clump, []).append(answer.is_digit)
         clump_is_digit = {clump: 2 * sum(parts) >= len(parts) for clump, parts in votes.items()}
         digits = []
-        for digit, answer, alike in zip(found, answers, looks_like_one, strict=True):
+        for digit, answer in zip(found, answers, strict=True):
             probabilities = with_row_reading(answer.probabilities, digit.read_as)
             digits.append(
                 DigitInRow(
                     predicted_digit=int(probabilities.argmax()),
                     confidence=percent(float(probabilities.max()) * answer.digit_probability),
                     probabilities=probabilities.tolist(),
-                    is_digit=alike if digit.clump is None else clump_is_digit[digit.clump],
+                    is_digit=answer.is_digit if digit.clump is None else clump_is_digit[digit.clump],
                     digit_probability=answer.digit_probability,
                     box=list(digit.box),
                     prediction_id=answer.prediction_id if feature_maps else None,
@@ -173,10 +174,7 @@ class Recognizer:
                     feature_maps=answer.feature_maps,
                 )
             )
-        # Each part's own "not a digit" warning gives way to the row's one about what was left out.
-        warnings = sorted(
-            {warning for answer in answers for warning in answer.warnings if not warning.startswith(NOT_A_DIGIT)}
-        )
+        warnings = sorted({warning for answer in answers for warning in answer.warnings})
         left_out = [digit for digit in digits if not digit.is_digit]
         if left_out:
             warnings.append(left_out_warning(left_out))
@@ -219,12 +217,15 @@ class Recognizer:
             raise UploadTooLarge(f"the upload is larger than {limit} bytes")
         return data
 
-    def _answer(self, model_input: np.ndarray, activations: Activations, *, store: bool) -> PredictionResponse:
+    def _answer(
+        self, model_input: np.ndarray, activations: Activations, *, store: bool, in_row: bool = False
+    ) -> PredictionResponse:
         """The answer for one input, its images stored (storage failure -> a warning)."""
         probabilities = normalised_probabilities(activations.probs[0])
         digit = int(np.argmax(probabilities))
         digit_probability = float(np.clip(activations.digit[0, 0], 0.0, 1.0))
-        is_digit = digit_probability >= self.networks.not_digit_below.alone
+        thresholds = self.networks.not_digit_below
+        is_digit = digit_probability >= (thresholds.in_row if in_row else thresholds.alone)
         confidence = percent(float(probabilities[digit]) * digit_probability)
         prediction_id = new_prediction_id()
         renderers: dict[str, Callable[[], bytes]] = {
@@ -233,7 +234,7 @@ class Recognizer:
             CONV2_FILE: partial(conv2_png, activations.conv2[0]),
         }
         urls: dict[str, str] = {}
-        warnings = [] if is_digit else [not_a_digit_warning(digit, confidence)]
+        warnings = [] if is_digit or in_row else [not_a_digit_warning(digit, confidence)]
         try:
             if store and self.store is not None:
                 urls = self.store.put_files(prediction_id, renderers)
@@ -261,7 +262,7 @@ def left_out_warning(marks: Sequence[DigitInRow]) -> str:
 
 
 def not_a_digit_warning(closest: int, confidence: float) -> str:
-    return f"{NOT_A_DIGIT} (closest: {closest}, {percent_text(confidence)})"
+    return f"this does not look like a digit (closest: {closest}, {percent_text(confidence)})"
 
 
 def normalised_probabilities(probs: np.ndarray) -> np.ndarray:

@@ -204,11 +204,12 @@ class MapStore:
         """The uploaded file's bytes, its size checked before it is read. UploadNotFound when
         nothing is there (never sent, used already, or removed by the bucket's lifecycle)."""
         key = upload_key(upload_id)
+        missing = f"nothing was uploaded as {upload_id}, or it was used or expired"
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             if _is_missing(exc):
-                raise UploadNotFound(f"nothing was uploaded as {upload_id}, or it was used or expired") from exc
+                raise UploadNotFound(missing) from exc
             raise StorageError(describe_storage_failure(exc)) from exc
         if head["ContentLength"] > max_bytes:
             self.discard_upload(upload_id)
@@ -217,7 +218,7 @@ class MapStore:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
             if _is_missing(exc):
-                raise UploadNotFound(f"nothing was uploaded as {upload_id}, or it was used or expired") from exc
+                raise UploadNotFound(missing) from exc
             raise StorageError(describe_storage_failure(exc)) from exc
 
     def discard_upload(self, upload_id: str) -> None:

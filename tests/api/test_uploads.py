@@ -17,6 +17,7 @@ from PIL import Image
 
 from recognizer.api import create_app
 from recognizer.service import Recognizer
+from tests.photos import photo_file
 
 
 @pytest.fixture
@@ -25,18 +26,6 @@ def client(settings, networks, moto_server_s3):
     with TestClient(create_app(recognizer), raise_server_exceptions=False) as test_client:
         test_client.recognizer = recognizer  # type: ignore[attr-defined]
         yield test_client
-
-
-def big_photo(digit_pixels: np.ndarray, side: int = 2600, quality: int = 97) -> bytes:
-    """A photo-sized JPEG of one MNIST digit (white on black there) written dark on light paper."""
-    ink = np.asarray(Image.fromarray(digit_pixels).resize((side // 3, side // 3), Image.Resampling.BICUBIC))
-    page = np.full((side, side), 235, np.uint8)
-    top = side // 3
-    page[top : top + ink.shape[0], top : top + ink.shape[1]] -= (ink.astype(np.float32) * 0.85).astype(np.uint8)
-    noise = np.random.default_rng(0).integers(0, 12, size=page.shape, dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(page - noise).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 def send_to_s3(ticket: dict, data: bytes, content_type: str = "image/jpeg") -> int:
@@ -70,7 +59,7 @@ def ticket_for(client, data: bytes, content_type: str = "image/jpeg") -> dict:
 def test_a_photo_over_the_direct_limit_is_read_through_s3_then_deleted(
     settings, networks, mnist_sample, moto_server_s3
 ):
-    photo = big_photo(mnist_sample.image_of(3))
+    photo = photo_file(mnist_sample.image_of(3), side=2600, noise=6, quality=97)
     # As on AWS: the direct limit is under the photo's size, the S3 limit over it.
     direct = settings.model_copy(update={"max_upload_bytes": len(photo) // 2})
     assert len(photo) <= direct.max_s3_upload_bytes

@@ -14,6 +14,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import Site
 from tests.not_digits import mark_alpha, mark_png
+from tests.photos import photo_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -548,16 +549,8 @@ def test_more_files_than_one_batch_takes_go_in_several_batches(site, local_stack
 def test_a_photo_the_browser_cannot_shrink_and_the_api_cannot_take_goes_through_storage(site, mnist_sample, tmp_path):
     """A phone's HEIC over the API's direct limit: Chromium cannot decode it to shrink it, so the
     page sends it straight to storage (POST /api/uploads) and names it to /api/predict."""
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    side = 3000
-    ink = np.asarray(Image.fromarray(mnist_sample.image_of(2)).resize((side // 3, side // 3), Image.Resampling.BICUBIC))
-    page = np.full((side, side), 225, np.float32)
-    page[side // 3 : side // 3 + ink.shape[0], side // 3 : side // 3 + ink.shape[1]] -= ink * 0.8
-    page += np.random.default_rng(0).normal(0, 14, size=page.shape)  # sensor noise: a big file
     path = tmp_path / "photo.heic"
-    Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).convert("RGB").save(path, format="HEIF", quality=95)
+    path.write_bytes(photo_file(mnist_sample.image_of(2), side=3000, noise=14, fmt="HEIF"))
     limits = json.loads(urlopen(f"{site.url}/api/openapi.json").read())["info"]["x-upload"]
     assert path.stat().st_size > limits["max_bytes"]
     page_ = site.open("/")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.reliability.corpus import load_digits, seed_files
+from tests.reliability.corpus import mnist_sample_digits, seed_files
 from tests.reliability.scale import REPORT_DIR_ENV, Scale, current_scale
 
 STACK_GROUP = "reliability-stack"
@@ -40,7 +40,7 @@ def figures() -> Iterator[dict]:
 @pytest.fixture(scope="session")
 def seeds() -> dict[str, bytes]:
     """A 3 in every format and colour mode the service reads."""
-    label, pixels = next((label, pixels) for label, pixels in load_digits(10) if label == 3)
+    label, pixels = next((label, pixels) for label, pixels in mnist_sample_digits(10) if label == 3)
     return seed_files(pixels)
 
 

@@ -200,7 +200,7 @@ def batch_first_result(file: HostileFile) -> str | None:
 # --- valid seeds --------------------------------------------------------------------------------
 
 
-def load_digits(count: int = 10, seed: int = 7) -> list[tuple[int, np.ndarray]]:
+def mnist_sample_digits(count: int = 10, seed: int = 7) -> list[tuple[int, np.ndarray]]:
     """``count`` MNIST digits (label, uint8 28x28 white on black), every class represented."""
     with np.load(MNIST_SAMPLE) as data:
         images, labels = data["images"], data["labels"]

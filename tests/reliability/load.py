@@ -30,7 +30,7 @@ from tests.reliability.corpus import (
     MULTI,
     PREDICT,
     encode,
-    load_digits,
+    mnist_sample_digits,
     paper_digit,
 )
 
@@ -97,7 +97,7 @@ def offline_recognizer() -> Recognizer:
 def readable_digits(count: int, recognizer: Recognizer) -> list[Digit]:
     """``count`` MNIST digits (every class) the model reads right, with their stored inputs."""
     digits = []
-    for label, pixels in load_digits(count * 2, seed=11):
+    for label, pixels in mnist_sample_digits(count * 2, seed=11):
         png = encode(paper_digit(pixels), "PNG")
         if recognizer.predict_digit(png, store=False).predicted_digit == label:
             digits.append(Digit(label, png, stored_input_of(png)))

@@ -22,7 +22,7 @@ from recognizer.api.errors import status_of
 from recognizer.decoding import decode_upload
 from recognizer.errors import ClientError, NoDigitFound
 from recognizer.vision.digit import to_model_input
-from tests.reliability.corpus import load_digits, paper_digit, seed_files
+from tests.reliability.corpus import mnist_sample_digits, paper_digit, seed_files
 from tests.reliability.scale import current_scale
 
 # Pillow warns about the corrupt EXIF hypothesis writes; what counts is that nothing raises.
@@ -40,7 +40,7 @@ property_settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-SEEDS = seed_files(next(pixels for label, pixels in load_digits(10) if label == 5))
+SEEDS = seed_files(next(pixels for label, pixels in mnist_sample_digits(10) if label == 5))
 SEED_NAMES = sorted(SEEDS)
 MODES = ("L", "RGB", "RGBA", "LA", "P", "1", "I;16", "I", "F", "CMYK")
 FORMATS = {
@@ -128,7 +128,7 @@ def images(draw) -> Image.Image:
     return image_in_mode(np.clip(grey, 0, 255), mode, rng)
 
 
-SEEDS_PIXELS = [pixels for _, pixels in load_digits(12)]
+SEEDS_PIXELS = [pixels for _, pixels in mnist_sample_digits(12)]
 
 
 def image_in_mode(grey: np.ndarray, mode: str, rng: np.random.Generator) -> Image.Image:
