@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--kinds", nargs="*", default=list(row_kinds.KINDS), choices=list(row_kinds.KINDS))
+    parser.add_argument("--kinds", nargs="*", default=list(row_kinds.FIRST_KINDS), choices=list(row_kinds.KINDS))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--failures", type=Path, help="write the misread rows' images here")
     parser.add_argument(

@@ -84,7 +84,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Handwriting fonts held out of training: validation only (fonts-yusei-magic). Kristi, once
 # here, is reserved for the project's independent measurement and refused (realistic.py).
 # (femkeklaver is an outline font: hollow digits, not a hand.)
-VALIDATION_FONTS = ("yusei-magic/YuseiMagic-Regular.ttf",)
+VALIDATION_FONTS = ("yusei-magic/YuseiMagic-Regular.ttf", "yozvox-yozfont/YOzRSFi.ttf")
 # Letters and symbols of these, never trained on, validate "not a digit" (fonts-comfortaa,
 # fonts-quicksand, fonts-yusei-magic).
 NON_DIGIT_VALIDATION_FONTS = (

@@ -23,6 +23,7 @@ from scipy import ndimage as ndi
 
 from recognizer.vision.digit import crop_to_ink
 from recognizer.vision.strokes import INK_LEVEL, slimmed, stroke_width, thickened
+from training import hand_styles
 
 Rng = np.random.Generator
 
@@ -584,6 +585,61 @@ def kind_exotic_format(glyph: Glyph, rng: Rng, fmt: str | None = None) -> bytes:
     return EXOTIC_FORMATS[fmt](grey, alpha, rng)
 
 
+def kind_low_resolution(glyph: Glyph, rng: Rng) -> bytes:
+    """Another writer's digit scanned in 7-10 pixels and enlarged again (blocky or blurry): the
+    proxy for low-resolution scans of hands MNIST never saw."""
+    small = int(rng.integers(7, 11))
+    factor = float(rng.integers(4, 11))
+    resample = ("nearest", "bilinear", "bicubic")[int(rng.integers(3))]
+    ink = np.pad(glyph.render(64, rng), 4)
+    border = int(rng.integers(0, 3))
+    small_ink = hand_styles.shrunk_and_enlarged(ink, small, 1.0, "nearest")  # the scan's own pixels
+    small_ink = np.pad(small_ink, border)
+    height, width = small_ink.shape
+    enlarged = hand_styles.shrunk_and_enlarged(small_ink, height, factor, resample)
+    if rng.random() < 0.5:
+        pixels = _ink_onto(np.full(enlarged.shape, rng.uniform(225, 255), np.float32), enlarged, rng.uniform(0, 50))
+    else:
+        pixels = enlarged * rng.uniform(200, 255)
+    image = _to_image(pixels)
+    return _encode(image, "PNG") if rng.random() < 0.6 else _jpeg(image, rng, 70, 95)
+
+
+def kind_cursive_slant(glyph: Glyph, rng: Rng) -> bytes:
+    """An italic cursive hand: the digit leaning 17-31 degrees (mostly to the right) and
+    narrower, in pen on paper, photographed or scanned."""
+    digit = int(rng.integers(50, 220))
+    shear = float(rng.uniform(0.3, 0.6)) * (1 if rng.random() < 0.85 else -1)
+    ink = hand_styles.slanted(glyph.render(digit, rng), shear, float(rng.uniform(0.75, 1.0)))
+    shape = _frame_for(digit, rng.uniform(0.4, 0.75), rng.uniform(1.0, 1.4))
+    shape = (max(shape[0], ink.shape[0] + 2), max(shape[1], ink.shape[1] + 2))
+    paper = _rgb_paper(shape, rng, base=235, spread=15)
+    pixels = _ink_onto(paper, _place(shape, ink, rng), _dark_ink_colour(rng))
+    pixels *= lighting_field(shape, rng, rng.uniform(0.0, 0.3))[..., None]
+    pixels += _grain((*shape, 3), rng, rng.uniform(1, 4))
+    return _jpeg(_to_image(pixels), rng, 65, 92)
+
+
+def kind_hairline_pen(glyph: Glyph, rng: Rng) -> bytes:
+    """A fine pen (strokes one or two pixels wide on a large digit) or a broad calligraphic nib
+    (wide downstrokes, hairline joins), often in grey or blue ink: the thin parts are faint."""
+    digit = int(rng.integers(80, 240))
+    ink = glyph.render(digit, rng)
+    if rng.random() < 0.5:
+        ink = hand_styles.fine_pen(ink, float(rng.uniform(1.0, 2.0)), supersample=2)
+    else:
+        nib = float(rng.uniform(0.08, 0.16)) * digit
+        ink = hand_styles.broad_nib(ink, nib, float(rng.uniform(25, 55)), hairline=float(rng.uniform(0.8, 1.5)))
+    shape = _frame_for(digit, rng.uniform(0.45, 0.8), rng.uniform(0.9, 1.3))
+    shape = (max(shape[0], ink.shape[0] + 2), max(shape[1], ink.shape[1] + 2))
+    paper = _rgb_paper(shape, rng, base=238, spread=12)
+    colour = [(30, 30, 35), (40, 50, 140), (90, 90, 100), (120, 120, 130)][int(rng.integers(4))]
+    pixels = _ink_onto(paper, _place(shape, ink, rng), colour)
+    pixels += _grain((*shape, 3), rng, rng.uniform(1, 5))
+    image = _to_image(pixels)
+    return _encode(image, "PNG") if rng.random() < 0.3 else _jpeg(image, rng, 70, 95)
+
+
 # The names training/rows.py imports.
 _lighting, _shadow, _ruled_lines = lighting_field, shadow_field, ruled_lines
 
@@ -600,6 +656,10 @@ KINDS: dict[str, Callable[[Glyph, Rng], bytes]] = {
     "specks_noise": kind_specks,
     "canvas_rgba": kind_canvas_rgba,
     "exotic_format": kind_exotic_format,
+    # Issue #16: hands and pens MNIST never showed (appended: the kinds above keep their seeds).
+    "low_resolution": kind_low_resolution,
+    "cursive_slant": kind_cursive_slant,
+    "hairline_pen": kind_hairline_pen,
 }
 
 

@@ -8,7 +8,12 @@ in the file's pixels. Kinds:
 - ``touching``: at least one pair of neighbours whose ink touches or overlaps;
 - ``ruled``: ruled notebook paper, the lines crossing the digits;
 - ``photo``: tinted paper, uneven light, a shadow, a little blur;
-- ``mnist_strip``: the 28x28 MNIST images side by side, white on black (PNG).
+- ``mnist_strip``: the 28x28 MNIST images side by side, white on black (PNG);
+- ``overlapping`` (issue #16): neighbours touch, and many overlap by up to a quarter of the
+  narrower one's width;
+- ``angled`` (issue #16): a house or meter number photographed at an angle: digits of uneven
+  heights off a common baseline, the whole row rotated (+-12 degrees) and sheared (+-0.35),
+  uneven light and a shadow.
 
 Digits vary in size (+-15%) and sit slightly off a common baseline. The paper, light, lines
 and JPEG come from ``training.realistic`` (the single-digit uploads use the same ones).
@@ -39,7 +44,8 @@ from training.realistic import (
     mnist_glyph,
 )
 
-KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip")
+KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip", "overlapping", "angled")
+FIRST_KINDS = KINDS[:6]  # what evaluate_rows reports by default, comparable from round to round
 MIN_DIGITS, MAX_DIGITS = 2, 6
 TOUCH_LEVEL = 0.5  # ink from which two digits count as touching
 
@@ -50,6 +56,8 @@ GAPS = {
     "touching": (0.04, 0.3),
     "ruled": (0.08, 0.5),
     "photo": (0.1, 0.5),
+    "overlapping": (0.04, 0.3),
+    "angled": (0.05, 0.45),
 }
 
 
@@ -85,9 +93,18 @@ def _touching_shift(canvas: np.ndarray, ink: np.ndarray, x: int, y: int) -> int:
     return int(np.min((leftmost - rightmost)[both])) - 1
 
 
-def layout_digits(glyphs: list[np.ndarray], height: int, gaps: list[float], touch: list[bool], rng: Rng) -> Layout:
-    """Place ink crops left to right; ``touch[i]``: digit i+1 slides left until it meets digit i."""
-    jitter = [int(rng.uniform(-0.08, 0.08) * height) for _ in glyphs]
+def layout_digits(
+    glyphs: list[np.ndarray],
+    height: int,
+    gaps: list[float],
+    touch: list[bool],
+    rng: Rng,
+    overlap: list[float] | None = None,
+    baseline_jitter: float = 0.08,
+) -> Layout:
+    """Place ink crops left to right; ``touch[i]``: digit i+1 slides left until it meets digit i,
+    then ``overlap[i]`` of the narrower one's width further."""
+    jitter = [int(rng.uniform(-baseline_jitter, baseline_jitter) * height) for _ in glyphs]
     margin_x = int(rng.uniform(0.3, 0.9) * height) + 2
     margin_y = int(rng.uniform(0.3, 0.8) * height) + 2
     tallest = max(g.shape[0] for g in glyphs)
@@ -105,6 +122,8 @@ def layout_digits(glyphs: list[np.ndarray], height: int, gaps: list[float], touc
             if touch[index - 1]:
                 x -= _touching_shift(canvas, ink, x, y)
                 x -= int(rng.integers(0, max(1, height // 25) + 1))  # a little overlap at times
+                if overlap is not None:
+                    x -= int(overlap[index - 1] * min(w, glyphs[index - 1].shape[1]))
         x = max(0, x)
         canvas[y : y + h, x : x + w] = np.maximum(canvas[y : y + h, x : x + w], ink)
         boxes.append((x, y, w, h))
@@ -113,10 +132,12 @@ def layout_digits(glyphs: list[np.ndarray], height: int, gaps: list[float], touc
     return Layout(alpha=canvas[:, :right], boxes=tuple(boxes))
 
 
-def _render_glyphs(images: np.ndarray, labels: np.ndarray, height: int, rng: Rng) -> list[np.ndarray]:
+def _render_glyphs(
+    images: np.ndarray, labels: np.ndarray, height: int, rng: Rng, spread: float = 0.15
+) -> list[np.ndarray]:
     glyphs = []
     for image, label in zip(images, labels, strict=True):
-        size = int(round(height * rng.uniform(0.85, 1.15)))
+        size = int(round(height * rng.uniform(1 - spread, 1 + spread)))
         glyphs.append(mnist_glyph(image, int(label)).render(size, rng))
     return glyphs
 
@@ -131,7 +152,7 @@ def _paper_row(layout: Layout, rng: Rng, kind: str) -> Image.Image:
         pixels = _ink_onto(paper, layout.alpha, _dark_ink_colour(rng))
         pixels *= _lighting(shape, rng, rng.uniform(0.0, 0.2))[..., None]
         pixels += _grain((*shape, 3), rng, rng.uniform(1, 4))
-    elif kind == "photo":
+    elif kind in ("photo", "angled"):
         paper = _rgb_paper(shape, rng, base=225, spread=25)
         pixels = _ink_onto(paper, layout.alpha, _dark_ink_colour(rng))
         light = _lighting(shape, rng, rng.uniform(0.15, 0.4)) * _shadow(shape, rng, rng.uniform(0.2, 0.5))
@@ -143,6 +164,31 @@ def _paper_row(layout: Layout, rng: Rng, kind: str) -> Image.Image:
         pixels = _ink_onto(paper, layout.alpha, rng.uniform(0, 70))
         pixels += _grain(shape, rng, rng.uniform(0.5, 5))
     return _to_image(pixels)
+
+
+def at_an_angle(layout: Layout, rotation: float, shear: float) -> Layout:
+    """The row sheared by ``shear`` (x += shear * y) then rotated by ``rotation`` degrees
+    (anticlockwise), on a canvas grown to hold it; each box becomes its transformed corners' box."""
+    angle = np.deg2rad(rotation)
+    forward = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]]) @ np.array(
+        [[1.0, shear], [0.0, 1.0]]
+    )  # (x, y) -> (x', y'), y pointing down
+    height, width = layout.alpha.shape
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], dtype=float) @ forward.T
+    low = corners.min(axis=0)
+    size = np.ceil(corners.max(axis=0) - low).astype(int) + 1
+    inverse = np.linalg.inv(forward)
+    shift = inverse @ low  # output (0, 0) comes from input inverse @ (0 + low)
+    coefficients = (inverse[0, 0], inverse[0, 1], shift[0], inverse[1, 0], inverse[1, 1], shift[1])
+    image = Image.fromarray(layout.alpha, mode="F")
+    out = image.transform((int(size[0]), int(size[1])), Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR)
+    boxes = []
+    for x, y, w, h in layout.boxes:
+        box_corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], dtype=float) @ forward.T - low
+        x0, y0 = np.floor(box_corners.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(box_corners.max(axis=0)).astype(int)
+        boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    return Layout(alpha=np.clip(np.asarray(out, dtype=np.float32), 0, 1), boxes=tuple(boxes))
 
 
 def _ink_box(image: np.ndarray, offset: int) -> tuple[int, int, int, int]:
@@ -162,17 +208,26 @@ def make_row(kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng) -> Row
         boxes = tuple(_ink_box(image, offset=28 * i) for i, image in enumerate(images))
         return Row(kind, number, mnist_strip(images), boxes)
     height = int(rng.integers(28, 120))
-    glyphs = _render_glyphs(images, labels, height, rng)
+    glyphs = _render_glyphs(images, labels, height, rng, spread=0.25 if kind == "angled" else 0.15)
     low, high = GAPS[kind]
     gaps = [float(rng.uniform(low, high)) for _ in range(len(glyphs) - 1)]
-    if kind == "touching":
+    overlap = None
+    if kind == "overlapping":
+        touch = [bool(rng.random() < 0.6) for _ in gaps]
+        touch[int(rng.integers(len(touch)))] = True
+        overlap = [float(rng.uniform(0.0, 0.25)) if t else 0.0 for t in touch]
+    elif kind == "touching":
         touch = [bool(rng.random() < 0.35) for _ in gaps]
         touch[int(rng.integers(len(touch)))] = True
     elif kind == "close":
         touch = [bool(rng.random() < 0.1) for _ in gaps]
     else:
         touch = [False] * len(gaps)
-    layout = layout_digits(glyphs, height, gaps, touch, rng)
+    layout = layout_digits(
+        glyphs, height, gaps, touch, rng, overlap=overlap, baseline_jitter=0.15 if kind == "angled" else 0.08
+    )
+    if kind == "angled":
+        layout = at_an_angle(layout, rotation=float(rng.uniform(-12, 12)), shear=float(rng.uniform(-0.35, 0.35)))
     image = _paper_row(layout, rng, kind)
     data = _jpeg(image, rng, 60, 92) if rng.random() < 0.8 else _encode(image, "PNG")
     return Row(kind, number, data, layout.boxes)

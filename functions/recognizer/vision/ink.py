@@ -16,11 +16,12 @@ from recognizer.vision import ndimage as ndi
 from recognizer.vision.components import ink_components
 from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Frame
 from recognizer.vision.lines import remove_printed_lines
-from recognizer.vision.noise import denoised, noise_sigma
+from recognizer.vision.noise import denoised, lower_tail_sigma, noise_sigma
 from recognizer.vision.paper import Paper, background_window, full_size, has_shadows, paper_levels, paper_of
+from recognizer.vision.pixelation import block_size
 from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.strokes import INK_LEVEL
-from recognizer.vision.tuning import PAPER, RESOLUTION
+from recognizer.vision.tuning import PAPER, PIXELATION, RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,23 @@ class InkMap:
         return Frame(self.scale)
 
 
+def _unpixelated(grey: Image.Image) -> Image.Image:
+    """An upload enlarged pixel by pixel, at its own resolution (else as it is)."""
+    if max(grey.size) > PIXELATION.max_side:
+        return grey
+    block = block_size(np.asarray(grey, dtype=np.float32) / 255.0)
+    if block <= 1.0:
+        return grey
+    size = (max(1, round(grey.size[0] / block)), max(1, round(grey.size[1] / block)))
+    return grey.resize(size, Image.Resampling.BOX)
+
+
 def working_grey(image: Image.Image, max_side: int = RESOLUTION.work_side) -> tuple[np.ndarray, float]:
-    """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels."""
-    grey = image if image.mode == "L" else image.convert("L")
+    """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels.
+    An upload enlarged pixel by pixel is taken at its own resolution first, then enlarged
+    smoothly like any small upload."""
+    original_width = image.size[0]
+    grey = _unpixelated(image if image.mode == "L" else image.convert("L"))
     width, height = grey.size
     longest = max(width, height)
     if longest > max_side:
@@ -57,8 +72,7 @@ def working_grey(image: Image.Image, max_side: int = RESOLUTION.work_side) -> tu
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         resample = Image.Resampling.BILINEAR if scale < 1 else Image.Resampling.BICUBIC
         grey = grey.resize(size, resample, reducing_gap=2.0 if scale < 1 else None)
-        scale = grey.size[0] / width
-    return np.asarray(grey, dtype=np.float32) / 255.0, scale
+    return np.asarray(grey, dtype=np.float32) / 255.0, grey.size[0] / original_width
 
 
 def _lighting_gain(paper: np.ndarray) -> np.ndarray:
@@ -68,39 +82,67 @@ def _lighting_gain(paper: np.ndarray) -> np.ndarray:
     return np.clip(typical / np.maximum(paper, 0.05), 0.5, 4.0).astype(np.float32)
 
 
-def _contrast_normalised(excess: np.ndarray) -> tuple[np.ndarray, float]:
+@dataclass(frozen=True)
+class _Levels:
+    """Ink above its paper, read at two levels: ``ink`` from a third of the typical stroke's
+    contrast, ``faint`` from ``PAPER.faint_stroke`` of it (both [0, 1])."""
+
+    ink: np.ndarray
+    faint: np.ndarray
+    contrast: float
+
+
+def _contrast_normalised(excess: np.ndarray) -> _Levels:
     """Ink above its paper -> [0, 1]: the paper's noise to 0, a typical stroke core to 1.
 
     The stroke level is the 90th percentile of what stands above the noise, or half the
     strongest few dozen pixels when the digit is tiny and noise outnumbers it.
     """
-    noise = noise_sigma(excess)
-    floor = max(PAPER.noise_sigmas * noise, PAPER.min_contrast / 2)
     flat = excess.ravel()
     count = max(16, int(0.002 * flat.size))
     strongest = float(np.partition(flat, flat.size - count)[-count:].mean())
+    floor = max(PAPER.noise_sigmas * noise_sigma(excess), PAPER.min_contrast / 2)
+    if PAPER.min_contrast <= strongest < 1.5 * floor:
+        # As much ink as paper (a digit filling its frame): the values' spread is the ink's.
+        floor = max(PAPER.noise_sigmas * lower_tail_sigma(excess), PAPER.min_contrast / 2)
     if strongest < PAPER.min_contrast or strongest < 1.5 * floor:
-        return np.zeros_like(excess), max(strongest, 0.0)
+        blank = np.zeros_like(excess)
+        return _Levels(blank, blank, max(strongest, 0.0))
     above = flat[flat > floor]
     typical = float(np.partition(above, int(0.9 * (above.size - 1)))[int(0.9 * (above.size - 1))])
     strong = max(typical, 0.5 * strongest)
-    low = max(floor, 0.3 * strong)
-    high = max(0.8 * strong, low + 1e-3)
-    ink = np.clip((excess - low) / (high - low), 0.0, 1.0)
-    return ink.astype(np.float32, copy=False), strongest
+    return _Levels(
+        _scaled(excess, max(floor, 0.3 * strong), 0.8 * strong),
+        _scaled(excess, max(floor, PAPER.faint_stroke * strong), PAPER.faint_stroke_full * strong),
+        strongest,
+    )
 
 
-def _ink_against_paper(
-    bright_ink: np.ndarray, paper: Paper, dark_ink: bool, window: int
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """(ink map, contrast, the paper's levels at coarse scale) for one background window."""
+def _scaled(excess: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.clip((excess - low) / (max(high, low + 1e-3) - low), 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def _with_faint_strokes(ink: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """``ink`` plus the faint strokes that join it: a fine pen's hairline join, the partly
+    covered pixels of a stroke scanned at low resolution. Strokes are decided as a whole: a
+    faint stroke counts when it touches a strong one; faint marks on their own stay paper."""
+    labels, count = ndi.label(faint >= INK_LEVEL, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return ink
+    joined = np.zeros(count + 1, dtype=bool)
+    joined[np.unique(labels[ink >= INK_LEVEL])] = True
+    joined[0] = False
+    return np.where(joined[labels], np.maximum(ink, faint), ink)
+
+
+def _ink_against_paper(bright_ink: np.ndarray, paper: Paper, dark_ink: bool, window: int) -> tuple[_Levels, np.ndarray]:
+    """(ink at both levels and contrast, the paper's levels at coarse scale) for one background window."""
     levels = paper_levels(paper, window)
     background = full_size(paper, levels)
     excess = bright_ink - background
     if dark_ink:  # on dark paper (MNIST's black) there is no paper brightness to divide by
         excess *= _lighting_gain(1.0 - background)
-    ink, contrast = _contrast_normalised(excess)
-    return ink, contrast, levels
+    return _contrast_normalised(excess), levels
 
 
 def _window_for_strokes(ink: np.ndarray) -> int:
@@ -119,16 +161,19 @@ def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
     bright_ink = 1.0 - grey if dark_ink else grey
     paper = paper_of(bright_ink)
     window = background_window(paper.coarse)
-    ink, contrast, levels = _ink_against_paper(bright_ink, paper, dark_ink, window)
+    found, levels = _ink_against_paper(bright_ink, paper, dark_ink, window)
     # The default window allows for marker strokes filling the frame; when there are shadows,
     # thinner strokes let a tighter window follow their edges and corners closely.
-    if contrast > 0 and has_shadows(paper, levels):
-        tighter = _window_for_strokes(ink)
+    if found.contrast > 0 and has_shadows(paper, levels):
+        tighter = _window_for_strokes(found.ink)
         if tighter < 0.75 * window:
-            ink, contrast, _ = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
-    if contrast > 0:
-        ink = remove_printed_lines(ink)
-    return ink, contrast
+            found, _ = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
+    if found.contrast <= 0:
+        return found.ink, found.contrast
+    cleaned = remove_printed_lines(found.ink)
+    if cleaned is not found.ink or remove_printed_lines(found.faint) is not found.faint:
+        return cleaned, found.contrast  # ruled or squared paper: its lines, faint or not, touch the digit
+    return _with_faint_strokes(found.ink, found.faint), found.contrast
 
 
 def _found_the_page(ink: np.ndarray) -> bool:

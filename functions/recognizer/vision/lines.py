@@ -133,6 +133,7 @@ def remove_printed_lines(ink: np.ndarray) -> np.ndarray:
     ink; a single long straight stroke (a "1", a "7"'s bar) does not make paper. On paper, in
     each direction that has a line across (a margin counts), every thin straight segment goes
     (lines broken by JPEG or fading too), as far as it is no thicker than the printed lines.
+    Without printed lines, ``ink`` itself is returned (the same array).
     """
     if not _may_hold_lines(ink):
         return ink

@@ -23,11 +23,26 @@ RESOLUTION = WorkingResolution()
 
 
 @dataclass(frozen=True)
+class PixelationRules:
+    """When an upload counts as enlarged pixel by pixel (``pixelation.block_size``)."""
+
+    max_side: int = 1024  # larger uploads are not looked at (a scan blown up in blocks is small)
+    min_block: float = 2.5  # source pixels enlarged less than this are left as they are
+    min_blocks: int = 4  # runs of alike rows and of alike columns needed to tell
+    tolerance: float = 0.2  # of the image's grey range: neighbours differing less are alike (JPEG)
+
+
+PIXELATION = PixelationRules()
+
+
+@dataclass(frozen=True)
 class PaperRules:
     """Telling paper from ink: noise, background, polarity, contrast, the page itself."""
 
     noisy: float = 0.06  # per-pixel noise (of the full range) above which the image is smoothed first
     min_contrast: float = 0.06  # ink must differ from its paper by 6% of the full range
+    faint_stroke: float = 0.12  # of the typical stroke: fainter strokes that touch ink count from here
+    faint_stroke_full: float = 0.3  # ... and count fully from here (plain ink: 0.3 to 0.8)
     noise_sigmas: float = 4.0  # and stand out from the paper's noise by this many sigmas
     coarse_factor: int = 4  # background is estimated at 1/4 of the working resolution
     background_window: float = 0.4  # of the short side: ink narrower than this is not background

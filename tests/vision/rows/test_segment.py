@@ -15,11 +15,12 @@ from recognizer.networks import DIGIT_TFLITE, load_networks
 from recognizer.networks.probe import PROBE_FILE, load_probe
 from recognizer.settings import REPO_MODELS
 from recognizer.vision.geometry import Box
+from recognizer.vision.rows import segment
 from recognizer.vision.rows.cuts import candidate_cuts
 from recognizer.vision.rows.pieces import Group
 from recognizer.vision.rows.segment import FoundDigit, RowModels, find_digits
 from training.realistic import mnist_glyph
-from training.rows import Layout, layout_digits, make_rows, mnist_strip
+from training.rows import Layout, at_an_angle, layout_digits, make_rows, mnist_strip
 
 MAX_PIXELS = 50_000_000
 NETWORKS = load_networks(REPO_MODELS, row_reader=False)  # read-only, shared by the tests here
@@ -296,3 +297,33 @@ def test_a_probe_fitted_for_another_model_is_not_used(tmp_path) -> None:
     other_model = tmp_path / DIGIT_TFLITE
     other_model.write_bytes((REPO_MODELS / DIGIT_TFLITE).read_bytes() + b"retrained")
     assert load_probe(tmp_path / PROBE_FILE, other_model) is None
+
+
+def test_a_row_photographed_at_an_angle_is_read_level_with_its_boxes_where_the_digits_lie(
+    mnist_sample, monkeypatch
+) -> None:
+    digits = [3, 0, 7, 2, 6]
+    for degrees in (-13.0, 11.0):
+        layout = at_an_angle(row(mnist_sample, digits, [0.3] * 4, height=70), rotation=degrees, shear=0.0)
+        found = found_in(on_paper(layout.alpha), run=run_model)
+        assert read_digits(found) == digits
+        for digit, box in zip(found, layout.boxes, strict=True):
+            assert iou(digit.box, box) >= 0.5, (digit.box, box)
+    # Levelled, each digit is fed upright: as the level row's digits, not turned by the slope.
+    level = found_in(on_paper(row(mnist_sample, digits, [0.3] * 4, height=70).alpha), run=run_model)
+    turned = on_paper(at_an_angle(row(mnist_sample, digits, [0.3] * 4, height=70), rotation=-13.0, shear=0.0).alpha)
+    levelled = found_in(turned, run=run_model)
+    monkeypatch.setattr(segment, "levelling", lambda ink: None)
+    as_it_lies = found_in(turned, run=run_model)
+
+    def likeness(found: list[FoundDigit]) -> float:
+        return float(
+            np.mean(
+                [
+                    np.corrcoef(a.model_input.ravel(), b.model_input.ravel())[0, 1]
+                    for a, b in zip(found, level, strict=True)
+                ]
+            )
+        )
+
+    assert likeness(levelled) > likeness(as_it_lies) + 0.05

@@ -1,7 +1,8 @@
 """A row of handwritten digits -> each digit's ink, box and model input, left to right.
 
 1. the upload as an ink map at a working resolution that suits a row (wide images keep more
-   pixels across), re-read from the upload's own pixels when the row is small in a big photo;
+   pixels across), re-read from the upload's own pixels when the row is small in a big photo,
+   and turned level when it was photographed at an angle (``skew``);
 2. its pieces of ink (``pieces``);
 3. pieces that may hold several digits cut where the evidence says so (``cuts``, ``choose``):
    unless a piece looks like one digit, candidate parts are all read in one batch and the
@@ -38,6 +39,7 @@ from recognizer.vision.rows.choose import (
 from recognizer.vision.rows.cuts import stroke_px
 from recognizer.vision.rows.fusion import PieceReading, digits_per_piece, fold_unread, read_alike
 from recognizer.vision.rows.pieces import Group, crop_ink, may_hold_several, row_groups, row_height, typical_width
+from recognizer.vision.rows.skew import Turn, levelling
 from recognizer.vision.rows.strip import Emission, RowReader
 from recognizer.vision.rows.tuning import CUTS, FUSION, WORKING
 from recognizer.vision.tuning import RESOLUTION
@@ -150,15 +152,33 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
     return dataclasses.replace(mapped, ink=mapped.ink[pad : pad + grey.size[1]])
 
 
+@dataclass(frozen=True)
+class Segmented:
+    """A row's digits as found in its ink map, turned level first when it was at an angle."""
+
+    ink: np.ndarray  # the map the groups were found in (levelled when ``turn`` is not None)
+    groups: list[Group]
+    turn: Turn | None  # how the original map was turned (None: not turned)
+    shape: tuple[int, int]  # the original map's shape
+
+    def box_of(self, group: Group) -> Box:
+        """The group's box in the original map."""
+        return group.box if self.turn is None else self.turn.box_back(group.box, self.shape)
+
+
+def segment_level(ink: np.ndarray, models: RowModels = RowModels()) -> Segmented:
+    """``segment_ink`` of the row turned level first, when it is at an angle."""
+    turn = levelling(ink)
+    level = ink if turn is None else turn.apply(ink)
+    return Segmented(level, segment_ink(level, models), turn, ink.shape)
+
+
 def _second_look(
-    image: Image.Image, frame: Frame, groups: list[Group], height: float, dark_ink: bool, models: RowModels
-) -> tuple[np.ndarray, Frame, list[Group]] | None:
+    image: Image.Image, frame: Frame, region: Box, height: float, dark_ink: bool, models: RowModels
+) -> tuple[Frame, Segmented] | None:
     """Re-read a row that is small in the working map from the image's own pixels."""
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
     per_upload = image.size[0] / upload_size[0]  # image pixels per upload pixel
-    region = groups[0].box
-    for group in groups[1:]:
-        region = region.union(group.box)
     margin = 0.5 * height
     x, y, w, h = region
     to_image = per_upload / frame.scale  # image pixels per working pixel
@@ -173,11 +193,11 @@ def _second_look(
     closer = row_ink_map(crop, side, dark_ink=dark_ink)
     if closer.is_blank:
         return None
-    found = segment_ink(closer.ink, models)
-    if not found:
+    found = segment_level(closer.ink, models)
+    if not found.groups:
         return None
     crop_frame = Frame(scale=closer.scale * per_upload, left=left / per_upload, top=top / per_upload)
-    return closer.ink, crop_frame, found
+    return crop_frame, found
 
 
 def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[FoundDigit]:
@@ -189,19 +209,23 @@ def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[Fou
     first = row_ink_map(image, working_side(image.size))
     if first.is_blank:
         raise NoDigitFound("no digit found: the image looks blank")
-    ink, frame = first.ink, Frame(first.scale)
-    groups = segment_ink(ink, models)
-    if not groups:
+    frame = Frame(first.scale)
+    segmented = segment_level(first.ink, models)
+    if not segmented.groups:
         raise NoDigitFound("no digit found: only specks of ink")
-    height = row_height(groups)
-    if height < WORKING.refine_below and image.size[0] / ink.shape[1] > 1.5:
-        closer = _second_look(image, frame, groups, height, first.dark_ink, models)
+    height = row_height(segmented.groups)
+    if height < WORKING.refine_below and image.size[0] / first.ink.shape[1] > 1.5:
+        boxes = [segmented.box_of(group) for group in segmented.groups]
+        region = boxes[0]
+        for box in boxes[1:]:
+            region = region.union(box)
+        closer = _second_look(image, frame, region, height, first.dark_ink, models)
         if closer is not None:
-            ink, frame, groups = closer
+            frame, segmented = closer
     upload_size = image.info.get(UPLOAD_SIZE_KEY, image.size)
     found = []
-    for group in groups:
-        crop = crop_ink(ink, group)
-        box = frame.to_upload(group.box, upload_size)
+    for group in segmented.groups:
+        crop = crop_ink(segmented.ink, group)
+        box = frame.to_upload(segmented.box_of(group), upload_size)
         found.append(FoundDigit(crop, normalize_digit(crop), box, group.read_as, group.clump))
     return found

@@ -25,6 +25,18 @@ WORKING = WorkingSize()
 
 
 @dataclass(frozen=True)
+class SkewRules:
+    """When a row is turned level before it is cut (``skew``): in degrees and ratios."""
+
+    min_angle: float = 3.0  # rows turned less are left as they are (the network reads digits turned more)
+    max_angle: float = 25.0  # a turn beyond this is not a photographed row but a column or a diagonal
+    min_elongation: float = 2.2  # the ink's spread along the row over across it: shorter rows (two digits) stay
+
+
+SKEW = SkewRules()
+
+
+@dataclass(frozen=True)
 class PieceRules:
     """Which pieces of ink are specks, fragments, one digit, or off the row."""
 
