@@ -661,6 +661,7 @@ KINDS: dict[str, Callable[[Glyph, Rng], bytes]] = {
     "cursive_slant": kind_cursive_slant,
     "hairline_pen": kind_hairline_pen,
 }
+HARD_KINDS = ("low_resolution", "cursive_slant", "hairline_pen")  # issue #16's
 
 
 # Sets --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from recognizer.feature_maps import (
     input_png,
 )
 from recognizer.networks import Networks, load_networks
-from recognizer.networks.digit_cnn import Activations
+from recognizer.networks.digit_cnn import Activations, surest
 from recognizer.schemas import (
     BatchFailure,
     BatchPrediction,
@@ -44,7 +44,7 @@ from recognizer.schemas import (
 )
 from recognizer.settings import Settings
 from recognizer.storage import MapStore, new_prediction_id
-from recognizer.vision.digit import to_model_input
+from recognizer.vision.readings import model_inputs
 from recognizer.vision.rows.fusion import with_row_reading
 from recognizer.vision.rows.segment import find_digits
 
@@ -127,7 +127,10 @@ class Recognizer:
     def predict_digit(self, data: bytes, *, store: bool = True, sent_to_s3: bool = False) -> PredictionResponse:
         """Answer one uploaded image of one digit. ``store=False`` stores nothing for it."""
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
-        return self.predict_inputs([to_model_input(image)], store=store)[0]
+        readings = model_inputs(image)
+        activations = self.networks.digit.run(np.stack(readings))
+        best = surest(activations.probs, activations.digit)
+        return self._answer(readings[best], activations.row(best), store=store, in_row=False)
 
     def predict_inputs(
         self, model_inputs: Sequence[np.ndarray], *, store: bool = True, in_row: bool = False

@@ -40,6 +40,13 @@ class Activations:
         return Activations(self.probs[piece], self.digit[piece], self.conv1[piece], self.conv2[piece])
 
 
+def surest(probs: np.ndarray, digit: np.ndarray) -> int:
+    """Which of several readings of one upload the network is surest of (``probs`` [N, 10],
+    ``digit`` [N, 1], as ``Activations`` holds them): the highest probability of its digit
+    times the probability that it is a digit at all."""
+    return int(np.argmax(probs.max(axis=1) * digit[:, 0]))
+
+
 class DigitModel(Protocol):
     backend: str
 

@@ -156,7 +156,7 @@ def _window_for_strokes(ink: np.ndarray) -> int:
     return max(3, int(np.ceil(PAPER.stroke_windows * width / PAPER.coarse_factor))) | 1
 
 
-def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
+def _ink_of(grey: np.ndarray, dark_ink: bool, faint_strokes: bool) -> tuple[np.ndarray, float]:
     """The ink map and contrast of working grey levels, for a given polarity."""
     bright_ink = 1.0 - grey if dark_ink else grey
     paper = paper_of(bright_ink)
@@ -171,7 +171,7 @@ def _ink_of(grey: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
     if found.contrast <= 0:
         return found.ink, found.contrast
     cleaned = remove_printed_lines(found.ink)
-    if cleaned is not found.ink or remove_printed_lines(found.faint) is not found.faint:
+    if not faint_strokes or cleaned is not found.ink or remove_printed_lines(found.faint) is not found.faint:
         return cleaned, found.contrast  # ruled or squared paper: its lines, faint or not, touch the digit
     return _with_faint_strokes(found.ink, found.faint), found.contrast
 
@@ -190,10 +190,18 @@ def _found_the_page(ink: np.ndarray) -> bool:
     return False
 
 
-def ink_map(image: Image.Image, *, max_side: int = RESOLUTION.work_side, dark_ink: bool | None = None) -> InkMap:
+def ink_map(
+    image: Image.Image,
+    *,
+    max_side: int = RESOLUTION.work_side,
+    dark_ink: bool | None = None,
+    faint_strokes: bool = True,
+) -> InkMap:
     """How much ink each pixel holds, at a working resolution of at most ``max_side``.
 
-    ``dark_ink`` forces the polarity (None: decide from the image). The map's ``scale`` is in
+    ``dark_ink`` forces the polarity (None: decide from the image). ``faint_strokes``: faint
+    strokes that touch the ink count too (a row says no: its neighbours' faint fringes would
+    join digits that only come close). The map's ``scale`` is in
     working pixels per pixel of the upload (``image.info["upload_size"]`` when the decoder
     read a reduced JPEG, else the image itself).
     """
@@ -202,12 +210,12 @@ def ink_map(image: Image.Image, *, max_side: int = RESOLUTION.work_side, dark_in
     upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
     scale *= image.size[0] / upload_width
     if dark_ink is not None:
-        ink, contrast = _ink_of(grey, dark_ink)
+        ink, contrast = _ink_of(grey, dark_ink, faint_strokes)
         return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
     dark_ink = ink_is_dark(grey)
-    ink, contrast = _ink_of(grey, dark_ink)
+    ink, contrast = _ink_of(grey, dark_ink, faint_strokes)
     if contrast > 0 and _found_the_page(ink):
-        other, other_contrast = _ink_of(grey, not dark_ink)
+        other, other_contrast = _ink_of(grey, not dark_ink, faint_strokes)
         if other_contrast > 0 and not _found_the_page(other):
             dark_ink, ink, contrast = not dark_ink, other, other_contrast
     return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)

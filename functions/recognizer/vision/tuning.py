@@ -36,6 +36,19 @@ PIXELATION = PixelationRules()
 
 
 @dataclass(frozen=True)
+class GreyLevelRules:
+    """When a small upload is also read by its grey levels (``grey_levels``), and how."""
+
+    max_side: int = 256  # uploads larger than this are photos or pages: the ink map alone reads them
+    plain_paper: float = 0.08  # most of the image's edge within this of its median: plain paper
+    min_contrast: float = 0.2  # the darkest ink at least this far from the paper
+    paper_below: float = 0.15  # of the darkest ink: fainter is paper (JPEG noise, grain)
+
+
+GREY_LEVELS = GreyLevelRules()
+
+
+@dataclass(frozen=True)
 class PaperRules:
     """Telling paper from ink: noise, background, polarity, contrast, the page itself."""
 

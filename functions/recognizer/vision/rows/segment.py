@@ -148,7 +148,7 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
     pad = min(grey.size[1] - 1, int(np.ceil(WORKING.line_pad * grey.size[1])))
     taller = Image.fromarray(np.pad(np.asarray(grey), ((pad, pad), (0, 0)), mode="reflect"), mode="L")
     taller.info[UPLOAD_SIZE_KEY] = grey.info[UPLOAD_SIZE_KEY]
-    mapped = ink_map(taller, max_side=max(taller.size), dark_ink=dark_ink)
+    mapped = ink_map(taller, max_side=max(taller.size), dark_ink=dark_ink, faint_strokes=False)
     return dataclasses.replace(mapped, ink=mapped.ink[pad : pad + grey.size[1]])
 
 
