@@ -218,7 +218,8 @@ def calibrate(models_dir: Path, data_dir: str | None, per_kind: int, max_refused
         "not_digit_below": threshold,
         "previous_temperature": old_temperature,
         "how": "temperature: least ECE of the validation digit uploads' answers; threshold: at most "
-        f"{max_refused:.1%} of every kind's validation digit uploads and {max_refused / 2:.2%} of all fall under it",
+        f"{max_refused:.1%} of every kind's validation digit uploads ({MAX_REFUSED_OF_HARD_KINDS:.0%} of "
+        f"{', '.join(realistic.HARD_KINDS)}) and {max_refused / 2:.2%} of the others' together fall under it",
         "validation_uploads": len(inputs.labels),
         "per_kind": per_kind,
         "before": figures(before, inputs, 0.0),

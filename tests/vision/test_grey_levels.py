@@ -41,8 +41,9 @@ def test_a_blocky_scan_is_read_as_an_mnist_digit(mnist_sample) -> None:
 
 def test_photos_pages_and_ruled_paper_are_left_to_the_ink_map(mnist_sample) -> None:
     digit = mnist_sample.image_of(3)
-    large = _scan(digit, native=40, factor=8)
-    assert max(large.size) > 256 and grey_level_input(large, dark_ink=True) is None
+    large = _scan(digit, native=40, factor=1).resize((320, 320), Image.Resampling.BICUBIC)
+    assert grey_level_input(large, dark_ink=True) is None  # a drawing of 320 px, not a scan of few
+    assert grey_level_input(_scan(digit, native=40, factor=8), dark_ink=True) is not None  # 40 px, blown up
     uneven = np.asarray(_scan(digit), dtype=np.float32) * np.linspace(0.4, 1.0, 72)[None, :]
     assert grey_level_input(Image.fromarray(uneven.astype(np.uint8), mode="L"), dark_ink=True) is None
     ruled = np.asarray(_scan(digit), dtype=np.uint8).copy()

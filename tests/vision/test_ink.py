@@ -11,13 +11,13 @@ from recognizer.vision.ink import ink_map
 from recognizer.vision.strokes import INK_LEVEL
 
 
-def _four(join_grey: int, join_width: int, mark_grey: int | None = None) -> Image.Image:
-    """A "4" in dark strokes whose slanted join is a hairline of ``join_grey``, and maybe a
-    faint mark of ``mark_grey`` away from it."""
+def _four(join_grey: int, join_width: int, mark_grey: int | None = None, stroke: int = 2) -> Image.Image:
+    """A "4" in dark fine-pen strokes whose slanted join is a hairline of ``join_grey``, and
+    maybe a faint mark of ``mark_grey`` away from it."""
     image = Image.new("L", (240, 240), 235)
     draw = ImageDraw.Draw(image)
-    draw.line([(60, 150), (180, 150)], fill=30, width=9)  # the bar
-    draw.line([(150, 40), (150, 210)], fill=30, width=9)  # the stem
+    draw.line([(60, 150), (180, 150)], fill=30, width=stroke)  # the bar
+    draw.line([(150, 40), (150, 210)], fill=30, width=stroke)  # the stem
     draw.line([(148, 42), (64, 146)], fill=join_grey, width=join_width)  # the hairline join
     if mark_grey is not None:
         draw.ellipse([(20, 20), (34, 34)], fill=mark_grey)
@@ -32,13 +32,18 @@ def _join_kept(image: Image.Image) -> float:
 
 
 def test_a_faint_hairline_join_stays_part_of_the_digit() -> None:
-    assert _join_kept(_four(join_grey=30, join_width=9)) == 1.0
-    assert _join_kept(_four(join_grey=175, join_width=2)) == 1.0  # under a third of the strokes' contrast, 2 px
+    assert _join_kept(_four(join_grey=30, join_width=2)) == 1.0
+    assert _join_kept(_four(join_grey=175, join_width=2)) == 1.0  # under a third of the strokes' contrast
     assert len(ink_components(ink_map(_four(join_grey=175, join_width=2)).ink)[1]) == 1
 
 
+def test_a_markers_faint_fringe_is_left_as_it_was() -> None:
+    """Wide strokes keep their ink: a faint join beside them is not a fine pen's."""
+    assert _join_kept(_four(join_grey=175, join_width=2, stroke=12)) == 0.0
+
+
 def test_a_faint_mark_on_its_own_stays_paper() -> None:
-    ink = ink_map(_four(join_grey=30, join_width=9, mark_grey=175)).ink
+    ink = ink_map(_four(join_grey=30, join_width=2, mark_grey=175)).ink
     assert not (ink[10:40, 10:40] >= INK_LEVEL).any()
 
 

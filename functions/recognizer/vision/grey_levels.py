@@ -33,10 +33,13 @@ def _native(grey: Image.Image) -> np.ndarray:
 
 
 def grey_level_input(image: Image.Image, dark_ink: bool) -> np.ndarray | None:
-    """The digit's grey levels as the network's input, for a small upload on plain paper."""
-    if max(image.size) > GREY_LEVELS.max_side:
+    """The digit's grey levels as the network's input, for an upload of few pixels (at its own
+    resolution: blocks undone) on plain paper."""
+    if max(image.size) > PIXELATION.max_side:
         return None
     grey = _native(image if image.mode == "L" else image.convert("L"))
+    if max(grey.shape) > GREY_LEVELS.max_side:
+        return None  # a photo or a page (or a large drawing): the ink map reads it
     edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     paper = float(np.median(edge))
     if float(np.percentile(np.abs(edge - paper), 75)) > GREY_LEVELS.plain_paper:

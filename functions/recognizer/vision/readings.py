@@ -2,7 +2,7 @@
 
 In: a decoded upload (Pillow image). Out: one or two float32 [28, 28] inputs: always the ink
 map's (``digit.to_model_input``: paper, light, lines and specks taken out, strokes brought to
-MNIST's width), and for a small upload on plain paper its grey levels too
+MNIST's width), and for an upload of few pixels on plain paper its grey levels too
 (``grey_levels.grey_level_input``: a scan of a few pixels keeps its partly inked pixels). The
 caller runs both in one batch and answers the one the network is surest of
 (``networks.digit_cnn.surest``).
@@ -16,13 +16,13 @@ from PIL import Image
 from recognizer.vision.digit import to_model_input
 from recognizer.vision.grey_levels import grey_level_input
 from recognizer.vision.polarity import ink_is_dark
-from recognizer.vision.tuning import GREY_LEVELS
+from recognizer.vision.tuning import PIXELATION
 
 
 def model_inputs(image: Image.Image) -> list[np.ndarray]:
     """The upload's readings, the ink map's first (NoDigitFound when it finds no digit)."""
     first = to_model_input(image)
-    if max(image.size) > GREY_LEVELS.max_side:
+    if max(image.size) > PIXELATION.max_side:
         return [first]
     grey = np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.float32) / 255.0
     second = grey_level_input(image, dark_ink=ink_is_dark(grey))
