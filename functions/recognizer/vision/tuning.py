@@ -40,7 +40,7 @@ class GreyLevelRules:
     """When a small upload is also read by its grey levels (``grey_levels``), and how."""
 
     max_side: int = 96  # at their own resolution: larger uploads are read by the ink map alone (read both
-    # ways, twice the chances for a mark to look like a digit: at 256 px, 10% fewer letters were refused)
+    # ways, twice the chances for a mark to look like a digit: at 256 px, 7-8 points fewer letters refused)
     plain_paper: float = 0.08  # most of the image's edge within this of its median: plain paper
     min_contrast: float = 0.2  # the darkest ink at least this far from the paper
     paper_below: float = 0.15  # of the darkest ink: fainter is paper (JPEG noise, grain)
