@@ -81,8 +81,9 @@ TRAINING_FONTS = (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-# Handwriting fonts held out of training: validation only (fonts-yusei-magic). Kristi, once
-# here, is reserved for the project's independent measurement and refused (realistic.py).
+# Handwriting fonts held out of training: validation only (fonts-yusei-magic,
+# fonts-yozvox-yozfont-standard-kana). Fonts reserved for the project's independent measurement
+# are refused (realistic.RESERVED_FONT_FAMILIES).
 # (femkeklaver is an outline font: hollow digits, not a hand.)
 VALIDATION_FONTS = ("yusei-magic/YuseiMagic-Regular.ttf", "yozvox-yozfont/YOzRSFi.ttf")
 # Letters and symbols of these, never trained on, validate "not a digit" (fonts-comfortaa,
