@@ -34,7 +34,7 @@ import numpy as np
 
 from recognizer.decoding import decode_for_recognition
 from recognizer.errors import ClientError
-from recognizer.networks.digit_cnn import THRESHOLD_FILE, surest
+from recognizer.networks.digit_cnn import THRESHOLD_FILE
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.vision.readings import model_inputs
 from training import evaluate_non_digits, non_digits, realistic
@@ -61,15 +61,10 @@ def served_inputs(readings: list[list[np.ndarray]], model: bytes | None) -> list
     bytes) is surest of (None: the ink map's, the first)."""
     if model is None or all(len(each) == 1 for each in readings):
         return [each[0] for each in readings]
-    from training.export import run_tflite
+    from training.export import run_surest
 
-    outputs = run_tflite(model, np.concatenate([np.stack(each) for each in readings]).astype(np.float32)[..., None])
-    chosen, start = [], 0
-    for each in readings:
-        stop = start + len(each)
-        chosen.append(each[surest(outputs["probs"][start:stop], outputs["digit"][start:stop])])
-        start = stop
-    return chosen
+    chosen, _ = run_surest(model, readings)
+    return [each[best] for each, best in zip(readings, chosen, strict=True)]
 
 
 def validation_inputs(data_dir: str | None, per_kind: int, settings: Settings, model: bytes | None = None) -> Inputs:

@@ -26,13 +26,13 @@ from PIL import Image
 
 from recognizer.decoding import decode_for_recognition
 from recognizer.errors import ClientError
-from recognizer.networks.digit_cnn import THRESHOLD_FILE, load_not_digit_thresholds, surest
+from recognizer.networks.digit_cnn import THRESHOLD_FILE, load_not_digit_thresholds
 from recognizer.settings import Settings
 from recognizer.vision.readings import model_inputs
 from training import realistic
 from training.calibration import expected_calibration_error
 from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx
-from training.export import run_tflite
+from training.export import run_surest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,14 +111,8 @@ class Model:
 
     def answers(self, inputs: list[list[np.ndarray]]) -> Answers:
         """One answer per upload: of its readings, the one the network is surest of (as served)."""
-        outputs = run_tflite(self.content, np.concatenate([np.stack(each) for each in inputs])[..., None])
-        all_probs = outputs["probs"]
-        all_digit = outputs["digit"] if "digit" in outputs else np.ones((len(all_probs), 1), np.float32)
-        chosen, start = [], 0
-        for each in inputs:
-            chosen.append(start + surest(all_probs[start : start + len(each)], all_digit[start : start + len(each)]))
-            start += len(each)
-        probs, digit = all_probs[chosen], all_digit[chosen, 0]
+        _, outputs = run_surest(self.content, inputs)
+        probs, digit = outputs["probs"], outputs["digit"][:, 0]
         return Answers(probs.argmax(1), probs.max(1) * digit, digit < self.not_digit_below)
 
 

@@ -50,6 +50,27 @@ def tflite_bytes(serving: keras.Model) -> bytes:
         return converter.convert()
 
 
+def run_surest(model_content: bytes, readings: list[list[np.ndarray]]) -> tuple[list[int], dict[str, np.ndarray]]:
+    """Each upload's readings (float32 [28, 28] each) through the LiteRT model in one run:
+    which reading of each the service answers (``networks.digit_cnn.surest``) and that
+    reading's outputs, one row per upload (a model without ``digit`` counts all as digits)."""
+    from recognizer.networks.digit_cnn import surest
+
+    outputs = run_tflite(
+        model_content, np.concatenate([np.stack(each) for each in readings]).astype(np.float32)[..., None]
+    )
+    if "digit" not in outputs:
+        outputs["digit"] = np.ones((len(outputs["probs"]), 1), np.float32)
+    chosen, rows, start = [], [], 0
+    for each in readings:
+        stop = start + len(each)
+        best = surest(outputs["probs"][start:stop], outputs["digit"][start:stop])
+        chosen.append(best)
+        rows.append(start + best)
+        start = stop
+    return chosen, {name: values[rows] for name, values in outputs.items()}
+
+
 def run_tflite(model_content: bytes, images: np.ndarray, batch_size: int = 500) -> dict[str, np.ndarray]:
     """All outputs of the LiteRT model for ``images`` float32 [N,28,28,1] (a model from before
     "not a digit" has no ``digit`` output: it is left out)."""

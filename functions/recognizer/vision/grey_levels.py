@@ -6,7 +6,7 @@ image at a low resolution; deciding ink pixel by pixel (``ink``) loses its partl
 and with them thin strokes and small loops. Here the paper's level is taken from the image's
 edge and every pixel keeps its share of ink.
 
-In: a decoded upload (Pillow image) and its polarity. Out: float32 [28, 28] in [0, 1], white on
+In: a decoded upload (Pillow image), its polarity when known. Out: float32 [28, 28] in [0, 1], white on
 black, or None when the upload is not a small image on plain paper (a photo, ruled paper, a page:
 those need the ink map).
 """
@@ -17,33 +17,28 @@ import numpy as np
 from PIL import Image
 
 from recognizer.vision.digit import MNIST_BOX, crop_to_ink, place_like_mnist
-from recognizer.vision.pixelation import block_size
+from recognizer.vision.pixelation import at_own_resolution
+from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.resample import fit_longest_side
 from recognizer.vision.tuning import GREY_LEVELS, PIXELATION
 
 
-def _native(grey: Image.Image) -> np.ndarray:
-    """Grey levels in [0, 1] at the upload's own resolution (undoing a blocky enlargement)."""
-    values = np.asarray(grey, dtype=np.float32) / 255.0
-    block = block_size(values) if max(grey.size) <= PIXELATION.max_side else 1.0
-    if block <= 1.0:
-        return values
-    size = (max(1, round(grey.size[0] / block)), max(1, round(grey.size[1] / block)))
-    return np.asarray(grey.resize(size, Image.Resampling.BOX), dtype=np.float32) / 255.0
-
-
-def grey_level_input(image: Image.Image, dark_ink: bool) -> np.ndarray | None:
+def grey_level_input(image: Image.Image, dark_ink: bool | None = None) -> np.ndarray | None:
     """The digit's grey levels as the network's input, for an upload of few pixels (at its own
-    resolution: blocks undone) on plain paper."""
+    resolution: blocks undone) on plain paper. ``dark_ink`` None: the upload's polarity."""
     if max(image.size) > PIXELATION.max_side:
         return None
-    grey = _native(image if image.mode == "L" else image.convert("L"))
-    if max(grey.shape) > GREY_LEVELS.max_side:
+    upload = image if image.mode == "L" else image.convert("L")
+    native = at_own_resolution(upload)
+    if max(native.size) > GREY_LEVELS.max_side:
         return None  # a photo or a page (or a large drawing): the ink map reads it
+    grey = np.asarray(native, dtype=np.float32) / 255.0
     edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     paper = float(np.median(edge))
     if float(np.percentile(np.abs(edge - paper), 75)) > GREY_LEVELS.plain_paper:
         return None  # uneven light, lines or a desk at the edge: not plain paper
+    if dark_ink is None:
+        dark_ink = ink_is_dark(np.asarray(upload, dtype=np.float32) / 255.0)
     ink = paper - grey if dark_ink else grey - paper
     strongest = float(ink.max())
     if strongest < GREY_LEVELS.min_contrast:

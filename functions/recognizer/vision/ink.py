@@ -18,10 +18,10 @@ from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Frame
 from recognizer.vision.lines import remove_printed_lines
 from recognizer.vision.noise import denoised, lower_tail_sigma, noise_sigma
 from recognizer.vision.paper import Paper, background_window, full_size, has_shadows, paper_levels, paper_of
-from recognizer.vision.pixelation import block_size
+from recognizer.vision.pixelation import at_own_resolution
 from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.strokes import INK_LEVEL, stroke_width
-from recognizer.vision.tuning import PAPER, PIXELATION, RESOLUTION
+from recognizer.vision.tuning import PAPER, RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -43,23 +43,12 @@ class InkMap:
         return Frame(self.scale)
 
 
-def _unpixelated(grey: Image.Image) -> Image.Image:
-    """An upload enlarged pixel by pixel, at its own resolution (else as it is)."""
-    if max(grey.size) > PIXELATION.max_side:
-        return grey
-    block = block_size(np.asarray(grey, dtype=np.float32) / 255.0)
-    if block <= 1.0:
-        return grey
-    size = (max(1, round(grey.size[0] / block)), max(1, round(grey.size[1] / block)))
-    return grey.resize(size, Image.Resampling.BOX)
-
-
 def working_grey(image: Image.Image, max_side: int = RESOLUTION.work_side) -> tuple[np.ndarray, float]:
     """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels.
     An upload enlarged pixel by pixel is taken at its own resolution first, then enlarged
     smoothly like any small upload."""
     original_width = image.size[0]
-    grey = _unpixelated(image if image.mode == "L" else image.convert("L"))
+    grey = at_own_resolution(image if image.mode == "L" else image.convert("L"))
     width, height = grey.size
     longest = max(width, height)
     if longest > max_side:
@@ -122,15 +111,18 @@ def _scaled(excess: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((excess - low) / (max(high, low + 1e-3) - low), 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def _with_faint_strokes(ink: np.ndarray, faint: np.ndarray) -> np.ndarray:
-    """``ink`` plus the faint strokes that join it, when its strokes are a fine pen's (at most
-    ``PAPER.hairline`` working pixels wide): a hairline join fades where the pen ran fast.
-    Strokes are decided as a whole: a faint stroke counts when it touches a strong one; faint
-    marks on their own stay paper. Wider strokes keep their ink as it is: their faint fringe
-    would fill loops and join a marker's strokes (thick-marker uploads lost 0.6 points)."""
+def _fine_pen(ink: np.ndarray) -> bool:
+    """Are the strokes a fine pen's (at most ``PAPER.hairline`` working pixels wide)? Only
+    then do faint joins count: a wider stroke's faint fringe would fill loops and join a
+    marker's strokes (thick-marker uploads lost 0.6 points)."""
     strong = ink >= INK_LEVEL
-    if not strong.any() or stroke_width(strong.astype(np.float32)) > PAPER.hairline:
-        return ink
+    return bool(strong.any()) and stroke_width(strong.astype(np.float32)) <= PAPER.hairline
+
+
+def _with_faint_strokes(ink: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """``ink`` plus the faint strokes that join it: a hairline join fades where the pen ran
+    fast. Strokes are decided as a whole: a faint stroke counts when it touches a strong one;
+    faint marks on their own stay paper."""
     labels, count = ndi.label(faint >= INK_LEVEL, structure=np.ones((3, 3), dtype=bool))
     if count == 0:
         return ink
@@ -176,8 +168,13 @@ def _ink_of(grey: np.ndarray, dark_ink: bool, faint_strokes: bool) -> tuple[np.n
     if found.contrast <= 0:
         return found.ink, found.contrast
     cleaned = remove_printed_lines(found.ink)
-    if not faint_strokes or cleaned is not found.ink or remove_printed_lines(found.faint) is not found.faint:
-        return cleaned, found.contrast  # ruled or squared paper: its lines, faint or not, touch the digit
+    if (
+        not faint_strokes
+        or cleaned is not found.ink  # ruled or squared paper: its lines, faint or not, touch the digit
+        or not _fine_pen(found.ink)
+        or remove_printed_lines(found.faint) is not found.faint
+    ):
+        return cleaned, found.contrast
     return _with_faint_strokes(found.ink, found.faint), found.contrast
 
 

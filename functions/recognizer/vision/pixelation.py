@@ -15,6 +15,7 @@ Hand-rolled: no imaging library says how an image was enlarged.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from recognizer.vision.tuning import PIXELATION
 
@@ -53,3 +54,15 @@ def block_size(grey: np.ndarray) -> float:
     if across is None or down is None or abs(across - down) > 0.5:
         return 1.0
     return (across + down) / 2
+
+
+def at_own_resolution(grey: Image.Image) -> Image.Image:
+    """A grey (mode L) upload enlarged pixel by pixel, reduced to its source pixels; any other
+    as it is (uploads over ``PIXELATION.max_side`` are not looked at)."""
+    if max(grey.size) > PIXELATION.max_side:
+        return grey
+    block = block_size(np.asarray(grey, dtype=np.float32) / 255.0)
+    if block <= 1.0:
+        return grey
+    size = (max(1, round(grey.size[0] / block)), max(1, round(grey.size[1] / block)))
+    return grey.resize(size, Image.Resampling.BOX)

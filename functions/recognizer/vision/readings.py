@@ -15,15 +15,10 @@ from PIL import Image
 
 from recognizer.vision.digit import to_model_input
 from recognizer.vision.grey_levels import grey_level_input
-from recognizer.vision.polarity import ink_is_dark
-from recognizer.vision.tuning import PIXELATION
 
 
 def model_inputs(image: Image.Image) -> list[np.ndarray]:
     """The upload's readings, the ink map's first (NoDigitFound when it finds no digit)."""
     first = to_model_input(image)
-    if max(image.size) > PIXELATION.max_side:
-        return [first]
-    grey = np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.float32) / 255.0
-    second = grey_level_input(image, dark_ink=ink_is_dark(grey))
+    second = grey_level_input(image)
     return [first] if second is None else [first, second]
