@@ -45,10 +45,10 @@ format: venv
 	$(VENV)/bin/ruff format .
 
 train: venv
-	$(PY) -m training.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+	$(PY) -m training.fitting.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 evaluate: venv
-	$(PY) -m training.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+	$(PY) -m training.evaluation.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 # Only the JSON on stdout (`make -s bench > out.json`); BENCH_ARGS="--cold-runs 1" and the like.
 bench: venv

@@ -6,7 +6,7 @@
     python -m infra.behaviour compare /tmp/before.json /tmp/after.json
 
 ``inputs`` renders, once, every evaluation kind there is: each single-digit kind of
-``training.realistic`` and each row kind of ``training.rows`` from MNIST *test* digits
+``training.data.realistic`` and each row kind of ``training.data.rows`` from MNIST *test* digits
 (``--per-kind`` of each), and the hostile uploads of ``tests.reliability.corpus`` (named bad
 files to all three upload routes, bad requests, header bombs, seeded mutations). ``answers``
 starts a checkout's own local stack (``infra.local_stack``: its code, the HTTP API every version
@@ -36,9 +36,9 @@ Request = tuple[str, str, str, bytes, tuple[tuple[str, str], ...], tuple[tuple[s
 def render_inputs(data_dir: Path, per_kind: int, mutations: int) -> dict[str, Any]:
     """Every kind's uploads (label, bytes) and the hostile requests, seeded."""
     from tests.reliability import corpus
-    from training import realistic
-    from training import rows as row_kinds
-    from training.data import load_from_dir
+    from training.data import realistic
+    from training.data import rows as row_kinds
+    from training.data.mnist import load_from_dir
 
     mnist = load_from_dir(data_dir)
     images, labels = mnist.test.images, mnist.test.labels

@@ -17,8 +17,8 @@ from recognizer import cli
 from recognizer.schemas import percent_text
 from tests.not_digits import mark_png
 from tests.photos import photo_file
-from training.realistic import mnist_glyph
-from training.rows import layout_digits
+from training.data.realistic import mnist_glyph
+from training.data.rows import layout_digits
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.model import build_serving_model
+from training.fitting.model import build_serving_model
 
 SIGNATURE = "serving_default"
 OUTPUT_SHAPES = {"probs": (10,), "digit": (1,), "conv1": (26, 26, 32), "conv2": (11, 11, 64)}

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from recognizer.schemas import percent
-from training.realistic import mnist_glyph
-from training.rows import layout_digits
+from training.data.realistic import mnist_glyph
+from training.data.rows import layout_digits
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 DIGIT_FIELDS = {"predicted_digit", "confidence", "probabilities", "is_digit", "digit_probability", "box"}

@@ -103,7 +103,7 @@ def test_dockerignore_lets_in_what_is_copied_and_keeps_the_rest_out():
     for kept_out in [
         ".venv/bin/python",
         "models/digits.keras",
-        "training/train.py",
+        "training/fitting/train.py",
         "tests/data/mnist_sample.npz",
         "site/index.html",
         "functions/recognizer/__pycache__/handler.cpython-312.pyc",

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data import load_from_dir
-from training.evaluate import classification_report, mnist_batch
+from training.data.mnist import load_from_dir
+from training.evaluation.evaluate import classification_report, mnist_batch
 from training.export import OUTPUT_SHAPES, run_tflite
 
 ROOT = Path(__file__).resolve().parents[2]

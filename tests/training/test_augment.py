@@ -30,7 +30,7 @@ def holes(image: np.ndarray) -> int:
 
 @pytest.mark.parametrize("hole", [2, 4])
 def test_fill_like_marker_closes_small_loops_and_keeps_the_outline(hole):
-    from training.augment import _closing
+    from training.fitting.augment import _closing
 
     image = eight(hole)
     assert holes(image) == 2
@@ -46,7 +46,7 @@ def test_fill_like_marker_closes_small_loops_and_keeps_the_outline(hole):
 
 
 def test_fill_like_marker_share_picks_how_many_images():
-    from training.augment import fill_like_marker
+    from training.fitting.augment import fill_like_marker
 
     batch = tf.constant(np.repeat(eight(4), 400, axis=0))
     none = fill_like_marker(batch, tf.constant([1, 2], dtype=tf.int64), share=0.0).numpy()

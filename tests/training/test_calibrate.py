@@ -7,9 +7,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from training.calibrate import Inputs, choose_threshold, figures
-from training.evaluate_non_digits import FAMILIES, KINDS, items
-from training.non_digits import NOT_A_DIGIT
+from training.calibration.calibrate import Inputs, choose_threshold, figures
+from training.data.non_digits import NOT_A_DIGIT
+from training.evaluation.evaluate_non_digits import FAMILIES, KINDS, items
 
 
 def inputs(labels: list[int], groups: list[str]) -> Inputs:

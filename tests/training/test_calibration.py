@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.calibration import (
+from training.calibration.measures import (
     expected_calibration_error,
     fit_temperature,
     negative_log_likelihood,

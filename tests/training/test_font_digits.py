@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from training import font_digits
-from training.realistic import HANDWRITING_FONTS
+from training.data import font_digits
+from training.data.realistic import HANDWRITING_FONTS
 
 
 def test_evaluation_font_families_are_refused():
@@ -48,7 +48,7 @@ def test_font_digits_look_like_served_inputs():
     ["kristi/Kristi.ttf", "ecolier-court/ecl_cour.ttf", "ecolier-lignes-court/ecl_ligc.ttf", "kiloji/kiloji.ttf"],
 )
 def test_fonts_reserved_for_independent_measurement_are_refused(name: str) -> None:
-    from training.realistic import RESERVED_FONT_FAMILIES, installed_fonts
+    from training.data.realistic import RESERVED_FONT_FAMILIES, installed_fonts
 
     with pytest.raises(ValueError, match="reserved"):
         installed_fonts((name,))

@@ -1,5 +1,5 @@
 """The hands and pens of issue #16: low-resolution scans, italic slant, fine pens and broad nibs,
-as evaluation kinds (training.realistic, training.rows) and as training digits (training.styled_digits)."""
+as evaluation kinds (training.data.realistic, training.data.rows) and as training digits (training.data.styled_digits)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from recognizer.vision.strokes import stroke_width
-from training import hand_styles, realistic
-from training.rows import make_rows
-from training.styled_digits import STYLES, styled_digit_set
+from training.data import hand_styles, realistic
+from training.data.rows import make_rows
+from training.data.styled_digits import STYLES, styled_digit_set
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import non_digits
-from training.font_digits import NON_DIGIT_VALIDATION_FONTS, TRAINING_FONTS, check_disjoint
-from training.realistic import HANDWRITING_FONTS
+from training.data import non_digits
+from training.data.font_digits import NON_DIGIT_VALIDATION_FONTS, TRAINING_FONTS, check_disjoint
+from training.data.realistic import HANDWRITING_FONTS
 
 
 def test_no_digit_and_no_digit_like_character_is_taught_as_a_non_digit():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import row_parts
-from training.rows import make_row, make_rows
+from training.data import row_parts
+from training.data.rows import make_row, make_rows
 
 
 def rows_of(mnist_sample, kind: str, count: int, seed: int):

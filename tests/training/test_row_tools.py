@@ -9,8 +9,9 @@ import json
 import pytest
 
 from tests.training.test_training_data import write_idx
-from training import evaluate_rows, fit_digit_probe
-from training.train import split_validation
+from training.data.splits import split_validation
+from training.evaluation import evaluate_rows
+from training.fitting import fit_digit_probe
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_the_row_reader_trains_and_exports_for_serving(data_dir, tmp_path) -> No
 
     from recognizer.networks.row_reader import MODEL_FILE, load_row_reader
     from recognizer.vision.rows.strip import BLANK, STEPS, STRIP_HEIGHT, STRIP_WIDTH
-    from training import train_row_reader
+    from training.fitting import train_row_reader
 
     code = train_row_reader.main(
         ["--data-dir", str(data_dir), "--models-dir", str(tmp_path), "--rows", "24", "--val-rows", "6", "--epochs", "2"]

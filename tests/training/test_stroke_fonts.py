@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import stroke_fonts
-from training.stroke_fonts import Glyph, european, parse_jhf, written
+from training.data import stroke_fonts
+from training.data.stroke_fonts import Glyph, european, parse_jhf, written
 
 # futural.jhf's "!": a bar, the pen lifted, a dot drawn as a small loop.
 EXCLAMATION = "12345  9MWRFRT RRYQZR[SZRY"

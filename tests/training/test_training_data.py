@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data import DatasetNotFound, IdxError, load_from_dir, load_idx, load_mnist
+from training.data.mnist import DatasetNotFound, IdxError, load_from_dir, load_idx, load_mnist
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

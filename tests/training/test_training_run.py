@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.training.test_training_data import write_idx
-from training import train
+from training.fitting import train
 
 pytestmark = pytest.mark.slow
 

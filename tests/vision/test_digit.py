@@ -1,9 +1,9 @@
 """Preprocessing: realistic uploads of every kind read as MNIST-like inputs the model gets right.
 
 The per-kind tests turn shipped MNIST test digits (tests/data/mnist_sample.npz, 150 of its 300)
-into each kind of upload with training.realistic, read them with the service's decoding and
+into each kind of upload with training.data.realistic, read them with the service's decoding and
 preprocessing, and score them with the committed LiteRT model. The full figures (500 per kind,
-fonts too) come from ``python -m training.evaluate_preprocessing``.
+fonts too) come from ``python -m training.evaluation.evaluate_preprocessing``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from recognizer.vision.components import ink_components, select_digit
 from recognizer.vision.digit import normalize_digit, to_model_input
 from recognizer.vision.ink import InkMap, ink_map
 from recognizer.vision.lines import remove_printed_lines
-from training import realistic
+from training.data import realistic
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "data" / "mnist_sample.npz"

@@ -15,7 +15,7 @@ from recognizer.service import Recognizer
 from recognizer.vision.digit import to_model_input
 from recognizer.vision.grey_levels import grey_level_input
 from recognizer.vision.readings import model_inputs
-from training import realistic
+from training.data import realistic
 
 MAX_PIXELS = 50_000_000
 

@@ -19,7 +19,7 @@ SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "image"
 OUTPUT_NAMES = ("probs", "digit", "conv1", "conv2")
 INPUT_SHAPE = (28, 28, 1)
-THRESHOLD_FILE = "digits.json"  # written beside the model by training.train
+THRESHOLD_FILE = "digits.json"  # written beside the model by training.fitting.train
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The digit probe: a small network over what the digit CNN makes of a part of a row (its
 ``vision.rows.choose.FEATURES``), saying how likely the part is exactly one digit.
 
-Fitted by ``python -m training.fit_digit_probe`` for one digit model file (its SHA-256 is in the
+Fitted by ``python -m training.fitting.fit_digit_probe`` for one digit model file (its SHA-256 is in the
 probe's file): the convolution features mean nothing for another model, so a probe fitted for
 another file is not loaded and touching digits are then cut by shape alone.
 """
@@ -28,7 +28,7 @@ class DigitProbe:
     """A small neural network over FEATURES (one hidden layer): how likely a part of a row is
     exactly one digit.
 
-    Fitted by ``python -m training.fit_digit_probe`` on rows made from MNIST training digits,
+    Fitted by ``python -m training.fitting.fit_digit_probe`` on rows made from MNIST training digits,
     for one model file (its SHA-256); the convolution features mean nothing for another.
     """
 

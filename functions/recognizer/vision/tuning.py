@@ -1,6 +1,6 @@
 """The single-digit reader's tuning, as frozen dataclasses: one instance of each, named in
 capitals. The values were tuned on realistic uploads made from MNIST digits
-(``training.realistic``); changing one changes what the service reads. (Rows have their own:
+(``training.data.realistic``); changing one changes what the service reads. (Rows have their own:
 ``rows.tuning``.)
 """
 

@@ -45,7 +45,7 @@ from tests.vision.rows.test_segment import (
     run_model,
     touching_pair,
 )
-from training.rows import make_rows
+from training.data.rows import make_rows
 
 
 def blocks(shape: tuple[int, int], boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -123,7 +123,7 @@ def test_the_best_reading_merges_repeats_and_keeps_digits_parted_by_blanks() -> 
 
 def test_the_committed_row_reader_has_its_signature_and_reads_rows(mnist_sample) -> None:
     reader = load_row_reader(REPO_MODELS / MODEL_FILE)
-    assert reader is not None, "models/row_reader.tflite is missing: run python -m training.train_row_reader"
+    assert reader is not None, "models/row_reader.tflite is missing: run python -m training.fitting.train_row_reader"
     rows = list(make_rows(mnist_sample.images, mnist_sample.labels, 24, ("spaced", "close", "photo"), seed=3))
     strips = []
     for made in rows:
@@ -255,7 +255,7 @@ def test_wide_digits_told_apart_by_the_reader_are_cut_into_as_many(mnist_sample)
         return np.asarray(ink.resize((int(1.4 * height), height), Image.Resampling.BILINEAR)) / 255.0
 
     glyphs = [wide(mnist_sample.image_of(0, 0)), wide(mnist_sample.image_of(0, 1))]
-    from training.rows import layout_digits
+    from training.data.rows import layout_digits
 
     layout = layout_digits([g.astype(np.float32) for g in glyphs], height, [0.05], [True], np.random.default_rng(0))
     b = BLANK

@@ -19,8 +19,8 @@ from recognizer.vision.rows import segment
 from recognizer.vision.rows.cuts import candidate_cuts
 from recognizer.vision.rows.pieces import Group
 from recognizer.vision.rows.segment import FoundDigit, RowModels, find_digits
-from training.realistic import mnist_glyph
-from training.rows import Layout, at_an_angle, layout_digits, make_rows, mnist_strip
+from training.data.realistic import mnist_glyph
+from training.data.rows import Layout, at_an_angle, layout_digits, make_rows, mnist_strip
 
 MAX_PIXELS = 50_000_000
 NETWORKS = load_networks(REPO_MODELS, row_reader=False)  # read-only, shared by the tests here
@@ -288,7 +288,7 @@ def test_generated_rows_are_seeded_and_boxed(mnist_sample) -> None:
 def test_the_digit_probe_is_fitted_for_the_served_model() -> None:
     assert load_probe(REPO_MODELS / PROBE_FILE, REPO_MODELS / DIGIT_TFLITE) is not None, (
         "models/digit_probe.json is missing or was fitted for another models/digits.tflite: "
-        "run python -m training.fit_digit_probe --data-dir ../shared/data/mnist"
+        "run python -m training.fitting.fit_digit_probe --data-dir ../shared/data/mnist"
     )
 
 

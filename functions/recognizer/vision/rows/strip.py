@@ -3,7 +3,7 @@ output decoded (CTC's best path).
 
 The row reader (``networks.row_reader``) sees the whole row at once, the row's ink scaled to a
 strip of fixed size, and answers for every column band of the strip how likely each digit or
-"no digit here" is (trained with CTC by ``training.train_row_reader``).
+"no digit here" is (trained with CTC by ``training.fitting.train_row_reader``).
 
 In: a row's ink map and which pixels are its pieces. Out: ``Strip`` float32 [32, 224] (white ink
 on black) and where its columns lie in the ink map; decoding: the digits read, each where it

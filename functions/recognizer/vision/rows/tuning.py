@@ -1,7 +1,7 @@
 """The row segmenter's tuning, as frozen dataclasses: one instance of each, named in capitals.
 
 Lengths are fractions of the row's height (the height of its typical digit), except in
-``WorkingSize``. The values were tuned on rows of MNIST training digits (``training.evaluate_rows
+``WorkingSize``. The values were tuned on rows of MNIST training digits (``training.evaluation.evaluate_rows
 --source train``); changing one changes what the service reads.
 """
 

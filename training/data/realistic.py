@@ -6,7 +6,7 @@ faint pencil, thick marker, a small digit in a large frame, specks and JPEG nois
 drawings with a transparent background, and unusual formats and colour modes. Everything is
 seeded: the same (kind, index, seed) always gives the same bytes.
 
-The evaluation (``training.evaluate_preprocessing``) and the tests use these generators; the
+The evaluation (``training.evaluation.evaluate_preprocessing``) and the tests use these generators; the
 serving code never imports them.
 """
 
@@ -23,7 +23,7 @@ from scipy import ndimage as ndi
 
 from recognizer.vision.digit import crop_to_ink
 from recognizer.vision.strokes import INK_LEVEL, slimmed, stroke_width, thickened
-from training import hand_styles
+from training.data import hand_styles
 
 Rng = np.random.Generator
 
@@ -640,7 +640,7 @@ def kind_hairline_pen(glyph: Glyph, rng: Rng) -> bytes:
     return _encode(image, "PNG") if rng.random() < 0.3 else _jpeg(image, rng, 70, 95)
 
 
-# The names training/rows.py imports.
+# The names training/data/rows.py imports.
 _lighting, _shadow, _ruled_lines = lighting_field, shadow_field, ruled_lines
 
 KINDS: dict[str, Callable[[Glyph, Rng], bytes]] = {

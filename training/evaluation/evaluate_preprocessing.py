@@ -1,8 +1,8 @@
 """Accuracy per kind of realistic upload, through the real decoding + preprocessing + LiteRT model.
 
-    python -m training.evaluate_preprocessing [--data-dir ../shared/data/mnist] [--per-kind 500]
+    python -m training.evaluation.evaluate_preprocessing [--data-dir ../shared/data/mnist] [--per-kind 500]
 
-For every kind in ``training.realistic.KINDS`` it renders ``--per-kind`` uploads from MNIST test
+For every kind in ``training.data.realistic.KINDS`` it renders ``--per-kind`` uploads from MNIST test
 digits (the same digits for every kind) and as many from handwriting-style fonts (when any are
 installed), reads each one as the service does (``decode_for_recognition``, then
 ``readings.model_inputs`` and the reading the network is surest of) and as the original app did (grey, resize to 28x28, divide by 255), and
@@ -29,12 +29,12 @@ from recognizer.errors import ClientError
 from recognizer.networks.digit_cnn import THRESHOLD_FILE, load_not_digit_thresholds
 from recognizer.settings import Settings
 from recognizer.vision.readings import model_inputs
-from training import realistic
-from training.calibration import expected_calibration_error
-from training.data import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx
+from training.calibration.measures import expected_calibration_error
+from training.data import realistic
+from training.data.mnist import TEST_IMAGE_NAMES, TEST_LABEL_NAMES, load_idx
 from training.export import run_surest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 DEFAULT_OUTPUT = REPO / "models" / "preprocessing_eval.json"
 
@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     report = {
-        "command": "python -m training.evaluate_preprocessing " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m training.evaluation.evaluate_preprocessing "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "model": str(args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model),
         "model_sha256": hashlib.sha256(args.model.read_bytes()).hexdigest(),
         "not_digit_below": model.not_digit_below,

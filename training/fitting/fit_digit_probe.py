@@ -1,13 +1,13 @@
 """Fit the digit probe: how likely a piece cut from a row of digits is exactly one digit.
 
-    python -m training.fit_digit_probe --data-dir ../shared/data/mnist [--rows 3000] [--seed 1]
+    python -m training.fitting.fit_digit_probe --data-dir ../shared/data/mnist [--rows 3000] [--seed 1]
 
 The network reads anything squeezed into 28x28 as some digit, often confidently: two touching
 digits, or half of a wide one. Whether to cut a clump of ink, and where, is decided by a
 small neural network (one hidden layer, fitted with Keras, run in NumPy by the service) over what the network's convolution layers made of each candidate part
 (pooled maps, probabilities) and the part's shape (``recognizer.vision.rows.choose.FEATURES``).
 
-It is fitted on rows made from MNIST *training* digits (``training.rows``, the same kinds as
+It is fitted on rows made from MNIST *training* digits (``training.data.rows``, the same kinds as
 the evaluation, never the test set): every candidate part the segmentation considers is
 labelled one digit or not from the rows' true digit boxes. A fifth of the rows is held out to
 report how often clumps are then cut into the right parts, and read as the right digits. Writes ``models/digit_probe.json``
@@ -42,11 +42,11 @@ from recognizer.vision.rows.choose import (
 )
 from recognizer.vision.rows.cuts import stroke_px
 from recognizer.vision.rows.pieces import may_hold_several, typical_width
-from training.data import load_from_dir
-from training.row_parts import pieces_as_served
-from training.rows import KINDS, covered_digit, make_rows
+from training.data.mnist import load_from_dir
+from training.data.row_parts import pieces_as_served
+from training.data.rows import KINDS, covered_digit, make_rows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 MATCH_IOU = 0.5  # a part is a digit when it overlaps one true digit box this much, and no other
 READ_FROM = FEATURES.index("log_p0")  # where a part's ten log-probabilities start
@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, indent=2))
     spec = {
         "what": "P(a candidate part of a row of digits is exactly one digit): one hidden ReLU layer",
-        "command": "python -m training.fit_digit_probe " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "data": "rows made by training.rows from the MNIST training images (train-10k), seed "
+        "command": "python -m training.fitting.fit_digit_probe " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "data": "rows made by training.data.rows from the MNIST training images (train-10k), seed "
         f"{args.seed}, {args.rows} rows of kinds {args.kinds} in turn; every fifth row held out",
         "model_file": model_file.name,
         "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),

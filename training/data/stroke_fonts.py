@@ -35,7 +35,7 @@ LATIN = (
     "timesib",
 )
 # Fonts of symbols (planets, weather, music, maths) whose glyphs at the positions of
-# ``training.non_digits.CHARACTERS`` are letters or symbols. (``symbolic``, whose markers include
+# ``training.data.non_digits.CHARACTERS`` are letters or symbols. (``symbolic``, whose markers include
 # circles and bars, is left out: a "0" and a "1".)
 SYMBOL_FONTS = ("astrology", "meteorology", "mathupp", "mathlow", "music")
 

@@ -1,10 +1,10 @@
 """How well rows of digits are read: whole numbers exactly right, by length and by kind.
 
-    python -m training.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0] [--source test|train|val]
+    python -m training.evaluation.evaluate_rows --data-dir ../shared/data/mnist [--rows 1000] [--seed 0] [--source test|train|val]
 
 Builds ``--rows`` rows of 2 to 6 MNIST *test* digits (``--source train``: the training digits,
 ``train-10k``, on which the segmentation's thresholds and weights are tuned; ``--source val``: only
-its 1,000 validation-split digits, which no model was trained on, for choosing between models) on paper (``training.rows``: spaced,
+its 1,000 validation-split digits, which no model was trained on, for choosing between models) on paper (``training.data.rows``: spaced,
 close, touching, ruled, photo, MNIST strips; kinds in turn, seeded), reads each one as
 ``POST /api/predict/multi`` does (``Recognizer.read_row`` on the decoded upload,
 the committed LiteRT model, nothing stored), and prints and writes
@@ -29,17 +29,17 @@ from recognizer.errors import ClientError
 from recognizer.networks import DIGIT_TFLITE, ROW_READER_FILE
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
-from training import rows as row_kinds
-from training.data import load_from_dir
-from training.train import default_split
+from training.data import rows as row_kinds
+from training.data.mnist import load_from_dir
+from training.data.splits import default_split
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 DEFAULT_OUTPUT = REPO / "models" / "rows_eval.json"
 SOURCES = {
     "test": "MNIST test set (t10k), digits drawn at random per row, seeded",
     "train": "MNIST training set (train-10k: what the segmentation is tuned on), digits drawn at random per row, seeded",
-    "val": "the validation split of the MNIST training set (the 1,000 train-10k images training.train holds out; "
+    "val": "the validation split of the MNIST training set (the 1,000 train-10k images training.fitting.train holds out; "
     "for choosing between models), digits drawn at random per row, seeded",
 }
 
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     reader = settings.model_dir / ROW_READER_FILE
     reader_used = settings.row_reader and reader.is_file()
     report = {
-        "command": "python -m training.evaluate_rows " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m training.evaluation.evaluate_rows "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": len(exact),
         "seed": args.seed,
         "source": SOURCES[args.source],

@@ -1,8 +1,8 @@
 """Train the whole-row reader (``recognizer.networks.row_reader``) with CTC and export it for serving.
 
-    python -m training.train_row_reader --data-dir ../shared/data/mnist
+    python -m training.fitting.train_row_reader --data-dir ../shared/data/mnist
 
-Rows of training-split digits (``training.row_strips``: paper, photos, ruled lines, touching
+Rows of training-split digits (``training.data.row_strips``: paper, photos, ruled lines, touching
 digits) are the training set; rows of the validation-split digits choose the epoch (early
 stopping on whole rows read exactly). The test set plays no part. Writes
 ``models/row_reader.tflite`` (served), ``models/row_reader.keras`` (the same weights, to train on
@@ -31,11 +31,11 @@ from recognizer.vision.rows.strip import (
     STRIP_WIDTH,
     best_path,
 )
-from training.data import load_from_dir
-from training.row_strips import StripSet, strip_set
-from training.train import default_split
+from training.data.mnist import load_from_dir
+from training.data.row_strips import StripSet, strip_set
+from training.data.splits import default_split
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 MODELS_DIR = REPO / "models"
 MAX_LABEL = 8  # longest number a training row holds is 6; room to spare
@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--strips", type=Path, nargs="+", help="training strips made beforehand (training.row_strips --output)"
+        "--strips", type=Path, nargs="+", help="training strips made beforehand (training.data.row_strips --output)"
     )
     parser.add_argument("--val-strips", type=Path, help="validation strips made beforehand")
     return parser.parse_args(argv)
@@ -151,7 +151,7 @@ def tflite_bytes(model) -> bytes:
 
 
 def load_strips(paths: list[Path] | Path | None, make) -> StripSet:
-    """Strips saved by ``training.row_strips`` (several files are joined), or made now."""
+    """Strips saved by ``training.data.row_strips`` (several files are joined), or made now."""
     if paths is None:
         return make()
     saved = [np.load(path) for path in (paths if isinstance(paths, list) else [paths])]
@@ -195,13 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_rows": len(train.numbers),
         "validation_rows": len(val.numbers),
-        "rows_from": "training.row_strips: rows of the training split's digits; validation rows of the held-out split's",
+        "rows_from": "training.data.row_strips: rows of the training split's digits; validation rows of the held-out split's",
         "best_epoch": best_epoch,
         "best_validation_exact": round(best_exact, 4),
         "validation_rows_read_exactly_alone": round(lite_exact, 4),
         "history": history,
         "seconds": round(time.time() - started),
-        "command": "python -m training.train_row_reader " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m training.fitting.train_row_reader "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     (args.models_dir / "row_reader.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "history"}, indent=2))

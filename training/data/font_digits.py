@@ -5,7 +5,7 @@ script 3s and 9s). Digits drawn in a few dozen other typefaces, each slanted, ro
 stretched and thickened at random and then normalised exactly as the service normalises an
 upload (``recognizer.vision.digit.normalize_digit``), widen what the network has seen.
 
-The evaluation fonts (``training.realistic.HANDWRITING_FONTS``) and every other face of their
+The evaluation fonts (``training.data.realistic.HANDWRITING_FONTS``) and every other face of their
 families are never used here: ``check_disjoint`` refuses them, as ``installed_fonts`` refuses
 the fonts reserved for independent measurement. A further handwriting font
 (``VALIDATION_FONTS``) is held out of training to measure, on fonts the network never saw,
@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from recognizer.vision.digit import crop_to_ink, normalize_digit
-from training.realistic import (
+from training.data.realistic import (
     HANDWRITING_FONTS,
     installed_fonts,
     stroke_px,
@@ -80,7 +80,7 @@ TRAINING_FONTS = (
     "dustin/Junkyard.ttf",
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Handwriting fonts held out of training: validation only (fonts-yusei-magic,
 # fonts-yozvox-yozfont-standard-kana). Fonts reserved for the project's independent measurement
 # are refused (realistic.RESERVED_FONT_FAMILIES).

@@ -1,10 +1,10 @@
 """How many things that are not digits the service refuses, per kind of non-digit.
 
-    python -m training.evaluate_non_digits [--per-family 300]
+    python -m training.evaluation.evaluate_non_digits [--per-family 300]
 
 Letters and symbols are written in the evaluation's handwriting fonts
-(``training.realistic.HANDWRITING_FONTS``: never trained on, and not the fonts that chose the
-threshold); scribbles, shapes and textures come from ``training.non_digits`` with the
+(``training.data.realistic.HANDWRITING_FONTS``: never trained on, and not the fonts that chose the
+threshold); scribbles, shapes and textures come from ``training.data.non_digits`` with the
 evaluation's generator settings (``EVALUATION_STYLE``) and seeds of their own; "blank" is paper
 with nothing written on it. Each becomes an upload of one of ``KINDS`` (a photo, a drawing, a
 notebook page...) and is answered by the service itself (``Recognizer.predict_digit``): refused
@@ -29,9 +29,9 @@ from recognizer.networks import load_networks
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.vision.digit import crop_to_ink
-from training import non_digits, realistic
+from training.data import non_digits, realistic
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "models" / "non_digit_eval.json"
 
 # The upload kinds non-digits arrive as (a subset of realistic.KINDS).
@@ -116,7 +116,7 @@ def items(
     style: non_digits.Style = non_digits.EVALUATION_STYLE,
 ) -> Iterator[Item]:
     """``count`` uploads of one family, the upload kinds in turn (seeded). The evaluation's
-    defaults; validation (``training.calibrate``) passes its own fonts, seed and style."""
+    defaults; validation (``training.calibration.calibrate``) passes its own fonts, seed and style."""
     rng = np.random.default_rng([seed, FAMILIES.index(family)])
     source = sources(fonts, rng, style)[family]
     for index in range(count):
@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     overall = [report[f]["refused"] * report[f]["n"] for f in report]
     total = sum(report[f]["n"] for f in report)
     summary = {
-        "command": "python -m training.evaluate_non_digits " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m training.evaluation.evaluate_non_digits "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "refused_overall": round(sum(overall) / max(1, total), 4),
         "fonts": [font.name for font in fonts],
         "kinds": list(KINDS),

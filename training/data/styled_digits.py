@@ -1,14 +1,14 @@
 """Training digits in hands and pens MNIST does not show (issue #16), from training digits only.
 
-Each MNIST training-split digit chosen is drawn large (``training.realistic.mnist_glyph``), given
-one style of ``training.hand_styles`` and normalised exactly as the service normalises an upload
+Each MNIST training-split digit chosen is drawn large (``training.data.realistic.mnist_glyph``), given
+one style of ``training.data.hand_styles`` and normalised exactly as the service normalises an upload
 (``recognizer.vision.digit.normalize_digit``):
 
 - ``low_resolution``: drawn in 6-14 px and enlarged (nearest, bilinear or bicubic);
 - ``slanted``: sheared by 0.25-0.7 either way (mostly right) and narrowed to 70-100%;
 - ``broad_nib``: a calligraphic nib 6-20% of the height at 10-70 degrees, hairline joins.
 
-The ranges are wider than the evaluation's (``training.realistic`` kinds) and the digits are
+The ranges are wider than the evaluation's (``training.data.realistic`` kinds) and the digits are
 other writers', so the evaluation measures a style, not its generator's settings.
 """
 
@@ -21,8 +21,8 @@ import numpy as np
 
 from recognizer.errors import NoDigitFound
 from recognizer.vision.digit import normalize_digit
-from training import hand_styles
-from training.realistic import Glyph, mnist_glyph
+from training.data import hand_styles
+from training.data.realistic import Glyph, mnist_glyph
 
 Rng = np.random.Generator
 

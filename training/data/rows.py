@@ -16,8 +16,8 @@ in the file's pixels. Kinds:
   uneven light and a shadow.
 
 Digits vary in size (+-15%) and sit slightly off a common baseline. The paper, light, lines
-and JPEG come from ``training.realistic`` (the single-digit uploads use the same ones).
-Used by ``training.evaluate_rows`` and the tests; the serving code never imports it.
+and JPEG come from ``training.data.realistic`` (the single-digit uploads use the same ones).
+Used by ``training.evaluation.evaluate_rows`` and the tests; the serving code never imports it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-from training.realistic import (
+from training.data.realistic import (
     Rng,
     _dark_ink_colour,
     _encode,

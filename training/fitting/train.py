@@ -1,9 +1,9 @@
 """Train the digit CNN on MNIST, export it for serving, and evaluate it on the official test set.
 
-    python -m training.train --data-dir ../shared/data/mnist
+    python -m training.fitting.train --data-dir ../shared/data/mnist
 
 Writes models/digits.keras, models/digits.tflite, models/digits.json (the "not a digit"
-threshold and the calibration temperature, chosen by ``training.calibrate`` on validation
+threshold and the calibration temperature, chosen by ``training.calibration.calibrate`` on validation
 uploads), models/calibration.json, models/metrics.json and models/confusion_matrix.png. The test set is used only after training, for the final figures:
 validation (early stopping, learning-rate schedule) is a split of the training images.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import DatasetNotFound, IdxError, load_mnist
-from training.evaluate import (
+from training.data.mnist import DatasetNotFound, IdxError, load_mnist
+from training.evaluation.evaluate import (
     MODELS_DIR,
     classification_report,
     mnist_batch,
@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--font-digits",
         type=int,
         default=6,
-        help="renderings per digit per training font (training.font_digits; 0: MNIST only)",
+        help="renderings per digit per training font (training.data.font_digits; 0: MNIST only)",
     )
     parser.add_argument(
         "--thick-share", type=float, default=0.15, help="share of training images thickened (3x3 dilation)"
@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--row-parts",
         type=int,
         default=4000,
-        help="rows of training digits whose digits, as the row reader cuts them, join training (training.row_parts; 0: none)",
+        help="rows of training digits whose digits, as the row reader cuts them, join training (training.data.row_parts; 0: none)",
     )
     parser.add_argument(
         "--val-font-digits", type=int, default=25, help="renderings per digit per held-out validation font"
@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--pen-chars",
         type=int,
         default=3,
-        help="renderings of each non-digit letter and symbol per Hershey pen font (training.stroke_fonts; 0: none)",
+        help="renderings of each non-digit letter and symbol per Hershey pen font (training.data.stroke_fonts; 0: none)",
     )
     parser.add_argument(
         "--pen-digits",
@@ -109,19 +109,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--styled-digits",
         type=int,
         default=800,
-        help="training digits per hand style (training.styled_digits: low resolution, slanted, broad nib; 0: none)",
+        help="training digits per hand style (training.data.styled_digits: low resolution, slanted, broad nib; 0: none)",
     )
     parser.add_argument(
         "--max-refused",
         type=float,
         default=0.008,
-        help="share of any kind's validation digit uploads the 'not a digit' threshold may refuse (training.calibrate)",
+        help="share of any kind's validation digit uploads the 'not a digit' threshold may refuse (training.calibration.calibrate)",
     )
     parser.add_argument(
         "--calibration-uploads",
         type=int,
         default=200,
-        help="validation digit uploads per kind for calibrating (training.calibrate)",
+        help="validation digit uploads per kind for calibrating (training.calibration.calibrate)",
     )
     parser.add_argument("--limit", type=int, help="use only the first N training images (smoke runs)")
     parser.add_argument(
@@ -138,7 +138,7 @@ def split_validation(images: np.ndarray, labels: np.ndarray, fraction: float, se
 
 
 def default_split(images: np.ndarray, labels: np.ndarray):
-    """The training and validation split ``training.train`` makes by default (so the validation
+    """The training and validation split ``training.fitting.train`` makes by default (so the validation
     digits are ones the committed model never trained on)."""
     defaults = parse_args([])
     return split_validation(images, labels, defaults.val_fraction, defaults.seed)
@@ -146,7 +146,7 @@ def default_split(images: np.ndarray, labels: np.ndarray):
 
 def font_digit_splits(args: argparse.Namespace):
     """Font-rendered digits for training and, from held-out fonts, for validation (None: none)."""
-    from training import font_digits
+    from training.data import font_digits
 
     if args.font_digits <= 0:
         return None, None
@@ -170,7 +170,7 @@ def font_digit_splits(args: argparse.Namespace):
 
 def row_part_split(args: argparse.Namespace, images: np.ndarray, labels: np.ndarray):
     """Training-split digits as the row reader cuts them from rows (None: not asked for)."""
-    from training.row_parts import row_part_set
+    from training.data.row_parts import row_part_set
 
     if args.row_parts <= 0:
         return None
@@ -187,7 +187,7 @@ def row_part_split(args: argparse.Namespace, images: np.ndarray, labels: np.ndar
 def non_digit_splits(args: argparse.Namespace, train_fonts: list, val_fonts: list):
     """Non-digits for training (training fonts, training drawings) and validation (held-out
     fonts, drawings from another seed): network inputs [N, 28, 28]."""
-    from training import non_digits
+    from training.data import non_digits
 
     started = time.monotonic()
     train_set = non_digits.training_inputs(
@@ -212,9 +212,9 @@ def train(args: argparse.Namespace) -> dict:
     import keras
     import tensorflow as tf
 
-    from training.augment import augment_dataset
     from training.export import export_models, run_tflite
-    from training.model import CLASSES, build_model
+    from training.fitting.augment import augment_dataset
+    from training.fitting.model import CLASSES, build_model
 
     keras.utils.set_random_seed(args.seed)
     mnist = load_mnist(args.data_dir)
@@ -229,13 +229,13 @@ def train(args: argparse.Namespace) -> dict:
         x_train = np.concatenate([x_train, font_train.images[..., None]])
         y_train = np.concatenate([y_train, font_train.labels.astype(y_train.dtype)])
     n_font_train = len(x_train) - n_mnist_train
-    from training import font_digits, stroke_fonts
+    from training.data import font_digits, stroke_fonts
 
     pen_images, pen_labels = stroke_fonts.digit_set(args.pen_digits, args.seed + 2)
     x_train = np.concatenate([x_train, pen_images[..., None]])
     y_train = np.concatenate([y_train, pen_labels.astype(y_train.dtype)])
     print(f"pen digits: {len(pen_labels)} from the Hershey fonts", flush=True)
-    from training.non_digits import NOT_A_DIGIT
+    from training.data.non_digits import NOT_A_DIGIT
 
     nd_train, nd_val = non_digit_splits(
         args,
@@ -245,7 +245,7 @@ def train(args: argparse.Namespace) -> dict:
     x_train = np.concatenate([x_train, nd_train[..., None]])
     y_train = np.concatenate([y_train, np.full(len(nd_train), NOT_A_DIGIT, dtype=y_train.dtype)])
     if args.styled_digits > 0:
-        from training.styled_digits import styled_digit_set
+        from training.data.styled_digits import styled_digit_set
 
         started_styles = time.monotonic()
         styled = styled_digit_set(train_images, train_labels, args.styled_digits, seed=args.seed + 3)
@@ -317,7 +317,7 @@ def train(args: argparse.Namespace) -> dict:
     x_test = mnist_batch(mnist.test.images)
     check = export_models(model, args.models_dir, x_test)
     # Temperature and "not a digit" threshold, chosen on validation uploads (digits.json).
-    from training.calibrate import calibrate
+    from training.calibration.calibrate import calibrate
 
     calibration = calibrate(args.models_dir, args.data_dir, args.calibration_uploads, args.max_refused)
     validation["temperature"] = calibration["temperature"]
@@ -382,7 +382,7 @@ def train(args: argparse.Namespace) -> dict:
         "export_check": check.__dict__,
         "tflite_bytes": tflite_path.stat().st_size,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "command": "python -m training.train " + " ".join(sys.argv[1:]),
+        "command": "python -m training.fitting.train " + " ".join(sys.argv[1:]),
     }
     (args.models_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot_confusion_matrix(

@@ -1,13 +1,13 @@
 """Rows of training digits as the row reader sees them, with their numbers, for training it.
 
-Rows come from ``training.rows`` (paper, pencil, photos, ruled lines, touching digits, MNIST
+Rows come from ``training.data.rows`` (paper, pencil, photos, ruled lines, touching digits, MNIST
 strips), made from training-split digits only. Each is decoded and mapped to ink as the
 service does (``row_parts.pieces_as_served``: its ink map and its pieces, specks and marks off
 the row dropped), then scaled into the row reader's strip (``recognizer.row_strip``).
 
-    python -m training.row_strips --data-dir ../shared/data/mnist --rows 40000 --output /tmp/strips.npz
+    python -m training.data.row_strips --data-dir ../shared/data/mnist --rows 40000 --output /tmp/strips.npz
 
-(``training.train_row_reader`` calls ``strip_set`` itself; the command is for inspecting a set.)
+(``training.fitting.train_row_reader`` calls ``strip_set`` itself; the command is for inspecting a set.)
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 
 from recognizer.vision.rows.pieces import kept_ink
 from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH, Strip, row_strip
-from training.row_parts import pieces_as_served
-from training.rows import make_rows
+from training.data.row_parts import pieces_as_served
+from training.data.rows import make_rows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Touching digits are where the row reader earns its place: those rows come most often.
 STRIP_KINDS = (
@@ -81,8 +81,8 @@ def strip_set(images: np.ndarray, labels: np.ndarray, rows: int, seed: int, work
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.data import load_from_dir
-    from training.train import default_split
+    from training.data.mnist import load_from_dir
+    from training.data.splits import default_split
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")

@@ -4,13 +4,13 @@ Where digits touch, the row segmenter (``recognizer.vision.rows``) parts them al
 cross little ink: the part it reads as a digit may keep a stroke of its neighbour or lose a
 bit of its own (the end of a bar, the side of a loop). MNIST never shows the network such
 digits, and those it misreads cost whole rows. So rows are made from training digits
-(``training.rows``), cut as the service cuts them (its ink map, pieces and candidate cuts;
+(``training.data.rows``), cut as the service cuts them (its ink map, pieces and candidate cuts;
 the model plays no part in where the cuts can go), and for each true digit in a piece of
 touching digits the candidate part that covers it best (it holds that digit's centre and no
 other's, and its box overlaps the digit's most, by IoU, at least ``MATCH_IOU``) is normalised as the service normalises it and labelled with that digit. Some
 digits standing alone in a row are kept too, as the service crops them.
 
-Used by ``training.train`` (``--row-parts``); only ever given training-split digits.
+Used by ``training.fitting.train`` (``--row-parts``); only ever given training-split digits.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from recognizer.vision.digit import normalize_digit
 from recognizer.vision.rows.cuts import candidate_parts, normalize_part, stroke_px
 from recognizer.vision.rows.pieces import Group, crop_ink, row_groups, row_height
 from recognizer.vision.rows.segment import row_ink_map, working_side
-from training.rows import box_iou, covered_digit, make_rows
+from training.data.rows import box_iou, covered_digit, make_rows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 MATCH_IOU = 0.7  # a part stands for a digit when its box overlaps the digit's this much
 ALONE_SHARE = 0.25  # share of the digits standing alone that are kept

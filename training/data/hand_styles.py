@@ -9,7 +9,7 @@ Every function takes a digit's ink (float32 in [0, 1], 1 = ink, any size) and re
 - ``broad_nib``: written with a broad (calligraphic) nib: a stroke is as wide as the nib
   across its direction, so downstrokes are wide and joins along the nib are hairlines.
 
-The evaluation's kinds (``training.realistic``) and the training data (``training.styled_digits``)
+The evaluation's kinds (``training.data.realistic``) and the training data (``training.data.styled_digits``)
 both use them, with ranges of their own. The serving code never imports this module.
 """
 

@@ -1,5 +1,5 @@
 """The digit CNN: conv1 -> pool -> conv2 -> pool -> a small classifier head -> softmax over ten
-digits and "not a digit" (``CLASSES``; the eleventh is ``training.non_digits.NOT_A_DIGIT``)."""
+digits and "not a digit" (``CLASSES``; the eleventh is ``training.data.non_digits.NOT_A_DIGIT``)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def serving_model(inputs, logits, conv1, conv2, temperature: float = 1.0) -> ker
     """Outputs: ``probs`` [N, 10], each digit's probability if it is a digit; ``digit`` [N, 1],
     the probability that it is a digit at all (1 - the eleventh class's); ``conv1`` and
     ``conv2``, the activations the service shows. The logits pass a ``temperature`` layer (a
-    Rescaling by 1/temperature) that ``training.calibrate`` may set afterwards."""
+    Rescaling by 1/temperature) that ``training.calibration.calibrate`` may set afterwards."""
     scaled = layers.Rescaling(1.0 / temperature, name="temperature")(logits)
     not_digit = layers.Softmax(name="classes")(scaled)[:, CLASSES - 1 :]
     return keras.Model(

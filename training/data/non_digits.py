@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from recognizer.vision.digit import crop_to_ink, normalize_digit
-from training.realistic import stroke_px, thicken
+from training.data.realistic import stroke_px, thicken
 
 NOT_A_DIGIT = 10
 Rng = np.random.Generator
@@ -290,9 +290,9 @@ def character_inks(fonts: list[Path], characters: str, per_char: int, rng: Rng, 
 
 
 def stroke_inks(per_char: int, rng: Rng) -> list[np.ndarray]:
-    """Letters and symbols written with a pen (``training.stroke_fonts``; none when the Hershey
+    """Letters and symbols written with a pen (``training.data.stroke_fonts``; none when the Hershey
     fonts are not installed)."""
-    from training import stroke_fonts
+    from training.data import stroke_fonts
 
     chosen = stroke_fonts.glyphs(stroke_fonts.LATIN + stroke_fonts.SYMBOL_FONTS, CHARACTERS)
     return [crop_to_ink(stroke_fonts.written(glyph, rng), level=0.02) for glyph in chosen for _ in range(per_char)]

@@ -1,14 +1,14 @@
 """Serve several trained digit networks as one: their logits averaged in one graph.
 
-    python -m training.ensemble --data-dir ../shared/data/mnist --members RUN_DIR [RUN_DIR ...] \\
+    python -m training.fitting.ensemble --data-dir ../shared/data/mnist --members RUN_DIR [RUN_DIR ...] \\
         [--models-dir models]
 
-Each RUN_DIR is a ``training.train --models-dir`` output (its ``digits.keras``). Writes
+Each RUN_DIR is a ``training.fitting.train --models-dir`` output (its ``digits.keras``). Writes
 ``digits.keras`` and ``digits.tflite`` (the same signature as one network: conv1 and conv2 are the
-first member's), then calibrates them (``training.calibrate``: temperature and "not a digit"
+first member's), then calibrates them (``training.calibration.calibrate``: temperature and "not a digit"
 threshold, on validation uploads), then scores the result once on the official test set for
 ``metrics.json`` and ``confusion_matrix.png``. Members must share the validation split
-(``training.train``'s default seed), or calibration would see digits a member trained on.
+(``training.fitting.train``'s default seed), or calibration would see digits a member trained on.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import numpy as np
 
 from recognizer.networks.digit_cnn import load_not_digit_thresholds
 from recognizer.settings import REPO_MODELS
-from training.data import load_mnist
-from training.evaluate import classification_report, mnist_batch, plot_confusion_matrix
-from training.train import default_split
+from training.data.mnist import load_mnist
+from training.data.splits import default_split
+from training.evaluation.evaluate import classification_report, mnist_batch, plot_confusion_matrix
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from training.calibrate import calibrate
+    from training.calibration.calibrate import calibrate
     from training.export import export_serving, run_tflite
-    from training.model import ensemble_serving_model
+    from training.fitting.model import ensemble_serving_model
 
     mnist = load_mnist(args.data_dir)
     members = [keras.saving.load_model(folder / "digits.keras", compile=False) for folder in args.members]
@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         "members": [json.loads((folder / "metrics.json").read_text()) for folder in args.members],
         "how": (
             "an ensemble: the members' logits averaged in one LiteRT graph, calibrated on validation uploads "
-            "(training.calibrate); the official MNIST test set (t10k) scored once, after"
+            "(training.calibration.calibrate); the official MNIST test set (t10k) scored once, after"
         ),
         "tflite_bytes": (args.models_dir / "digits.tflite").stat().st_size,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "command": "python -m training.ensemble " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m training.fitting.ensemble " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     for member in metrics["members"]:
         member.pop("confusion_matrix", None)

@@ -1,6 +1,6 @@
 """Evaluate the LiteRT model on the official MNIST test set: accuracy, per class, confusion matrix.
 
-``python -m training.evaluate --data-dir ../shared/data/mnist`` re-checks the committed model.
+``python -m training.evaluation.evaluate --data-dir ../shared/data/mnist`` re-checks the committed model.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import DatasetNotFound, IdxError, load_mnist
+from training.data.mnist import DatasetNotFound, IdxError, load_mnist
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
 def mnist_batch(images: np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
 """Calibrate the digit model on validation uploads: its temperature, and the "not a digit" threshold.
 
-    python -m training.calibrate --data-dir ../shared/data/mnist [--models-dir models]
+    python -m training.calibration.calibrate --data-dir ../shared/data/mnist [--models-dir models]
 
 What the service is shown is not what the network was trained on: photos, pencil, markers and
 ruled paper reach it through the service's own decoding and preprocessing. So both are chosen
-on uploads made as the evaluation makes them (``training.realistic`` kinds) but only from
+on uploads made as the evaluation makes them (``training.data.realistic`` kinds) but only from
 validation sources: the MNIST validation split (never trained on), the held-out validation
 fonts, and non-digits from the non-digit validation fonts and the training generator with a
 seed of its own. Never from the test set or the evaluation fonts.
@@ -37,12 +37,13 @@ from recognizer.errors import ClientError
 from recognizer.networks.digit_cnn import THRESHOLD_FILE
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.vision.readings import model_inputs
-from training import evaluate_non_digits, non_digits, realistic
-from training.calibration import expected_calibration_error, fit_temperature_for_ece, refusal_threshold
-from training.data import load_mnist
-from training.font_digits import NON_DIGIT_VALIDATION_FONTS, VALIDATION_FONTS, installed
-from training.non_digits import NOT_A_DIGIT
-from training.train import default_split
+from training.calibration.measures import expected_calibration_error, fit_temperature_for_ece, refusal_threshold
+from training.data import non_digits, realistic
+from training.data.font_digits import NON_DIGIT_VALIDATION_FONTS, VALIDATION_FONTS, installed
+from training.data.mnist import load_mnist
+from training.data.non_digits import NOT_A_DIGIT
+from training.data.splits import default_split
+from training.evaluation import evaluate_non_digits
 
 VALIDATION_SEED = 31_337  # not the evaluation's (0 and evaluate_non_digits.SEED)
 
@@ -153,7 +154,7 @@ def row_part_digit_probabilities(models_dir: Path, data_dir: str | None, rows: i
     from recognizer.networks import load_networks
     from recognizer.service import Recognizer
     from recognizer.vision.rows.segment import find_digits
-    from training import rows as row_kinds
+    from training.data import rows as row_kinds
 
     mnist = load_mnist(data_dir)
     _, (val_images, val_labels) = default_split(mnist.train.images, mnist.train.labels)
@@ -220,7 +221,7 @@ def calibrate(models_dir: Path, data_dir: str | None, per_kind: int, max_refused
         "before": figures(before, inputs, 0.0),
         "after": figures(after, inputs, threshold),
         "export_check": check.__dict__,
-        "command": "python -m training.calibrate " + " ".join(sys.argv[1:]),
+        "command": "python -m training.calibration.calibrate " + " ".join(sys.argv[1:]),
     }
     (models_dir / THRESHOLD_FILE).write_text(
         json.dumps(
