@@ -14,9 +14,13 @@ import pytest
 from PIL import Image
 
 from recognizer import cli
+from recognizer.decoding import ACCEPTED
 from recognizer.schemas import percent_text
+from recognizer.settings import Settings
+from recognizer.sizes import size_text
 from tests.not_digits import mark_png
 from tests.photos import photo_file
+from tests.test_decoding import png_declaring
 from training.data.realistic import mnist_glyph
 from training.data.rows import layout_digits
 
@@ -258,3 +262,74 @@ def test_url_mode_sends_a_file_over_the_direct_limit_through_storage(local_stack
     assert status == 0, err
     answer = json.loads(out)
     assert answer["predicted_digit"] == 6 and answer["is_digit"] is True
+
+
+# --- big files, folders, formats ----------------------------------------------------------
+
+
+def test_offline_reads_a_photo_the_api_takes_through_uploads(offline, mnist_sample, tmp_path: Path) -> None:
+    """A phone photo over the API's direct limit: the API takes it through POST /api/uploads,
+    and so offline reads it (it refused an 8.3 MB photo that --url read)."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(photo_file(mnist_sample.image_of(6), side=2800, noise=12, quality=100))
+    defaults = Settings()
+    assert defaults.max_upload_bytes < path.stat().st_size <= defaults.max_s3_upload_bytes
+    status, out, err = run_cli("predict", "--json", str(path))
+    assert status == 0, err
+    assert json.loads(out)["predicted_digit"] == 6
+
+
+def test_offline_names_its_limit_for_a_file_over_it(offline, monkeypatch, digit_files) -> None:
+    limit = 1024
+    monkeypatch.setenv("MAX_S3_UPLOAD_BYTES", str(limit))
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", str(limit))
+    size = digit_files[0].stat().st_size
+    assert size > limit
+    status, _, err = run_cli("predict", str(digit_files[0]))
+    assert status == 1
+    assert f"{digit_files[0]}: error: file_too_large: the file is larger than 1 KiB ({size:,} bytes)" in err
+
+
+def test_help_names_every_format_and_the_offline_limit() -> None:
+    assert cli.FORMATS == ACCEPTED  # the service's own list, kept here so --help loads no Pillow
+    assert size_text(Settings().max_s3_upload_bytes) == cli.OFFLINE_LIMIT_TEXT
+    status, out, _ = run_cli("predict", "--help")
+    assert status == 0
+    flat = " ".join(out.split())
+    assert "HEIC/HEIF, AVIF" in flat and ACCEPTED in flat and "folders" in flat
+    assert f"up to {cli.OFFLINE_LIMIT_TEXT}" in flat
+
+
+def test_a_folder_is_read_file_by_file_by_name(offline, digit_files, tmp_path: Path) -> None:
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for index, source in enumerate(digit_files):  # digit-3, digit-7, digit-0: named b, c, a
+        (scans / f"{'bca'[index]}.PNG").write_bytes(source.read_bytes())
+    (scans / "notes.txt").write_text("not an image")
+    (scans / ".DS_Store").write_bytes(b"\0")
+    (scans / "old").mkdir()
+    status, out, err = run_cli("predict", f"{scans}/")
+    assert status == 0, err
+    assert [line.split(": ")[0] for line in out.splitlines()] == [str(scans / f"{name}.PNG") for name in "abc"]
+    assert [line.split(": ")[1][0] for line in out.splitlines()] == ["0", "3", "7"]
+    assert err.splitlines() == [f"{scans}/: skipped notes.txt, old/ (not image files)"]
+
+
+def test_a_folder_without_images_is_a_usage_error(offline, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not an image")
+    status, out, err = run_cli("predict", str(tmp_path))
+    assert status == 2 and out == ""
+    assert f"{tmp_path}: no image files in this folder" in err and "no image files to read" in err
+
+
+def test_a_decompression_bomb_is_one_clear_line_without_pillows_warning(tmp_path: Path) -> None:
+    """What a person sees: the refusal, not Pillow's DecompressionBombWarning before it."""
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_declaring(20000, 15000))
+    done = subprocess.run(
+        [sys.executable, "-m", "recognizer.cli", "predict", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"{path}: error: image_too_large: 20000x15000 = 300,000,000 pixels; at most "), lines
+    assert lines[1:] == ["1 of 1 files failed"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -299,6 +300,18 @@ def test_too_many_pixels_is_413_from_the_header_alone() -> None:
 def test_a_decompression_bomb_past_pillows_own_limit_is_413() -> None:
     with pytest.raises(TooManyPixels):
         decode_upload(png_declaring(60000, 60000), max_pixels=10**12)
+
+
+def test_a_size_past_pillows_backstop_is_refused_in_our_words_and_without_its_warning() -> None:
+    """Pillow warns of 2^28 to 2^29 pixels (on stderr: the CLI printed it before its own error);
+    our limit refuses it, from the same header, in the upload's words."""
+    assert Image.MAX_IMAGE_PIXELS == 1 << 28
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(TooManyPixels) as caught:
+            decode_upload(png_declaring(20000, 15000), max_pixels=LIMIT)
+    assert caught.value.message.startswith("20000x15000 = 300,000,000 pixels; at most")
+    assert [str(w.message) for w in seen if issubclass(w.category, Image.DecompressionBombWarning)] == []
 
 
 def test_the_limit_is_inclusive_and_configurable() -> None:

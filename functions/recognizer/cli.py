@@ -1,8 +1,10 @@
 """``digits``: recognise handwritten digits in image files from a terminal.
 
-    digits predict FILE... [--multi] [--json] [--url URL]
+    digits predict PATH... [--multi] [--json] [--url URL]
 
-Offline by default: the files are read with the local model, exactly as the API reads them,
+Each PATH is an image file or a folder (its image files, by name; other files are skipped with
+a note). Offline by default: the files are read with the local model, exactly as the API reads
+them, up to the largest file the API takes (``MAX_S3_UPLOAD_BYTES``, through POST /api/uploads),
 and nothing is stored anywhere (no S3, no network). With ``--url`` every file is sent to a
 deployed API (``POST /api/predict`` or ``/api/predict/multi``) instead; only the standard
 library is used for that. ``--multi`` reads a row of digits (a number) in each file.
@@ -32,6 +34,29 @@ from typing import Any, TextIO
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 REQUEST_TIMEOUT_SECONDS = 60
 OFFLINE_ONLY_FIELDS = ("prediction_id", "input_url", "feature_maps")  # nothing is stored offline
+# What the service reads (recognizer.decoding.ACCEPTED, which imports Pillow: --help must not).
+FORMATS = "PNG, JPEG, HEIC/HEIF, AVIF, WebP, GIF, BMP or TIFF"
+# Settings' default MAX_S3_UPLOAD_BYTES, for --help (which loads no settings; a test compares).
+OFFLINE_LIMIT_TEXT = "50 MiB"
+# The names those formats' files go by: a folder's other files are skipped.
+IMAGE_SUFFIXES = frozenset(
+    (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".webp",
+        ".gif",
+        ".bmp",
+        ".dib",
+        ".tif",
+        ".tiff",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -102,8 +127,13 @@ def offline_reader(multi: bool) -> Reader:
     from recognizer.service import Recognizer
     from recognizer.settings import Settings
 
+    settings = Settings.from_env()
+    # Offline reads whatever the API would take: files over its direct limit go there through
+    # POST /api/uploads (up to MAX_S3_UPLOAD_BYTES), so that limit is the one that applies here.
+    largest = max(settings.max_upload_bytes, settings.max_s3_upload_bytes)
+    settings = settings.model_copy(update={"max_upload_bytes": largest})
     with native_stderr_silenced():  # LiteRT says "INFO: Created ... XNNPACK delegate" on first use
-        recognizer = Recognizer.from_settings(Settings.from_env(), store=None)
+        recognizer = Recognizer.from_settings(settings, store=None)
         recognizer.networks.warm_up()
 
     def read(data: bytes, filename: str) -> dict[str, Any]:
@@ -245,16 +275,42 @@ def read_file(path: str, reader: Reader) -> Outcome:
     return Outcome(path, answer=answer)
 
 
+def files_to_read(paths: Sequence[str], stderr: TextIO) -> list[str]:
+    """``paths`` with each folder replaced by its image files, by name. What else a folder holds
+    is named on ``stderr`` as skipped (hidden files silently); subfolders are not entered."""
+    files: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if not folder.is_dir():
+            files.append(path)
+            continue
+        entries = sorted((entry for entry in folder.iterdir() if not entry.name.startswith(".")), key=lambda e: e.name)
+        images = [entry for entry in entries if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES]
+        skipped = [entry.name + ("/" if entry.is_dir() else "") for entry in entries if entry not in images]
+        if skipped:
+            shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+            what = "not an image file" if len(skipped) == 1 else "not image files"
+            print(f"{path}: skipped {shown} ({what})", file=stderr)
+        if not images:
+            print(f"{path}: no image files in this folder ({FORMATS})", file=stderr)
+        files.extend(str(entry) for entry in images)
+    return files
+
+
 def predict_files(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from tqdm import tqdm  # fits the bar to the terminal's width, clears it before each result
 
+    paths = files_to_read(args.files, stderr)
+    if not paths:
+        print("digits: error: no image files to read", file=stderr)
+        return EXIT_USAGE
     reader = url_reader(args.url, args.multi) if args.url else offline_reader(args.multi)
-    show_progress = args.progress if args.progress is not None else (stderr.isatty() and len(args.files) > 1)
+    show_progress = args.progress if args.progress is not None else (stderr.isatty() and len(paths) > 1)
     failed = 0
     with tqdm(
-        total=len(args.files), file=stderr, disable=not show_progress, unit="file", leave=False, dynamic_ncols=True
+        total=len(paths), file=stderr, disable=not show_progress, unit="file", leave=False, dynamic_ncols=True
     ) as progress:
-        for path in args.files:
+        for path in paths:
             progress.set_postfix_str(Path(path).name, refresh=False)
             outcome = read_file(path, reader)
             failed += not outcome.ok
@@ -266,7 +322,7 @@ def predict_files(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
             stream.flush()
             progress.update()
     if failed and not args.json:
-        print(f"{failed} of {len(args.files)} files failed", file=stderr)
+        print(f"{failed} of {len(paths)} files failed", file=stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -278,10 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the digit (or, with --multi, the number) in each file",
         description=(
             "Read the digit in each image file, offline with the local model (nothing is "
-            "stored), or with --url through a deployed API."
+            "stored), or with --url through a deployed API. Offline, a file may have up to "
+            f"{OFFLINE_LIMIT_TEXT}, as the API takes through POST /api/uploads (MAX_S3_UPLOAD_BYTES)."
         ),
     )
-    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG, WebP, GIF, BMP or TIFF files")
+    predict.add_argument(
+        "files",
+        nargs="+",
+        metavar="PATH",
+        help=f"image files ({FORMATS}) or folders of them (their image files are read, by name)",
+    )
     predict.add_argument("--multi", action="store_true", help="read a row of digits (a number) in each file")
     predict.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     predict.add_argument("--url", help="the API's base URL, e.g. https://digits.example.com (default: offline)")

@@ -43,6 +43,7 @@ from recognizer.schemas import (
     percent_text,
 )
 from recognizer.settings import Settings
+from recognizer.sizes import size_text
 from recognizer.storage import MapStore, new_prediction_id
 from recognizer.vision.readings import model_inputs
 from recognizer.vision.rows.fusion import with_row_reading
@@ -77,7 +78,7 @@ class Recognizer:
         """A presigned POST for one file of up to MAX_S3_UPLOAD_BYTES, straight to the bucket."""
         limit = self.settings.max_s3_upload_bytes
         if request.content_length > limit:
-            raise UploadTooLarge(f"a file sent through /api/uploads is at most {limit:,} bytes")
+            raise UploadTooLarge(f"a file sent through /api/uploads is at most {size_text(limit)} ({limit:,} bytes)")
         form = self._store().presign_upload(request.content_type, limit, self.settings.upload_url_expiry)
         return UploadTicket(
             upload_id=form.upload_id,
@@ -217,7 +218,7 @@ class Recognizer:
             raise MissingUpload("the file is empty: no image was sent in it")
         limit = self.settings.max_s3_upload_bytes if sent_to_s3 else self.settings.max_upload_bytes
         if len(data) > limit:
-            raise UploadTooLarge(f"the upload is larger than {limit} bytes")
+            raise UploadTooLarge(f"the file is larger than {size_text(limit)} ({len(data):,} bytes)")
         return data
 
     def _answer(

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from recognizer import errors
 from recognizer.api import create_app
-from recognizer.api.app import size_text
 from recognizer.api.deps import get_recognizer
 from recognizer.api.errors import CLIENT_ERROR_STATUS, status_of
 from recognizer.service import Recognizer
+from recognizer.sizes import size_text
 
 
 def test_routes_answer_with_the_recognizer_the_app_was_built_with(offline: Recognizer, digit_png) -> None:

@@ -168,6 +168,21 @@ def test_too_large_inside_multipart(app_client, serve_with) -> None:
     assert_error(upload(app_client, data), 413, "file_too_large")
 
 
+def test_too_large_says_the_limit_as_documented_and_the_way_for_bigger_files(app_client, settings) -> None:
+    """Not "larger than 5,308,416 bytes" (the limit plus room for multipart's headers): the
+    README's 5 MiB, and that POST /api/uploads takes the file."""
+    data = png_of_size(10, 10) + b"\0" * settings.max_upload_bytes
+    expected = (
+        "the file is larger than 5 MiB, the most a request may carry; send a bigger file (up to 50 MiB) "
+        'through POST /api/uploads, then {"upload_id": ...} here'
+    )
+    assert assert_error(upload(app_client, data), 413, "file_too_large")["message"] == expected
+    raw = app_client.post("/api/predict", content=data, headers={"content-type": "image/png"})
+    assert assert_error(raw, 413, "file_too_large")["message"] == expected
+    row = app_client.post("/api/predict/multi", files={"image": ("row.png", data, "image/png")})
+    assert assert_error(row, 413, "file_too_large")["message"] == expected
+
+
 def test_too_many_pixels(app_client, settings) -> None:
     data = png_of_size(5001, 5001)  # 25,010,001 pixels: a few kB of PNG, over the 25 M limit
     assert len(data) < settings.max_upload_bytes

@@ -13,16 +13,9 @@ from recognizer.api.routes.health import API_VERSION
 from recognizer.decoding import ACCEPTED
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
+from recognizer.sizes import size_text
 
 API_PREFIX = "/api"
-
-
-def size_text(count: int) -> str:
-    """A byte count as people read it: 5 MiB, 20 MiB, 4 MiB, 1,000 bytes."""
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if count >= size and count % (size // 16) == 0:
-            return f"{count / size:g} {unit}"
-    return f"{count:,} bytes"
 
 
 def limit_texts(settings: Settings) -> dict[str, str]:

@@ -24,6 +24,7 @@ from recognizer.errors import (
     UploadTooLarge,
 )
 from recognizer.settings import Settings
+from recognizer.sizes import size_text
 
 # Room for multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -114,8 +115,25 @@ async def read_multipart(
     return parts
 
 
+def too_large_for_a_request(settings: Settings) -> str:
+    """Why a file is refused in the request itself, and the way that takes it."""
+    return (
+        f"the file is larger than {size_text(settings.max_upload_bytes)}, the most a request may carry; "
+        f"send a bigger file (up to {size_text(settings.max_s3_upload_bytes)}) through POST /api/uploads, "
+        'then {"upload_id": ...} here'
+    )
+
+
 async def read_image_upload(request: Request, settings: Settings, field: str = "image") -> bytes:
-    """One image: multipart field ``field``, or the raw body (``image/*`` and the like)."""
+    """One image: multipart field ``field``, or the raw body (``image/*`` and the like). Over the
+    limit: 413 saying the limit as documented, and that POST /api/uploads takes bigger files."""
+    try:
+        return await _image_in_request(request, settings, field)
+    except UploadTooLarge:
+        raise UploadTooLarge(too_large_for_a_request(settings)) from None
+
+
+async def _image_in_request(request: Request, settings: Settings, field: str) -> bytes:
     kind = media_type(request)
     if kind == MULTIPART:
         files = await read_multipart(
