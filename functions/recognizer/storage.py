@@ -204,22 +204,36 @@ class MapStore:
         """The uploaded file's bytes, its size checked before it is read. UploadNotFound when
         nothing is there (never sent, used already, or removed by the bucket's lifecycle)."""
         key = upload_key(upload_id)
-        missing = f"nothing was uploaded as {upload_id}, or it was used or expired"
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            if _is_missing(exc):
-                raise UploadNotFound(missing) from exc
-            raise StorageError(describe_storage_failure(exc)) from exc
+            raise self._upload_failure(upload_id, exc) from exc
         if head["ContentLength"] > max_bytes:
             self.discard_upload(upload_id)
             raise UploadTooLarge(f"the uploaded file is larger than {max_bytes:,} bytes")
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            if _is_missing(exc):
-                raise UploadNotFound(missing) from exc
-            raise StorageError(describe_storage_failure(exc)) from exc
+        except Exception as exc:  # gone in between: another request used it first
+            raise self._upload_failure(upload_id, exc) from exc
+
+    def _upload_failure(self, upload_id: str, exc: BaseException) -> UploadNotFound | StorageError:
+        """What a failed HeadObject or GetObject of an upload means. S3 answers a missing key
+        with 404 only to a caller that may list the bucket without a prefix; to anyone else
+        (the function's role: ListBucket for its own prefixes only) it answers 403, as it does
+        for a key it may not read. A listing of exactly that key, which the role may make, tells
+        the two apart: an empty one is an upload never sent, used already or expired."""
+        missing = UploadNotFound(f"nothing was uploaded as {upload_id}, or it was used or expired")
+        if _is_missing(exc):
+            return missing
+        if _is_denied(exc):
+            key = upload_key(upload_id)
+            try:
+                listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+            except Exception as listing_failure:
+                return StorageError(describe_storage_failure(listing_failure))
+            if not any(item.get("Key") == key for item in listing.get("Contents", [])):
+                return missing
+        return StorageError(describe_storage_failure(exc))
 
     def discard_upload(self, upload_id: str) -> None:
         """Delete an uploaded file once it is answered (a failure is logged: the bucket's
@@ -263,10 +277,18 @@ class MapStore:
         return refused
 
 
-def _is_missing(exc: BaseException) -> bool:
+def _error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
-    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-    return code in ("404", "NoSuchKey", "NotFound")
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _is_missing(exc: BaseException) -> bool:
+    return _error_code(exc) in ("404", "NoSuchKey", "NotFound")
+
+
+def _is_denied(exc: BaseException) -> bool:
+    """403: a HEAD's answer has no body, so botocore names the error by its status alone."""
+    return _error_code(exc) in ("403", "AccessDenied", "Forbidden")
 
 
 def describe_storage_failure(exc: BaseException) -> str:

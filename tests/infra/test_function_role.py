@@ -1,15 +1,25 @@
 """The service's S3 calls under moto with IAM enforced, signed by a user that holds exactly the
-function's policy from template.yaml: everything the service does is allowed, nothing else."""
+function's policy from template.yaml: everything the service does is allowed, nothing else.
+
+moto answers a missing key 404 to anyone; S3 answers 404 only to a caller that may list the
+bucket (s3:ListBucket on it, its conditions met by a request that names no prefix) and 403 to
+everyone else. ``answer_missing_keys_as_s3_does`` makes moto do the same here.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
+from fastapi.testclient import TestClient
 
+from recognizer.api import create_app
 from recognizer.errors import StorageError, UploadNotFound
+from recognizer.networks import Networks
+from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, MapStore, new_prediction_id, open_store
 from tests.infra.lambda_image import function_properties
@@ -56,6 +66,96 @@ def authorize_multi_delete_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(S3Response, "_authenticate_and_authorize_s3_action", per_key)
 
 
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(patterns: object, value: str) -> bool:
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in _as_list(patterns))
+
+
+def _conditions_hold(condition: dict, context: dict[str, str]) -> bool:
+    """IAM's conditions for the operators the function's policy uses. A key the request does
+    not carry fails the condition, unless the operator ends in ``IfExists`` (or is ``Null``)."""
+    for operator, keys in condition.items():
+        for key, expected in keys.items():
+            if key not in context:
+                holds = str(expected).lower() == "true" if operator == "Null" else operator.endswith("IfExists")
+            elif operator.removesuffix("IfExists") == "StringLike":
+                holds = _matches(expected, context[key])
+            elif operator.removesuffix("IfExists") == "StringEquals":
+                holds = context[key] in _as_list(expected)
+            else:
+                raise NotImplementedError(f"condition operator {operator} is not modelled here")
+            if not holds:
+                return False
+    return True
+
+
+def allows(policy: dict, action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether an identity policy allows ``action`` on ``resource`` in a request whose
+    condition keys are ``context`` (an explicit Deny wins)."""
+    allowed = False
+    for statement in policy["Statement"]:
+        if not (_matches(statement["Action"], action) and _matches(statement["Resource"], resource)):
+            continue
+        if not _conditions_hold(statement.get("Condition", {}), context):
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+def may_list_without_a_prefix(policy: dict, bucket: str) -> bool:
+    """Whether ``policy`` lets a HeadObject or GetObject learn that a key of ``bucket`` is
+    missing: S3 asks for s3:ListBucket on the bucket in a request that names no s3:prefix."""
+    return allows(policy, "s3:ListBucket", f"arn:aws:s3:::{bucket}", context={})
+
+
+def answer_missing_keys_as_s3_does(monkeypatch: pytest.MonkeyPatch, policy: dict) -> None:
+    """As S3 does and moto does not: HeadObject and GetObject of a missing key answer 403
+    (AccessDenied) unless ``policy`` may list the bucket without a prefix, and a listing is
+    allowed only where the policy's s3:prefix conditions allow its prefix (moto ignores
+    StringLike conditions)."""
+    import moto.settings
+    from moto.core.responses import ActionAuthenticatorMixin
+    from moto.s3.exceptions import BucketAccessDeniedError, MissingKey, S3AccessDeniedError
+    from moto.s3.responses import S3Response
+
+    head, get = S3Response.head_object, S3Response._key_response_get
+    authorize = S3Response._authenticate_and_authorize_s3_action
+
+    def enforced() -> bool:
+        return ActionAuthenticatorMixin.request_count >= moto.settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+    def head_object(self, bucket_name, query, key_name, headers):
+        status, response_headers, body = head(self, bucket_name, query, key_name, headers)
+        if status == 404 and enforced() and not may_list_without_a_prefix(policy, bucket_name):
+            return 403, response_headers, ""
+        return status, response_headers, body
+
+    def get_object(self, query, key_name):
+        try:
+            return get(self, query, key_name)
+        except MissingKey:
+            if not enforced() or may_list_without_a_prefix(policy, self.bucket_name):
+                raise
+            raise S3AccessDeniedError() from None
+
+    def listing_by_prefix(self, bucket_name=None, key_name=None):
+        authorize(self, bucket_name=bucket_name, key_name=key_name)
+        if enforced() and key_name is None and self.data.get("Action") == "ListBucket":
+            prefix = self.querystring.get("prefix", [None])[0]
+            context = {} if prefix is None else {"s3:prefix": prefix}
+            if not allows(policy, "s3:ListBucket", f"arn:aws:s3:::{bucket_name}", context):
+                raise BucketAccessDeniedError(bucket=bucket_name)
+
+    monkeypatch.setattr(S3Response, "head_object", head_object)
+    monkeypatch.setattr(S3Response, "_key_response_get", get_object)
+    monkeypatch.setattr(S3Response, "_authenticate_and_authorize_s3_action", listing_by_prefix)
+
+
 @pytest.fixture
 def as_the_function(aws_env: None, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MapStore]:
     """A store whose client signs as a user holding only the function's policy, IAM enforced."""
@@ -68,6 +168,7 @@ def as_the_function(aws_env: None, settings: Settings, monkeypatch: pytest.Monke
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", SETUP_CALLS)
     monkeypatch.setattr(ActionAuthenticatorMixin, "request_count", 0)
     authorize_multi_delete_per_key(monkeypatch)
+    answer_missing_keys_as_s3_does(monkeypatch, function_policy(settings.maps_bucket))
     with mock_aws():
         import boto3
 
@@ -126,3 +227,54 @@ def test_the_role_writes_under_its_two_prefixes_only(as_the_function: MapStore) 
     with pytest.raises(ClientError) as refused:
         as_the_function.client.put_object(Bucket=as_the_function.bucket, Key="elsewhere/x", Body=b"x")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_s3_is_played_faithfully_a_missing_key_is_403_to_the_function(as_the_function: MapStore) -> None:
+    """The control for the tests below: the function's role may not list its bucket without a
+    prefix, so S3 (and moto here) will not tell it that a key is missing."""
+    client, bucket = as_the_function.client, as_the_function.bucket
+    for call in (client.head_object, client.get_object):
+        with pytest.raises(ClientError) as refused:
+            call(Bucket=bucket, Key=f"uploads/{new_prediction_id()}")
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert not may_list_without_a_prefix(function_policy(bucket), bucket)
+    with pytest.raises(ClientError):  # nor list outside its own prefixes
+        client.list_objects_v2(Bucket=bucket, Prefix="elsewhere/")
+    unconditional = {
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]
+    }
+    assert may_list_without_a_prefix(unconditional, bucket)
+
+
+def test_an_upload_never_sent_used_or_expired_is_not_found_not_a_storage_failure(as_the_function: MapStore) -> None:
+    with pytest.raises(UploadNotFound):
+        as_the_function.read_upload(new_prediction_id(), max_bytes=1000)
+
+
+def test_an_upload_the_role_may_not_read_is_still_a_storage_failure(as_the_function: MapStore) -> None:
+    """403 is "missing" only where the listing says so: in a bucket the role may not list, a
+    403 stays what it is (503 storage_unavailable), never a client's 404."""
+    import dataclasses
+
+    elsewhere = dataclasses.replace(as_the_function, bucket=OTHER_BUCKET)
+    with pytest.raises(StorageError):
+        elsewhere.read_upload(new_prediction_id(), max_bytes=1000)
+
+
+def test_the_api_answers_a_missing_upload_404_and_a_batch_fails_that_file_alone(
+    as_the_function: MapStore, settings: Settings, networks: Networks, digit_png
+) -> None:
+    recognizer = Recognizer(settings, networks, as_the_function)
+    sent = as_the_function.presign_upload("image/png", max_bytes=100_000, expiry_seconds=60)
+    as_the_function.client.put_object(Bucket=as_the_function.bucket, Key=sent.fields["key"], Body=digit_png(7))
+    unknown = new_prediction_id()
+    with TestClient(create_app(recognizer), raise_server_exceptions=False) as client:
+        for route in ("/api/predict", "/api/predict/multi"):
+            answer = client.post(route, json={"upload_id": unknown})
+            assert answer.status_code == 404, answer.text
+            assert answer.json()["error"]["code"] == "upload_not_found"
+        batch = client.post("/api/predict/batch", json={"upload_ids": [sent.upload_id, unknown, sent.upload_id]})
+    assert batch.status_code == 200, batch.text
+    first, missing, used = batch.json()["results"]
+    assert first["predicted_digit"] == 7
+    assert missing["error"]["code"] == used["error"]["code"] == "upload_not_found"

@@ -258,7 +258,8 @@ def test_function_may_read_and_write_only_the_maps_bucket():
         json.dumps({"Fn::Sub": bucket}): {"s3:ListBucket"},
     }
     (listing,) = [s for p in policies for s in p["Statement"] if s["Action"] == "s3:ListBucket"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": "predictions/*"}}
+    # Its own two prefixes only (a missing upload is told apart from a refusal by listing it).
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "uploads/*"]}}
 
 
 # --- CloudFront ------------------------------------------------------------------------------
