@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from recognizer.api.docs import install_docs
 from recognizer.api.errors import install_error_handlers
 from recognizer.api.outcome import OutcomeCallback, OutcomeMiddleware
 from recognizer.api.routes import ROUTERS
@@ -16,6 +17,7 @@ from recognizer.settings import Settings
 from recognizer.sizes import size_text
 
 API_PREFIX = "/api"
+DOCS_URL = f"{API_PREFIX}/docs"
 
 
 def limit_texts(settings: Settings) -> dict[str, str]:
@@ -79,7 +81,7 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
             "Recognise handwritten digits and see what the network's convolutional layers "
             'see. Every error answers `{"error": {"code", "message"}}`.'
         ),
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by install_docs: Swagger UI from this app, not a CDN
         openapi_url=f"{API_PREFIX}/openapi.json",
         redoc_url=None,
     )
@@ -90,6 +92,7 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _state_limits_in_openapi(app, recognizer.settings)
+    install_docs(app, DOCS_URL, f"{API_PREFIX}/openapi.json")
     install_error_handlers(app)
     app.add_middleware(OutcomeMiddleware, on_outcome=on_outcome)
     return app
