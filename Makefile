@@ -2,18 +2,23 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# `make run` needs only the service and the local stack (requirements-run.txt, no TensorFlow): a
+# venv of its own, unless the full one (a superset) is already there.
+RUN_VENV ?= $(if $(wildcard $(VENV)/.installed),$(VENV),.venv-run)
+RUN_PY := $(RUN_VENV)/bin/python
 DATA_DIR ?=
 PORT ?= 8000
 
-.PHONY: help venv run test lint format train evaluate bench reliability lint-template deploy publish-site clean
+.PHONY: help venv run-venv run test lint format train evaluate bench reliability lint-template deploy publish-site clean
 
 help:
-	@echo "make run            start the local stack at http://127.0.0.1:$(PORT) (moto S3 + API + site)"
-	@echo "make test           lint (ruff, mypy), then run the whole test suite"
+	@echo "make run            start the local stack at http://127.0.0.1:$(PORT) (moto S3 + API + site; installs .venv-run/)"
+	@echo "make test           lint (ruff, mypy), then run the whole test suite (installs .venv/, TensorFlow included)"
 	@echo "make lint           ruff check, ruff format --check and mypy (strict) on the package"
 	@echo "make format         let ruff fix what it can and format the code"
-	@echo "make train          train and export the model into models/ (DATA_DIR=../shared/data/mnist)"
-	@echo "make evaluate       evaluate the committed models on the MNIST test set"
+	@echo "make train          train and export the model into models/ (DATA_DIR=folder of MNIST's IDX files;"
+	@echo "                    without it Keras downloads MNIST: README.md, 'To train again')"
+	@echo "make evaluate       evaluate the committed models on the MNIST test set (DATA_DIR as for train)"
 	@echo "make bench          cold start, warm latency and install size figures, as JSON (make -s bench > out.json)"
 	@echo "make reliability    hostile inputs, load and storage faults, with a summary"
 	@echo "make lint-template  cfn-lint, checkov and the SAM transform on template.yaml"
@@ -21,15 +26,23 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: functions/requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: functions/requirements.txt requirements-run.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-run: venv
-	PORT=$(PORT) $(PY) -m infra.local_stack
+run-venv: $(RUN_VENV)/.installed
+
+.venv-run/.installed: functions/requirements.txt requirements-run.txt pyproject.toml
+	$(PYTHON) -m venv .venv-run
+	.venv-run/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-run.txt
+	.venv-run/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+run: run-venv
+	PORT=$(PORT) $(RUN_PY) -m infra.local_stack
 
 test: lint
 	$(PY) -m pytest -n 2 --dist loadgroup
@@ -44,11 +57,14 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Where MNIST comes from, said when training or evaluating could not read it.
+export MNIST_HINT = MNIST: DATA_DIR=a folder with its four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each possibly .gz), or no DATA_DIR: Keras downloads it (needs the internet). README.md, 'To train again'.
+
 train: venv
-	$(PY) -m training.fitting.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+	$(PY) -m training.fitting.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),) || { status=$$?; echo "$$MNIST_HINT" >&2; exit $$status; }
 
 evaluate: venv
-	$(PY) -m training.evaluation.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+	$(PY) -m training.evaluation.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),) || { status=$$?; echo "$$MNIST_HINT" >&2; exit $$status; }
 
 # Only the JSON on stdout (`make -s bench > out.json`); BENCH_ARGS="--cold-runs 1" and the like.
 bench: venv
@@ -76,4 +92,4 @@ deploy:
 	./infra/deploy.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .aws-sam
+	rm -rf $(VENV) .venv-run .pytest_cache .hypothesis .aws-sam

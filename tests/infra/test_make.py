@@ -17,3 +17,46 @@ def test_make_bench_prints_only_json() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout)  # nothing else on stdout: `make -s bench > out.json` is JSON
     assert figures["cold_start"]["median_ms"] > 0 and figures["warm_http"]["requests"] == 3
+
+
+def dry_run(*args: str) -> list[str]:
+    """The commands ``make`` would run (none is run), as if no venv were made yet."""
+    done = subprocess.run(
+        ["make", "-n", "-B", *args, "VENV=.venv-not-made"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_make_run_installs_only_what_serving_and_the_local_stack_need() -> None:
+    commands = dry_run("run")
+    installs = [line for line in commands if "pip install" in line]
+    assert installs and all(line.startswith(".venv-run/bin/python -m pip install") for line in installs), installs
+    assert any("-r requirements-run.txt" in line for line in installs)
+    assert not [line for line in commands if "requirements-dev.txt" in line]
+    assert commands[-1].endswith(".venv-run/bin/python -m infra.local_stack")
+
+
+def test_make_test_and_train_install_the_full_dev_venv() -> None:
+    for target in ("test", "train"):
+        assert any("pip install --quiet -r requirements-dev.txt" in line for line in dry_run(target)), target
+
+
+def test_make_help_and_the_mnist_targets_point_at_nothing_a_new_user_lacks() -> None:
+    shown = subprocess.run(["make", "-s", "help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert "make run" in shown and "Keras downloads MNIST" in shown
+    for text in (shown, *dry_run("train"), *dry_run("evaluate")):
+        assert "shared/" not in text, text
+
+
+def test_make_evaluate_says_where_mnist_comes_from_when_it_cannot_read_it(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["make", "-s", "evaluate", f"DATA_DIR={tmp_path / 'absent'}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode != 0
+    assert "is not a directory" in done.stderr  # the reason, then where MNIST comes from
+    assert "MNIST: DATA_DIR=a folder with its four IDX files" in done.stderr and "Keras downloads it" in done.stderr
