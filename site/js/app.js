@@ -11,7 +11,7 @@ import {
 } from "./api.js";
 import { DrawingPad } from "./draw.js";
 import { registerServiceWorker, watchConnection } from "./offline.js";
-import { formatPercent, historyItem, notDigitText, renderFeatureMaps, renderPrediction } from "./render.js";
+import { formatConfidence, historyItem, notDigitText, renderFeatureMaps, renderPrediction } from "./render.js";
 import { fitForUpload } from "./shrink.js";
 import { addRowToHistory, addToHistory, clearHistory, loadHistory, makeThumbnail } from "./store.js";
 
@@ -205,12 +205,14 @@ function batchItem(file, result) {
   button.className = notDigit ? "batch-show not-digit-entry" : "batch-show";
   button.textContent = `${result.predicted_digit}`;
   const said = notDigit
-    ? `not a digit (closest: ${result.predicted_digit}, ${formatPercent(result.confidence)})`
-    : `${result.predicted_digit}, ${formatPercent(result.confidence)} sure`;
+    ? `not a digit (closest: ${result.predicted_digit}, ${formatConfidence(result.confidence)})`
+    : `${result.predicted_digit}, ${formatConfidence(result.confidence)} sure`;
   button.setAttribute("aria-label", `${file.name}: ${said}. Show details`);
   button.addEventListener("click", () => showResult(result));
   const confidence = document.createElement("span");
-  confidence.textContent = notDigit ? `not a digit, ${formatPercent(result.confidence)}` : `${formatPercent(result.confidence)} sure`;
+  confidence.textContent = notDigit
+    ? `not a digit, ${formatConfidence(result.confidence)}`
+    : `${formatConfidence(result.confidence)} sure`;
   text.append(name, confidence);
   item.append(thumb, button, text);
   return item;
@@ -229,13 +231,20 @@ function predictRow(file) {
 
 function showRow(result) {
   const digits = result.digits ?? [];
-  byId("multi-number").textContent = result.number || "none";
+  // The number in big figures; no number at all is said in a plain sentence instead.
+  byId("multi-number").textContent = result.number ?? "";
+  byId("multi-number").closest("p").hidden = !result.number;
   const leftOut = digits.filter((digit) => digit.is_digit === false).length;
   const leftOutText = byId("multi-left-out");
-  leftOutText.textContent = leftOut
-    ? `Left out: ${leftOut === 1 ? "1 mark that does" : `${leftOut} marks that do`} not look like a digit (marked ?).`
-    : "";
-  leftOutText.hidden = !leftOut;
+  if (!result.number) {
+    const marks = leftOut === 1 ? "the one mark found" : `the ${leftOut} marks found`;
+    leftOutText.textContent = `No number read: nothing here looks like a digit (${marks}, marked ?).`;
+  } else {
+    leftOutText.textContent = leftOut
+      ? `Left out: ${leftOut === 1 ? "1 mark that does" : `${leftOut} marks that do`} not look like a digit (marked ?).`
+      : "";
+  }
+  leftOutText.hidden = !leftOutText.textContent;
   const chips = digits.map((digit, index) => {
     const notDigit = digit.is_digit === false;
     const chip = document.createElement("button");
@@ -243,8 +252,8 @@ function showRow(result) {
     chip.className = notDigit ? "digit-chip not-digit-entry" : "digit-chip";
     chip.textContent = notDigit ? "?" : String(digit.predicted_digit);
     const said = notDigit
-      ? `not a digit (closest: ${digit.predicted_digit}, ${formatPercent(digit.confidence)})`
-      : `${digit.predicted_digit}, ${formatPercent(digit.confidence)} sure`;
+      ? `not a digit (closest: ${digit.predicted_digit}, ${formatConfidence(digit.confidence)})`
+      : `${digit.predicted_digit}, ${formatConfidence(digit.confidence)} sure`;
     chip.setAttribute("aria-label", `Mark ${index + 1}: ${said}. Show details`);
     chip.addEventListener("click", () => select(index));
     return chip;
@@ -376,7 +385,7 @@ function predictDrawing(pad) {
     ui.drawAnswer.textContent =
       result.is_digit === false
         ? notDigitText(result)
-        : `Reads as ${result.predicted_digit} (${formatPercent(result.confidence)} sure)`;
+        : `Reads as ${result.predicted_digit} (${formatConfidence(result.confidence)} sure)`;
     ui.drawAnswer.classList.toggle("not-digit", result.is_digit === false);
     ui.drawAnswer.hidden = false;
     ui.preview.hidden = true; // the answer is the drawing's now, not the last upload's

@@ -1,7 +1,7 @@
 // /feature_maps: the maps of one prediction from this browser's history (?id=...), or the latest.
 
 import { registerServiceWorker, watchConnection } from "./offline.js";
-import { formatPercent, formatTime, historyItem, renderFeatureMaps } from "./render.js";
+import { formatConfidence, formatTime, historyItem, renderFeatureMaps } from "./render.js";
 import { findInHistory, linkExpiresAt, loadHistory } from "./store.js";
 
 const byId = (id) => document.getElementById(id);
@@ -19,7 +19,8 @@ function showSource(entry) {
   if (entry.thumb) thumb.src = entry.thumb;
   thumb.hidden = !entry.thumb;
   byId("source-text").textContent =
-    `Your ${entry.digit}, read with ${formatPercent(entry.confidence)} confidence at ${formatTime(entry.time)}.`;
+    `${entry.notDigit ? `Not a digit (closest: ${entry.digit})` : `Your ${entry.digit}`}, read with ` +
+    `${formatConfidence(entry.confidence)} confidence at ${formatTime(entry.time)}.`;
   const input = byId("input-img");
   if (result.input_url && Date.now() < linkExpiresAt(result.input_url, entry.time)) input.src = result.input_url;
   else input.closest("figure").hidden = true;

@@ -74,6 +74,22 @@ export function renderPrediction(result) {
   else input.removeAttribute("src");
   input.closest("figure").hidden = !result.input_url;
   renderProbabilities(byId("probabilities"), result.probabilities, result.predicted_digit);
+  labelProbabilities(result.is_digit === false);
+}
+
+/**
+ * The bars' heading. Each bar is a digit's probability if the image is a digit at all; for
+ * something that is not (bars dimmed by .is-not-digit), the heading says so, so that "4: 98%"
+ * beside "Confidence: under 0.1%" reads as what it is.
+ */
+function labelProbabilities(notDigit) {
+  const hint = document.createElement("span");
+  hint.className = "hint";
+  hint.textContent = notDigit
+    ? "(it does not look like one: the confidence above counts that, these bars do not)"
+    : "(if it is a digit)";
+  const title = notDigit ? "If it were a digit, which one " : "All ten probabilities ";
+  byId("probs-title").replaceChildren(title, hint);
 }
 
 const zoomed = new WeakSet();
@@ -142,8 +158,8 @@ export function historyItem(entry) {
   link.className = "history-item";
   link.href = `/feature_maps?id=${encodeURIComponent(entry.id)}`;
   const said = entry.notDigit
-    ? `Not a digit (closest: ${entry.digit}), ${formatPercent(entry.confidence)}`
-    : `${entry.digit}, ${formatPercent(entry.confidence)} sure`;
+    ? `Not a digit (closest: ${entry.digit}), ${formatConfidence(entry.confidence)}`
+    : `${entry.digit}, ${formatConfidence(entry.confidence)} sure`;
   link.setAttribute("aria-label", `${said}, at ${formatTime(entry.time)}. See its feature maps`);
   if (entry.notDigit) link.classList.add("not-digit-entry");
   if (entry.thumb) {
@@ -161,7 +177,10 @@ export function historyItem(entry) {
   const meta = document.createElement("span");
   meta.className = "history-meta";
   const confidence = document.createElement("span");
-  confidence.textContent = entry.notDigit ? `not a digit, ${formatPercent(entry.confidence)}` : formatPercent(entry.confidence);
+  // As the answer card says it ("under 0.1%", never "0.0%").
+  confidence.textContent = entry.notDigit
+    ? `not a digit, ${formatConfidence(entry.confidence)}`
+    : formatConfidence(entry.confidence);
   const time = document.createElement("time");
   time.dateTime = entry.time;
   time.textContent = formatTime(entry.time);
