@@ -101,7 +101,7 @@ class KerasModel:
     def run(self, images: np.ndarray) -> Activations:
         batch = as_model_batch(images)
         with self._lock:
-            outputs = self._model([batch], training=False)
+            outputs = self._model(batch, training=False)  # its one input as built (a list: Keras warns)
         return Activations(*(np.asarray(outputs[name]) for name in OUTPUT_NAMES))
 
 
