@@ -9,6 +9,10 @@
 # digits, or digits-STAGE for another stage) and the AWS region (AWS_REGION, or your profile's)
 # choose the stack; samconfig.toml holds the rest. Extra arguments go to `sam deploy`, e.g.
 # ./infra/deploy.sh --parameter-overrides AlarmEmail=ops@example.com
+#
+# Its own Python work (credentials, region, publishing the site) needs boto3 alone: it runs in
+# .venv-deploy, made here on first use from requirements-deploy.txt with PYTHON (python3), not
+# in the dev venv and its TensorFlow. PY=/some/python uses another interpreter that has boto3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +23,9 @@ case "$STAGE" in
   *) echo "deploy: STAGE must be prod or dev (samconfig.toml's environments), not '$STAGE'" >&2; exit 1 ;;
 esac
 if [ "$STAGE" = prod ]; then STACK_NAME="${STACK_NAME:-digits}"; else STACK_NAME="${STACK_NAME:-digits-$STAGE}"; fi
-PY="${PY:-.venv/bin/python}"
+PYTHON="${PYTHON:-python3}"
+DEPLOY_VENV=.venv-deploy
+PY="${PY:-$DEPLOY_VENV/bin/python}"
 SAM="${SAM:-sam}"
 
 die() {
@@ -28,7 +34,15 @@ die() {
 }
 
 need_python() {
-  [ -x "$PY" ] || die "no $PY: run 'make venv' first (publishing the site uses its boto3)."
+  if [ "$PY" = "$DEPLOY_VENV/bin/python" ] && ! cmp -s requirements-deploy.txt "$DEPLOY_VENV/requirements-deploy.txt"; then
+    echo "deploy: making $DEPLOY_VENV (boto3, from requirements-deploy.txt) with $PYTHON"
+    { "$PYTHON" -m venv --clear "$DEPLOY_VENV" \
+      && "$DEPLOY_VENV/bin/pip" install --quiet -r requirements-deploy.txt \
+      && cp requirements-deploy.txt "$DEPLOY_VENV/requirements-deploy.txt"; } \
+      || die "could not make $DEPLOY_VENV with $PYTHON: it needs Python 3.11+ with its venv module
+  (Debian: apt-get install python3-venv) and PyPI. PYTHON=/path/to/python3 picks another one."
+  fi
+  [ -x "$PY" ] || die "no $PY: unset PY to let deploy.sh make $DEPLOY_VENV, or point PY at a Python with boto3."
 }
 
 need_sam() {
@@ -64,9 +78,9 @@ publish() {
 }
 
 deploy() {
-  need_python
   need_sam
   need_docker
+  need_python
   need_credentials
   "$SAM" build --config-env "$CONFIG_ENV"
   "$SAM" deploy --config-env "$CONFIG_ENV" --stack-name "$STACK_NAME" --region "$REGION" "$@"
@@ -74,8 +88,8 @@ deploy() {
 }
 
 delete() {
-  need_python
   need_sam
+  need_python
   need_credentials
   read -r -p "Delete stack $STACK_NAME in $REGION and everything in its buckets? [y/N] " answer
   [ "$answer" = "y" ] || [ "$answer" = "Y" ] || die "nothing deleted."

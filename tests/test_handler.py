@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from recognizer import handler as lambda_module
 from recognizer.api.deps import get_recognizer
 from recognizer.service import Recognizer
 from tests.conftest import multipart_body
+from tests.infra.lambda_image import template
 
 
 @pytest.fixture
@@ -151,3 +153,62 @@ def test_a_server_bug_is_a_500_in_the_error_shape(serve, recognizer, digit_png, 
     status, _, answer = invoke(event, lambda_context)
     assert status == 500
     assert answer == {"error": {"code": "internal_error", "message": "an internal error occurred"}}
+
+
+def cloudwatch_filter_matches(pattern: str, record: dict) -> bool:
+    """CloudWatch Logs' JSON filter pattern, in the form template.yaml uses: ``{ $.a = "text" &&
+    $.b >= 500 }`` (terms joined by &&: = and != on strings, comparisons on numbers). A term on a
+    missing field, or a number compared with something that is not one, does not match."""
+    body = pattern.strip()
+    assert body.startswith("{") and body.endswith("}"), pattern
+    for term in body[1:-1].split("&&"):
+        found = re.fullmatch(r'\s*\$\.(\w+)\s*(=|!=|>=|<=|>|<)\s*(?:"([^"]*)"|(-?\d+(?:\.\d+)?))\s*', term)
+        assert found, f"not modelled: {term!r}"
+        key, operator, text, number = found.groups()
+        if key not in record:
+            return False
+        value = record[key]
+        if text is not None:
+            assert operator in ("=", "!="), term
+            if (value == text) != (operator == "="):
+                return False
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        compare = {
+            "=": value == float(number),
+            "!=": value != float(number),
+            ">=": value >= float(number),
+            "<=": value <= float(number),
+            ">": value > float(number),
+            "<": value < float(number),
+        }
+        if not compare[operator]:
+            return False
+    return True
+
+
+def test_the_templates_metric_filter_counts_the_functions_5xx_answers_and_nothing_else(
+    serve, recognizer, digit_png, api_gateway_event, lambda_context, caplog
+):
+    """Lambda's Errors metric never sees a 500 that FastAPI answered: the template counts them
+    from the log line every request ends with. Checked here against the handler's real lines."""
+    pattern = template()["Resources"]["ServerErrorsMetricFilter"]["Properties"]["FilterPattern"]
+
+    class Broken(Recognizer):
+        def predict_digit(self, data: bytes, **options):
+            raise RuntimeError("a bug")
+
+    caplog.clear()
+    assert invoke(api_gateway_event("GET", "/api/health"), lambda_context)[0] == 200
+    assert invoke(api_gateway_event("GET", "/api/missing"), lambda_context)[0] == 404
+    serve(Broken(recognizer.settings, recognizer.networks, recognizer.store))
+    event = api_gateway_event("POST", "/api/predict", body=digit_png(1), headers={"content-type": "image/png"})
+    assert invoke(event, lambda_context)[0] == 500
+    # Each line as the function prints it: the records through Powertools' own JSON formatter.
+    (printer,) = lambda_module.logger.handlers
+    lines = [json.loads(printer.format(record)) for record in caplog.records]
+    served = [line for line in lines if line["message"] == "request served"]
+    assert [line["status"] for line in served] == [200, 404, 500]
+    assert [cloudwatch_filter_matches(pattern, line) for line in served] == [False, False, True]
+    assert cloudwatch_filter_matches(pattern, {**served[-1], "status": 503})  # storage_unavailable too

@@ -29,10 +29,12 @@ def test_every_variable_is_read_and_converted() -> None:
             "MAX_DECODED_PIXELS": "500",
             "MAX_BATCH_FILES": "4",
             "MAX_BATCH_BYTES": "9000",
+            "MAX_BATCH_UPLOAD_IDS": "3",
             "MAX_S3_UPLOAD_BYTES": "8000000",
             "UPLOAD_URL_EXPIRY": "120",
             "STORAGE_TIMEOUT_SECONDS": "1",
             "STORAGE_MAX_ATTEMPTS": "5",
+            "ORIGIN_SECRET": "0123456789abcdef0123456789abcdef",
             "AWS_DEFAULT_REGION": "eu-west-3",
         }
     )
@@ -48,10 +50,12 @@ def test_every_variable_is_read_and_converted() -> None:
         "max_decoded_pixels": 500,
         "max_batch_files": 4,
         "max_batch_bytes": 9000,
+        "max_batch_upload_ids": 3,
         "max_s3_upload_bytes": 8_000_000,
         "upload_url_expiry": 120,
         "storage_timeout_seconds": 1,
         "storage_max_attempts": 5,
+        "origin_secret": "0123456789abcdef0123456789abcdef",
         "aws_region": "eu-west-3",
     }
     assert str(settings.model_dir) == "/opt/models"

@@ -13,10 +13,12 @@
 | MAX_DECODED_PIXELS | most pixels decoded: the limit for every other format, and what a JPEG is scaled to | 4,194,304 |
 | MAX_BATCH_FILES | most files in one batch request | 32 |
 | MAX_BATCH_BYTES | largest total size of one batch request, bytes | 20 MiB |
+| MAX_BATCH_UPLOAD_IDS | most upload_ids in one batch request (each may be a 12-megapixel photo): what the function reads within its timeout | 5 |
 | MAX_S3_UPLOAD_BYTES | largest file sent straight to S3 through POST /api/uploads, bytes | 50 MiB |
 | UPLOAD_URL_EXPIRY | lifetime of the presigned POST that POST /api/uploads answers, seconds | 900 |
 | STORAGE_TIMEOUT_SECONDS | connect/read timeout for S3 calls | 3 |
 | STORAGE_MAX_ATTEMPTS | attempts per S3 call, the first included | 2 |
+| ORIGIN_SECRET | when set, every request must carry it in the X-Origin-Verify header (CloudFront adds it) or is refused 403 | unset (no check) |
 | AWS_REGION (or AWS_DEFAULT_REGION) | the region S3 URLs are signed for (Lambda sets it) | us-east-1 |
 
 ``Settings.from_env()`` is called once by each entry point (the Lambda handler, the local stack,
@@ -47,10 +49,12 @@ ENVIRONMENT = {  # field -> the environment variable it is read from
     "max_decoded_pixels": "MAX_DECODED_PIXELS",
     "max_batch_files": "MAX_BATCH_FILES",
     "max_batch_bytes": "MAX_BATCH_BYTES",
+    "max_batch_upload_ids": "MAX_BATCH_UPLOAD_IDS",
     "max_s3_upload_bytes": "MAX_S3_UPLOAD_BYTES",
     "upload_url_expiry": "UPLOAD_URL_EXPIRY",
     "storage_timeout_seconds": "STORAGE_TIMEOUT_SECONDS",
     "storage_max_attempts": "STORAGE_MAX_ATTEMPTS",
+    "origin_secret": "ORIGIN_SECRET",
 }
 
 
@@ -90,10 +94,16 @@ class Settings(BaseModel):
     max_decoded_pixels: int = Field(4_194_304, ge=1)
     max_batch_files: int = Field(32, ge=1)
     max_batch_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    # A batch of upload_ids is read one file after the other, and each may be a 12-megapixel
+    # HEIC: about 0.8 s of CPU, 1.4 s at Lambda's 0.58 vCPU (1024 MB). Five of them, S3 and a
+    # first request's warm-up fit in 80% of the function's 15 s (template.yaml has the sums).
+    max_batch_upload_ids: int = Field(5, ge=1)
     max_s3_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
     upload_url_expiry: int = Field(900, ge=1, le=604_800)
     storage_timeout_seconds: int = Field(3, ge=1)
     storage_max_attempts: int = Field(2, ge=1)
+    # What CloudFront sends in X-Origin-Verify; None (locally, in tests): requests are not checked.
+    origin_secret: str | None = Field(None, min_length=16, repr=False)
     aws_region: str = Field("us-east-1", min_length=1)
 
     @classmethod

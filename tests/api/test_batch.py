@@ -111,6 +111,27 @@ def test_the_default_limit_is_32_files(app_client, settings) -> None:
     assert_error(batch(app_client, tiny), 413, "too_many_files")
 
 
+def test_upload_ids_are_limited_by_what_the_function_reads_in_time(app_client, limits) -> None:
+    """Files sent to S3 may each be a 12-megapixel photo: a batch names at most
+    MAX_BATCH_UPLOAD_IDS of them (sized for the timeout: tests/infra/test_template.py), even
+    where MAX_BATCH_FILES allows more small files."""
+    limits(MAX_BATCH_FILES=32, MAX_BATCH_UPLOAD_IDS=2)
+    ids = [f"{i:032x}" for i in range(3)]
+    refused = app_client.post("/api/predict/batch", json={"upload_ids": ids})
+    assert_error(refused, 413, "too_many_files")
+    assert "at most 2 upload_ids" in refused.json()["error"]["message"]
+    answered = app_client.post("/api/predict/batch", json={"upload_ids": ids[:2]})
+    assert answered.status_code == 200, answered.text
+    assert [r["error"]["code"] for r in answered.json()["results"]] == ["upload_not_found"] * 2
+
+
+def test_the_upload_id_limit_is_in_the_openapi_document(app_client, settings) -> None:
+    schema = app_client.get("/api/openapi.json").json()
+    assert schema["info"]["x-upload"]["max_batch_upload_ids"] == settings.max_batch_upload_ids
+    description = schema["paths"]["/api/predict/batch"]["post"]["description"]
+    assert f"up to {settings.max_batch_upload_ids} files sent to S3" in description
+
+
 def test_too_many_bytes_in_all_is_413(app_client, digit_png, limits) -> None:
     data = digit_png(2)
     limits(MAX_BATCH_BYTES=3 * len(data) + 5)

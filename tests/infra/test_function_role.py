@@ -22,27 +22,22 @@ from recognizer.networks import Networks
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, MapStore, new_prediction_id, open_store
-from tests.infra.lambda_image import function_properties
+from tests.infra.cfn_values import Stack
+from tests.infra.lambda_image import function_properties, template
 
 OTHER_BUCKET = "somebody-elses-bucket"
 SETUP_CALLS = 5  # made before IAM is enforced: two buckets, a user, its policy, its keys
 
 
-MAPS_NAME = "digits-maps-${Stage}-${AWS::AccountId}-${AWS::Region}"  # template.yaml's MapsBucket
-
-
-def resolved(value: object, bucket: str) -> object:
-    """The policy's names of the maps bucket, as CloudFormation resolves them (here: ``bucket``)."""
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        return value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace(MAPS_NAME, bucket)
-    if isinstance(value, list):
-        return [resolved(item, bucket) for item in value]
-    return value
-
-
 def function_policy(bucket: str) -> dict:
+    """The function's policy as CloudFormation makes it, naming ``bucket`` as its maps bucket."""
+    deployed = Stack(template(), name="digits", region="us-east-1")
+    maps_bucket = deployed.resolve(template()["Resources"]["MapsBucket"]["Properties"]["BucketName"])
     (policy,) = function_properties()["Policies"]
-    statements = [{**s, "Resource": resolved(s["Resource"], bucket)} for s in policy["Statement"]]
+    statements = [
+        {**s, "Resource": deployed.resolve(s["Resource"]).replace(f":::{maps_bucket}", f":::{bucket}")}
+        for s in policy["Statement"]
+    ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 

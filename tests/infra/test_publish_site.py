@@ -29,6 +29,7 @@ from infra.publish_site import (
 )
 from tests.conftest import FAKE_AWS_ENV
 from tests.infra.lambda_image import template
+from tests.infra.tool_venv import tool_venv
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "digits-test"
@@ -260,6 +261,29 @@ def fake_tools(bin_dir: Path, log: Path, *, sam: bool = True, docker_running: bo
     return bin_dir
 
 
+DEPLOY_REQUIREMENTS = REPO_ROOT / "requirements-deploy.txt"
+
+
+@pytest.fixture
+def deploy_venv() -> Path:
+    """.venv-deploy as deploy.sh makes it (boto3 alone); its python."""
+    return tool_venv(".venv-deploy", DEPLOY_REQUIREMENTS) / "python"
+
+
+def test_deploy_needs_boto3_alone_not_the_tensorflow_dev_venv(deploy_venv: Path):
+    """deploy.sh's Python work runs in a venv of boto3 alone (the function's own pin), which it
+    makes itself; publishing the site needs nothing more."""
+    script = DEPLOY.read_text()
+    assert ".venv/" not in script and 'PY="${PY:-$DEPLOY_VENV/bin/python}"' in script
+    pins = [line for line in DEPLOY_REQUIREMENTS.read_text().splitlines() if line and not line.startswith("#")]
+    serving = (REPO_ROOT / "functions" / "requirements.txt").read_text().splitlines()
+    assert pins == [line for line in serving if line.startswith("boto3==")]
+    probe = "import infra.publish_site, importlib.util; print(importlib.util.find_spec('numpy') is None)"
+    done = subprocess.run([str(deploy_venv), "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"  # and nothing of the dev venv is there
+
+
 def run_deploy(bin_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), **NO_AWS_CONFIG}
     return subprocess.run(
@@ -302,7 +326,7 @@ def test_deploy_says_when_the_docker_engine_is_not_running(tmp_path: Path):
     assert "engine is not running" in done.stderr
 
 
-def test_deploy_says_when_there_are_no_aws_credentials(tmp_path: Path):
+def test_deploy_says_when_there_are_no_aws_credentials(tmp_path: Path, deploy_venv: Path):
     log = tmp_path / "log"
     done = run_deploy(fake_tools(tmp_path / "bin", log), {"AWS_REGION": "us-east-1"})
     assert done.returncode == 1
@@ -310,7 +334,7 @@ def test_deploy_says_when_there_are_no_aws_credentials(tmp_path: Path):
     assert "sam build" not in log.read_text()
 
 
-def test_deploy_builds_deploys_then_publishes_the_site(tmp_path: Path, moto_server_endpoint: str):
+def test_deploy_builds_deploys_then_publishes_the_site(tmp_path: Path, moto_server_endpoint: str, deploy_venv: Path):
     """The whole `make deploy` with sam and docker stood in for, AWS played by moto's server."""
     env = {**FAKE_AWS_ENV, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_server_endpoint}
     clients = {

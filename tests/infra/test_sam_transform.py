@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from tests.infra.lambda_image import REPO_ROOT
+from tests.infra.lambda_image import REPO_ROOT, template
 from tests.infra.tool_venv import tool_venv
 
 pytestmark = pytest.mark.slow
@@ -97,9 +97,14 @@ def allowed(action: str, resource: object) -> bool:
     return False
 
 
-MAPS_ARN = "arn:${AWS::Partition}:s3:::digits-maps-${Stage}-${AWS::AccountId}-${AWS::Region}"  # a computed name
-MAPS_BUCKET = {"Fn::Sub": MAPS_ARN}
-PREFIXES = {name: {"Fn::Sub": f"{MAPS_ARN}/{name}/*"} for name in ("predictions", "uploads")}
+def _maps_arn(suffix: str = "") -> dict:
+    """The maps bucket's ARN as template.yaml writes it (a computed name, see MapsBucket)."""
+    text, variables = template()["Resources"]["MapsBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    return {"Fn::Sub": [f"arn:${{AWS::Partition}}:s3:::{text}{suffix}", variables]}
+
+
+MAPS_BUCKET = _maps_arn()
+PREFIXES = {name: _maps_arn(f"/{name}/*") for name in ("predictions", "uploads")}
 
 
 def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_bucket():

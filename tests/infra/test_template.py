@@ -7,6 +7,7 @@ The template is read with cfn-lint's own decoder (CloudFormation's short tags be
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from recognizer.api.errors import CLIENT_ERROR_STATUS
+from recognizer.settings import Settings
+from tests.infra.cfn_values import Stack
 from tests.infra.lambda_image import (
     REPO_ROOT,
     TEMPLATE,
@@ -59,11 +63,25 @@ def origin(origin_id: str) -> dict:
     return found
 
 
-def content_security_policy() -> dict[str, list[str]]:
+# The stack issue 27 names: a 40-character stack name in ap-southeast-2 at Stage "production".
+LONG_STACK = "digit-recognizer-production-sydney-stack"
+assert len(LONG_STACK) == 40
+
+
+def stack(**parameters) -> Stack:
+    """One deployment of the template to resolve its values for (``stack(Stage="dev")``)."""
+    return Stack(template(), name=LONG_STACK, region="ap-southeast-2", parameters={"Stage": "production", **parameters})
+
+
+def maps_bucket_name(deployed: Stack | None = None) -> str:
+    return (deployed or stack()).resolve(properties("MapsBucket")["BucketName"])
+
+
+def content_security_policy(deployed: Stack | None = None) -> dict[str, list[str]]:
     config = properties("SecurityHeadersPolicy")["ResponseHeadersPolicyConfig"]
     csp = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]
     assert csp["Override"] is True
-    text = csp["ContentSecurityPolicy"]["Fn::Sub"]
+    text = (deployed or stack()).resolve(csp["ContentSecurityPolicy"])
     directives = [d.split() for d in text.split(";") if d.strip()]
     return {d[0]: d[1:] for d in directives}
 
@@ -251,11 +269,12 @@ def test_function_may_read_and_write_only_the_maps_bucket():
                 assert "*" not in action
                 for res in as_list(statement["Resource"]):
                     allowed.setdefault(json.dumps(res, sort_keys=True), set()).add(action)
-    bucket = "arn:${AWS::Partition}:s3:::" + properties("MapsBucket")["BucketName"]["Fn::Sub"]
-    assert allowed == {
-        json.dumps({"Fn::Sub": f"{bucket}/predictions/*"}): object_actions,
-        json.dumps({"Fn::Sub": f"{bucket}/uploads/*"}): object_actions,
-        json.dumps({"Fn::Sub": bucket}): {"s3:ListBucket"},
+    bucket = f"arn:aws:s3:::{maps_bucket_name()}"
+    resolved = {stack().resolve(json.loads(resource)): actions for resource, actions in allowed.items()}
+    assert resolved == {
+        f"{bucket}/predictions/*": object_actions,
+        f"{bucket}/uploads/*": object_actions,
+        bucket: {"s3:ListBucket"},
     }
     (listing,) = [s for p in policies for s in p["Statement"] if s["Action"] == "s3:ListBucket"]
     # Its own two prefixes only (a missing upload is told apart from a refusal by listing it).
@@ -290,8 +309,11 @@ def test_api_paths_go_uncached_to_the_http_api_with_every_method():
     assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
     assert {"GET", "POST", "DELETE", "OPTIONS"} <= set(behavior["AllowedMethods"])
     assert origin("api")["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
-    # An error page would replace the API's own JSON errors: error responses only set TTLs.
-    assert not any("ResponsePagePath" in entry for entry in distribution().get("CustomErrorResponses", []))
+    # An error page would replace the API's own JSON errors: only 403, which the API never
+    # answers through CloudFront, gets one (the site's 404 page, below).
+    pages = [entry for entry in distribution().get("CustomErrorResponses", []) if "ResponsePagePath" in entry]
+    assert [entry["ErrorCode"] for entry in pages] == [403]
+    assert 403 not in CLIENT_ERROR_STATUS.values()
 
 
 def test_security_headers_apply_to_the_site_and_the_api():
@@ -325,14 +347,13 @@ def test_csp_allows_images_from_and_posts_to_the_maps_buckets_regional_host_only
     """The host the function signs presigned URLs and POSTs for (tests/test_lambda_events.py
     checks it), named as the bucket is named (not referred to: the bucket's CORS rule names the
     distribution, which uses this policy)."""
-    name = properties("MapsBucket")["BucketName"]["Fn::Sub"]
-    host = f"https://{name}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    host = f"https://{maps_bucket_name()}.s3.ap-southeast-2.amazonaws.com"
     csp = content_security_policy()
     img = csp["img-src"]
     assert [source for source in img if source.startswith("https://")] == [host]
     assert set(img) - {host} == {"'self'", "data:", "blob:"}
     assert csp["connect-src"] == ["'self'", host]
-    assert properties("RecognizerFunction")["Environment"]["Variables"]["MAPS_BUCKET"] == {"Fn::Sub": name}
+    assert stack().resolve(function_properties()["Environment"]["Variables"]["MAPS_BUCKET"]) == maps_bucket_name()
 
 
 def test_the_maps_bucket_takes_posts_from_the_sites_origin_only():
@@ -376,6 +397,10 @@ def test_outputs_name_what_deploying_and_publishing_need():
     for name in ("SiteUrl", "ApiUrl", "MapsBucketName", "SiteBucketName", "DistributionId"):
         assert outputs[name]["Value"], name
     assert outputs["SiteUrl"]["Value"] == {"Fn::Sub": "https://${Distribution.DomainName}"}
+    # The way in is CloudFront's: no output names the execute-api endpoint, which refuses
+    # requests that do not come through CloudFront anyway.
+    assert outputs["ApiUrl"]["Value"] == {"Fn::Sub": "https://${Distribution.DomainName}/api"}
+    assert "execute-api" not in json.dumps(outputs)
 
 
 # --- linters ---------------------------------------------------------------------------------
@@ -387,7 +412,9 @@ def test_outputs_name_what_deploying_and_publishing_need():
 ALARMS = {
     "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", {"FunctionName": {"Ref": "RecognizerFunction"}}),
     "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", {"FunctionName": {"Ref": "RecognizerFunction"}}),
+    "FunctionDurationAlarm": ("AWS/Lambda", "Duration", {"FunctionName": {"Ref": "RecognizerFunction"}}),
     "Api5xxAlarm": ("AWS/ApiGateway", "5xx", {"ApiId": {"Ref": "HttpApi"}, "Stage": "$default"}),
+    "ServerErrorsAlarm": ("DigitRecognizer", "ServerErrorResponses", {}),
 }
 
 
@@ -396,18 +423,29 @@ def test_alarms_watch_function_errors_throttles_and_api_5xx_and_tell_the_topic(n
     namespace, metric, dimensions = ALARMS[name]
     alarm = properties(name)
     assert (alarm["Namespace"], alarm["MetricName"]) == (namespace, metric)
-    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == dimensions
+    assert {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])} == dimensions
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
     assert alarm["TreatMissingData"] == "notBreaching"  # no traffic is not an alarm
     assert alarm["Period"] * alarm["EvaluationPeriods"] <= 300 and alarm["Threshold"] >= 1
 
 
-def test_alarm_mail_is_optional_and_the_topic_encrypted():
+def test_alarm_mail_is_optional_and_cloudwatch_may_publish_to_the_topic():
     assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
     assert resource("AlarmEmailSubscription")["Condition"] == "HasAlarmEmail"
     assert properties("AlarmEmailSubscription")["Protocol"] == "email"
     assert template()["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
-    assert properties("AlarmTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    # CloudWatch cannot publish to a topic under an AWS-managed key (alias/aws/sns): its policy
+    # cannot let CloudWatch in, and no alarm would ever be delivered. A key of the template's own
+    # would do, if its policy lets cloudwatch.amazonaws.com use it; docs/deploy.md says why none.
+    key = properties("AlarmTopic").get("KmsMasterKeyId")
+    if key is not None:
+        assert not (isinstance(key, str) and key.startswith("alias/aws/")), key
+        ((reference, name),) = key.items() if isinstance(key, dict) else [("Ref", None)]
+        key_policy = json.dumps(properties(name if reference == "Ref" else name[0])["KeyPolicy"])
+        assert "cloudwatch.amazonaws.com" in key_policy and "kms:GenerateDataKey" in key_policy
+    else:
+        skips = {skip["id"] for skip in resource("AlarmTopic")["Metadata"]["checkov"]["skip"]}
+        assert "CKV_AWS_26" in skips  # unencrypted on purpose, said where checkov asks
     pattern = re.compile(template()["Parameters"]["AlarmEmail"]["AllowedPattern"])
     assert pattern.match("") and pattern.match("ops@example.com") and not pattern.match("not an address")
 
@@ -432,8 +470,8 @@ def test_a_custom_domain_is_optional_and_needs_a_us_east_1_certificate():
 
 def test_the_rate_limit_is_off_by_default_per_ip_on_the_api_and_answers_429_in_the_error_shape():
     parameters, conditions = template()["Parameters"], template()["Conditions"]
-    assert parameters["RateLimitPerIp"]["Default"] == 0
-    assert conditions["HasRateLimit"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RateLimitPerIp"}, 0]}]}
+    assert str(parameters["RateLimitPerIp"]["Default"]) == "0"
+    assert not stack().condition("HasRateLimit") and stack(RateLimitPerIp="300").condition("HasRateLimit")
     assert resource("RateLimitAcl")["Condition"] == "HasRateLimit"
     assert distribution()["WebACLId"] == {
         "Fn::If": ["HasRateLimit", {"Fn::GetAtt": ["RateLimitAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]
@@ -501,16 +539,269 @@ def test_checkov_fails_no_check_and_every_skip_says_why():
         assert len(check["check_result"].get("suppress_comment", "")) > 20, check["check_id"]
 
 
-def test_cloudfront_names_hold_the_region_and_the_stage() -> None:
-    # CloudFront's names are global to the account: a second region or stage must not collide.
-    for name in ("SiteOriginAccessControl", "PrettyUrlsFunction", "SecurityHeadersPolicy"):
-        found = json.dumps(properties(name))
-        assert "${AWS::StackName}-${AWS::Region}-${Stage}-" in found, name
+def test_cloudfront_names_hold_the_stage_the_region_and_the_stack() -> None:
+    # CloudFront's names are global to the account: another region, stage or stack must not collide.
+    deployed = stack()
+    suffix = deployed.uuid.split("-")[0]
+    for (logical, kind, _), name in resolved_names(deployed).items():
+        if kind.startswith("AWS::CloudFront::"):
+            assert name.startswith(f"digits-production-ap-southeast-2-{suffix}-"), (logical, name)
 
 
 def test_cloudfront_passes_errors_through_uncached() -> None:
     responses = {entry["ErrorCode"]: entry for entry in distribution().get("CustomErrorResponses", [])}
     # Every error code CloudFront would otherwise cache for 10 s (its documented list).
     assert set(responses) == {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
-    for entry in responses.values():
-        assert entry["ErrorCachingMinTTL"] == 0 and "ResponsePagePath" not in entry
+    for code, entry in responses.items():
+        assert entry["ErrorCachingMinTTL"] == 0
+        assert "ResponsePagePath" not in entry or code == 403  # the site's 404 page (below)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("0", True), ("10", True), ("300", True), ("2000000000", True)]
+    + [(str(n), False) for n in range(1, 10)]
+    + [("2000000001", False), ("9999999999", False), ("-1", False), ("10.5", False), ("", False), ("010", False)],
+)
+def test_the_rate_limit_is_off_or_at_least_wafs_minimum_of_10(value: str, accepted: bool):
+    """WAF refuses a rate-based rule under 10 requests (or over 2,000,000,000): the stack would
+    fail half-way. The parameter refuses such a value before anything is made."""
+    parameter = template()["Parameters"]["RateLimitPerIp"]
+    assert "MinValue" not in parameter  # 0 means off: "0 or 10 and more" needs a pattern
+    assert bool(re.fullmatch(parameter["AllowedPattern"], value)) is accepted
+
+
+@pytest.mark.parametrize(
+    ("certificate", "aliases", "deployable"),
+    [
+        ("", "", True),
+        ("arn:aws:acm:us-east-1:123456789012:certificate/0a1b", "digits.example.com", True),
+        ("arn:aws:acm:us-east-1:123456789012:certificate/0a1b", "digits.example.com,www.digits.example.com", True),
+        ("arn:aws:acm:us-east-1:123456789012:certificate/0a1b", "", False),
+        ("arn:aws:acm:us-east-1:123456789012:certificate/0a1b", "digits.example.com,", False),
+        ("", "digits.example.com", False),
+    ],
+)
+def test_a_certificate_and_its_domain_aliases_come_together(certificate: str, aliases: str, deployable: bool):
+    """A certificate without the names it covers would give CloudFront an empty alias; names
+    without a certificate would be dropped. The template's rules refuse both before deploying."""
+    deployed = stack(CertificateArn=certificate, DomainAliases=aliases)
+    assert all(deployed.holds(rule) for rule in template()["Rules"]) is deployable
+
+
+# --- names: AWS's limits, whatever the stack is called -----------------------------------------
+
+# Every name the template gives a resource, by type and where it sits: (most characters, the
+# characters allowed), as AWS documents them. A name not listed here fails the test below.
+NAME_LIMITS = {
+    ("AWS::S3::Bucket", "BucketName"): (63, r"[a-z0-9][a-z0-9.-]*[a-z0-9]"),
+    ("AWS::CloudFront::Function", "Name"): (64, r"[A-Za-z0-9_-]+"),
+    ("AWS::CloudFront::OriginAccessControl", "OriginAccessControlConfig.Name"): (64, r"[A-Za-z0-9_.-]+"),
+    ("AWS::CloudFront::ResponseHeadersPolicy", "ResponseHeadersPolicyConfig.Name"): (128, r"[A-Za-z0-9_-]+"),
+    ("AWS::WAFv2::WebACL", "Name"): (128, r"[\w-]+"),
+    ("AWS::WAFv2::WebACL", "VisibilityConfig.MetricName"): (255, r"[\w#:.\-/]+"),
+    ("AWS::WAFv2::WebACL", "Rules.*.Name"): (128, r"[\w-]+"),
+    ("AWS::WAFv2::WebACL", "Rules.*.VisibilityConfig.MetricName"): (255, r"[\w#:.\-/]+"),
+    ("AWS::Logs::LogGroup", "LogGroupName"): (512, r"[.\-_/#A-Za-z0-9]+"),
+    ("AWS::Logs::MetricFilter", "MetricTransformations.*.MetricName"): (255, r"[^:*$]+"),
+}
+# Keys that name something new (not a reference to a metric or a dimension that exists).
+NAME_KEYS = {"Name", "BucketName", "LogGroupName", "MetricName", "FunctionName", "TopicName", "AliasName", "RoleName"}
+NOT_NEW_NAMES = {
+    ("AWS::CloudWatch::Alarm", "MetricName"),  # the metric it watches
+    ("AWS::CloudWatch::Alarm", "Dimensions.*.Name"),
+    ("AWS::Logs::MetricFilter", "LogGroupName"),  # the log group it reads
+    ("AWS::Serverless::Function", "Events.Api.Properties.Name"),
+}
+GENERATED_NAME = "x" * 64  # a name CloudFormation makes (a function's): at most 64 characters
+
+
+def _named(value: object, path: str = "") -> list[tuple[str, object]]:
+    found = []
+    if isinstance(value, dict):
+        if _is_intrinsic(value):
+            return []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            if key in NAME_KEYS and (not isinstance(item, (dict, list)) or _is_intrinsic(item)):
+                found.append((where, item))
+            else:
+                found.extend(_named(item, where))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_named(item, f"{path}.*"))
+    return found
+
+
+def _is_intrinsic(value: object) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
+
+
+def resolved_names(deployed: Stack) -> dict[tuple[str, str, str], str]:
+    """(resource, type, where) -> the name ``deployed`` gives it."""
+    names = {}
+    for logical, body in template()["Resources"].items():
+        for where, value in _named(body.get("Properties", {})):
+            if (body["Type"], where) in NOT_NEW_NAMES:
+                continue
+            text = str(deployed.resolve(value))
+            names[(logical, body["Type"], where)] = re.sub(r"<[^>]+>", GENERATED_NAME, text)
+    return names
+
+
+@pytest.mark.parametrize(
+    "deployed",
+    [
+        Stack(template(), LONG_STACK, "ap-southeast-2", parameters={"Stage": "production", "RateLimitPerIp": "300"}),
+        # The longest of everything the parameters and CloudFormation allow.
+        Stack(template(), "s" * 128, "ap-southeast-2", parameters={"Stage": "p" * 16, "RateLimitPerIp": "300"}),
+    ],
+    ids=["40-character stack, production", "128-character stack, 16-character stage"],
+)
+def test_every_name_fits_awss_limits_for_a_long_stack_name(deployed: Stack):
+    names = resolved_names(deployed)
+    assert {(kind, where) for _, kind, where in names} >= {
+        ("AWS::CloudFront::Function", "Name"),
+        ("AWS::S3::Bucket", "BucketName"),
+    }
+    for (logical, kind, where), name in names.items():
+        assert (kind, where) in NAME_LIMITS, f"{logical}.{where}: add AWS's limit for {kind} names to NAME_LIMITS"
+        most, characters = NAME_LIMITS[(kind, where)]
+        assert len(name) <= most, f"{logical}.{where} = {name!r} is {len(name)} characters, over {most}"
+        assert re.fullmatch(characters, name), f"{logical}.{where} = {name!r}"
+    assert Settings(maps_bucket=maps_bucket_name(deployed)).maps_bucket  # the function accepts it
+
+
+def test_two_stacks_of_one_stage_share_no_name():
+    """Bucket names are global, CloudFront's names global to the account: a second stack of
+    the same stage (another name, in the same account and region) must get names of its own."""
+    first = stack()
+    second = Stack(
+        template(),
+        "digits-copy",
+        "ap-southeast-2",
+        uuid="7c1e4a90-2b3f-11ef-9a1d-0a1b2c3d4e5f",
+        parameters={"Stage": "production"},
+    )
+    first_names, second_names = resolved_names(first), resolved_names(second)
+    for key in first_names:
+        if key[2] in ("LogGroupName", "MetricTransformations.*.MetricName", "Rules.*.Name"):
+            continue  # the function's generated name; names inside a resource of the stack's own
+        assert first_names[key] != second_names[key], key
+    assert maps_bucket_name(first) != maps_bucket_name(second)
+
+
+def test_the_maps_bucket_is_named_alike_everywhere_it_is_named():
+    """Named rather than referred to (see MapsBucket): the function's setting, its policy and
+    the CSP must name exactly the bucket CloudFormation makes."""
+    name = maps_bucket_name()
+    assert stack().resolve(function_properties()["Environment"]["Variables"]["MAPS_BUCKET"]) == name
+    (policy,) = function_properties()["Policies"]
+    arns = {stack().resolve(statement["Resource"]) for statement in policy["Statement"]}
+    assert arns == {f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/predictions/*", f"arn:aws:s3:::{name}/uploads/*"}
+
+
+# --- only through CloudFront -------------------------------------------------------------------
+
+
+def test_only_cloudfront_sends_the_secret_the_function_requires():
+    header = {h["HeaderName"]: h["HeaderValue"] for h in origin("api")["OriginCustomHeaders"]}
+    variables = function_properties()["Environment"]["Variables"]
+    # The same value in both places, for the default and for a secret of one's own.
+    assert header["X-Origin-Verify"] == variables["ORIGIN_SECRET"]
+    default, own = stack(), stack(OriginSecret="f" * 64)
+    assert default.resolve(variables["ORIGIN_SECRET"]) == default.uuid  # the stack's id: never public
+    assert own.resolve(variables["ORIGIN_SECRET"]) == "f" * 64
+    assert Settings.from_env({"ORIGIN_SECRET": default.uuid}).origin_secret == default.uuid
+    parameter = template()["Parameters"]["OriginSecret"]
+    assert parameter["NoEcho"] is True and parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "f" * 64) and not re.fullmatch(
+        parameter["AllowedPattern"], "short"
+    )
+    # CloudFront replaces a viewer's header of that name; the API behavior forwards viewers'
+    # headers, so the one that arrives is CloudFront's.
+    assert api_behavior()["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+
+
+# --- a missing page ----------------------------------------------------------------------------
+
+
+def _csp_meta(page: Path) -> str:
+    (policy,) = re.findall(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page.read_text())
+    return policy
+
+
+def test_a_missing_page_is_the_sites_404_page_not_s3s_access_denied():
+    """Without s3:ListBucket, S3 answers a missing key 403 AccessDenied (XML): CloudFront
+    answers that with the site's own 404 page, status 404, uncached."""
+    (entry,) = [e for e in distribution()["CustomErrorResponses"] if e["ErrorCode"] == 403]
+    assert entry == {"ErrorCode": 403, "ErrorCachingMinTTL": 0, "ResponseCode": 404, "ResponsePagePath": "/404.html"}
+    page = REPO_ROOT / "site" / "404.html"
+    text = page.read_text()
+    assert _csp_meta(page) == _csp_meta(REPO_ROOT / "site" / "index.html")
+    assert "<script" not in text and "<style" not in text  # no script needed, no inline style
+    assert not re.search(r"\s(style|on[a-z]+)=", text)  # no inline style or event handler
+    # Served at any path: every link and asset is absolute.
+    for link in re.findall(r'(?:href|src)="([^"]+)"', text):
+        assert link.startswith(("/", "#")), link
+        if link.startswith("/") and link != "/":
+            assert (REPO_ROOT / "site" / link.lstrip("/")).exists() or link == "/feature_maps", link
+    # The site bucket grants CloudFront no ListBucket, so a missing page is a 403 at the origin.
+    actions = {a for s in statements("SiteBucketPolicy") if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    assert actions == {"s3:GetObject"}
+
+
+# --- alarms that see the function's own 5xx answers and slow requests --------------------------
+
+
+def test_the_functions_own_5xx_answers_are_counted_from_its_log():
+    """FastAPI turns an exception into a 500 response: Lambda's Errors metric never sees it.
+    The metric filter counts the "request served" lines with a 5xx status
+    (tests/test_handler.py checks the pattern against the handler's real log lines)."""
+    metric_filter = properties("ServerErrorsMetricFilter")
+    assert metric_filter["LogGroupName"] == {"Ref": "RecognizerLogGroup"}
+    assert metric_filter["FilterPattern"] == '{ $.message = "request served" && $.status >= 500 }'
+    (transformation,) = metric_filter["MetricTransformations"]
+    alarm = properties("ServerErrorsAlarm")
+    assert (transformation["MetricNamespace"], transformation["MetricName"]) == (
+        alarm["Namespace"],
+        alarm["MetricName"],
+    )
+    assert transformation["MetricValue"] == "1" and alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
+
+
+def test_a_request_near_the_timeout_is_an_alarm():
+    alarm = properties("FunctionDurationAlarm")
+    timeout_ms = function_properties()["Timeout"] * 1000
+    assert alarm["Statistic"] == "Maximum" and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Threshold"] == 0.8 * timeout_ms  # Duration is in milliseconds
+
+
+# --- a batch of upload_ids fits in the function's time -----------------------------------------
+
+# Measured with `.venv/bin/python -m infra.measure_decode` (in-process, CPU seconds of every
+# thread, median of 5; a shared 2-core x86 machine): the worst 12-megapixel photo per file is a
+# HEIC (decode 0.77 s, whole answer 0.79 s); a JPEG answers in 0.06 s, an AVIF in 0.37 s.
+HEIC_12MP_CPU_SECONDS = 0.79
+# A first request after a cold start (the networks' first run, lazy imports): 0.7-1.4 s of a
+# shared 2-core machine (infra/measure_handler.py), counted here as CPU seconds.
+FIRST_REQUEST_CPU_SECONDS = 1.4
+# S3 per file sent to S3: HeadObject, GetObject of up to ~8 MB at in-region speed, DeleteObject,
+# three PNGs put side by side.
+S3_SECONDS_PER_FILE = 0.3
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU at 1,769 MB, in proportion below it
+TIMEOUT_SHARE = 0.8  # what a batch may use of the timeout: FunctionDurationAlarm's threshold
+
+
+def test_a_batch_of_upload_ids_fits_in_the_timeout_at_the_configured_memory():
+    props = function_properties()
+    vcpu = min(1.0, props["MemorySize"] / LAMBDA_MB_PER_VCPU)
+    per_file = HEIC_12MP_CPU_SECONDS / vcpu + S3_SECONDS_PER_FILE
+    budget = props["Timeout"] * TIMEOUT_SHARE - FIRST_REQUEST_CPU_SECONDS / vcpu
+    fits = math.floor(budget / per_file)
+    limit = int(props["Environment"]["Variables"]["MAX_BATCH_UPLOAD_IDS"])
+    assert 1 <= limit <= fits, (
+        f"{limit} upload_ids take {limit * per_file:.1f} s; {budget:.1f} s are there ({fits} files)"
+    )
+    # The service's own default is no larger (a deployment that does not set it is safe too).
+    assert Settings().max_batch_upload_ids <= fits

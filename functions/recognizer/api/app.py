@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from recognizer.api.docs import install_docs
 from recognizer.api.errors import install_error_handlers
+from recognizer.api.origin import OriginGuard
 from recognizer.api.outcome import OutcomeCallback, OutcomeMiddleware
 from recognizer.api.routes import ROUTERS
 from recognizer.api.routes.health import API_VERSION
@@ -26,6 +27,7 @@ def limit_texts(settings: Settings) -> dict[str, str]:
         "max_upload": size_text(settings.max_upload_bytes),
         "max_batch_files": str(settings.max_batch_files),
         "max_batch_bytes": size_text(settings.max_batch_bytes),
+        "max_batch_upload_ids": str(settings.max_batch_upload_ids),
         "max_s3_upload": size_text(settings.max_s3_upload_bytes),
         "formats": ACCEPTED,
     }
@@ -62,6 +64,7 @@ def _state_limits_in_openapi(app: FastAPI, settings: Settings) -> None:
                 "max_size": texts["max_upload"],
                 "max_batch_files": settings.max_batch_files,
                 "max_batch_bytes": settings.max_batch_bytes,
+                "max_batch_upload_ids": settings.max_batch_upload_ids,
                 "max_s3_bytes": settings.max_s3_upload_bytes,
                 "max_s3_size": texts["max_s3_upload"],
             }
@@ -94,5 +97,8 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
     _state_limits_in_openapi(app, recognizer.settings)
     install_docs(app, DOCS_URL, f"{API_PREFIX}/openapi.json")
     install_error_handlers(app)
+    if recognizer.settings.origin_secret:
+        # Inside OutcomeMiddleware (added after it), so that its 403s are counted like any other.
+        app.add_middleware(OriginGuard, secret=recognizer.settings.origin_secret)
     app.add_middleware(OutcomeMiddleware, on_outcome=on_outcome)
     return app

@@ -92,7 +92,8 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
     summary="Recognise the digit in each of several images",
     description=(
         "Upload up to {max_batch_files} images ({max_batch_bytes} in all) as multipart fields named `images`, "
-        'or name files sent to S3 with `POST /api/uploads` as JSON `{"upload_ids": [...]}`. Answers '
+        'or name up to {max_batch_upload_ids} files sent to S3 with `POST /api/uploads` as JSON `{"upload_ids": [...]}` '
+        "(each may be a big photo: that many fit in the function's time). Answers "
         "`results`, one per file in the order sent: the same prediction as `/api/predict` "
         'with the file\'s `filename`, or `{"filename", "error": {"code", "message"}}` '
         "for a file that cannot be read; one bad file does not fail the others. More files "
@@ -104,8 +105,14 @@ async def read_batch(request: Request, settings: Settings) -> list[UploadedFile]
 async def predict_batch(request: Request, recognizer: RecognizerDep) -> BatchResponse:
     references = await json_body(request, UploadReferences)
     if references is not None:
-        if len(references.upload_ids) > recognizer.settings.max_batch_files:
-            raise TooManyFiles(f"at most {recognizer.settings.max_batch_files} files per batch")
+        # Each file sent to S3 may be a 12-megapixel photo: only as many as the function reads
+        # within its time limit (MAX_BATCH_UPLOAD_IDS), however many files a batch may hold.
+        limit = min(recognizer.settings.max_batch_upload_ids, recognizer.settings.max_batch_files)
+        if len(references.upload_ids) > limit:
+            raise TooManyFiles(
+                f"at most {limit} upload_ids per batch ({len(references.upload_ids)} sent): "
+                "send the rest in further batches"
+            )
         sent = await run_in_threadpool(recognizer.predict_batch_sent_to_s3, references.upload_ids)
         record_predictions(request, (r.predicted_digit for r in sent if isinstance(r, BatchPrediction)))
         return BatchResponse(results=sent)
