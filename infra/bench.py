@@ -8,7 +8,8 @@
   (feature maps rendered and written to S3 on moto each time).
 - warm, HTTP: multipart POSTs over keep-alive HTTP to the local stack (uvicorn + moto server).
 - install size: ``functions/requirements.txt`` installed into a clean virtual environment
-  (cached under .bench/ and rebuilt when the requirements change).
+  (cached under .bench/ and rebuilt when the requirements change); ``--install-sizes`` prints
+  only that and ``make run``'s (requirements-run.txt), the figures docs/install_sizes.json keeps.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / ".bench"
 REQUIREMENTS = REPO_ROOT / "functions" / "requirements.txt"
+RUN_REQUIREMENTS = REPO_ROOT / "requirements-run.txt"
 MNIST_SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
 # What pip itself brings into a venv is not part of what the function needs.
 NOT_SERVING = ("pip", "setuptools", "_distutils_hack", "pkg_resources", "distutils-precedence.pth")
@@ -238,10 +240,27 @@ def measure_warm_http(base_url: str, server_pid: int, data: bytes, requests: int
     return figures
 
 
-def serving_venv() -> Path:
-    """A clean venv with only the serving requirements, rebuilt when they change."""
-    venv = BENCH_DIR / "serving-venv"
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+def requirements_files(requirements: Path) -> list[Path]:
+    """``requirements`` and every file its ``-r`` lines include, in order."""
+    files = [requirements]
+    for line in requirements.read_text().splitlines():
+        if line.startswith("-r "):
+            files += requirements_files(requirements.parent / line[3:].split("#", 1)[0].strip())
+    return files
+
+
+def requirements_sha256(requirements: Path) -> str:
+    """One digest of ``requirements`` and the files it includes: it changes when any pin does."""
+    digest = hashlib.sha256()
+    for path in requirements_files(requirements):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def serving_venv(requirements: Path = REQUIREMENTS) -> Path:
+    """A clean venv with only ``requirements`` (the serving ones by default), rebuilt when they change."""
+    venv = BENCH_DIR / ("serving-venv" if requirements == REQUIREMENTS else f"{requirements.stem}-venv")
+    digest = requirements_sha256(requirements)
     stamp = venv / "requirements.sha256"
     if stamp.exists() and stamp.read_text() == digest:
         return venv
@@ -258,7 +277,7 @@ def serving_venv() -> Path:
             "--quiet",
             "--disable-pip-version-check",
             "-r",
-            str(REQUIREMENTS),
+            str(requirements),
         ],
         check=True,
         stdout=sys.stderr,
@@ -273,8 +292,8 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def measure_install_size() -> dict:
-    venv = serving_venv()
+def measure_install_size(requirements: Path = REQUIREMENTS) -> dict:
+    venv = serving_venv(requirements)
     site_packages = next((venv / "lib").glob("python3*/site-packages"))
     sizes: dict[str, int] = {}
     for entry in site_packages.iterdir():
@@ -287,7 +306,8 @@ def measure_install_size() -> dict:
     return {
         "installed_mb": round(sum(sizes.values()) / mib, 1),
         "largest_mb": {name: round(size / mib, 1) for name, size in largest},
-        "requirements": str(REQUIREMENTS.relative_to(REPO_ROOT)),
+        "requirements": str(requirements.relative_to(REPO_ROOT)),
+        "requirements_sha256": requirements_sha256(requirements),
     }
 
 
@@ -297,7 +317,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--skip-install-size", action="store_true")
+    parser.add_argument(
+        "--install-sizes", action="store_true", help="only the install sizes: serving (the function's) and make run's"
+    )
     args = parser.parse_args(argv)
+    if args.install_sizes:
+        sizes = {"serving_install": measure_install_size(), "run_install": measure_install_size(RUN_REQUIREMENTS)}
+        print(json.dumps(sizes, indent=2))
+        return
     if args.child:
         event_path, result_path, warm = args.child
         child(Path(event_path), Path(result_path), int(warm))
