@@ -31,7 +31,7 @@ from PIL import Image
 
 from infra.local_stack import start_moto_s3
 from tests.conftest import multipart_body, png_bytes
-from tests.lambda_image import handler_name, sam_http_api_event
+from tests.infra.lambda_image import handler_name, sam_http_api_event
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROBE = REPO_ROOT / "infra" / "lambda_probe.py"
