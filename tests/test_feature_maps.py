@@ -1,4 +1,5 @@
-"""Feature-map grids: layout, per-map normalisation, viridis colours, crisp upscaling, PNG."""
+"""Feature-map grids: layout, per-map normalisation, viridis colours, crisp upscaling, PNG; the
+input PNG read back; the evidence map's PNG."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from PIL import Image
 from recognizer.feature_maps import (
     CONV1_LAYOUT,
     CONV2_LAYOUT,
+    EVIDENCE_AGAINST_RGB,
+    EVIDENCE_FOR_RGB,
     GAP_INDEX,
     GridLayout,
     conv1_png,
     conv2_png,
+    evidence_png,
     grid_indices,
+    input_pixels,
     input_png,
     normalise_each_map,
 )
@@ -119,3 +124,36 @@ def test_input_png_is_the_28x28_input_in_grey() -> None:
     assert image.size == (28, 28) and image.mode == "L"
     pixels = np.asarray(image)
     assert pixels[12, 13] == 255 and pixels[0, 1] == 0 and pixels[0, 0] in (127, 128)
+
+
+def test_the_input_png_reads_back_to_the_same_784_bytes(mnist_sample) -> None:
+    digit = mnist_sample.image_of(4)
+    pixels = input_pixels(input_png(digit.astype(np.float32) / 255.0))
+    assert pixels.dtype == np.uint8 and pixels.shape == (28, 28)
+    assert np.array_equal(pixels, digit)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [Image.new("L", (28, 27)), Image.new("RGB", (28, 28)), Image.new("L", (56, 56))],
+    ids=["not square", "colour", "too big"],
+)
+def test_reading_an_input_refuses_anything_but_a_28x28_grey_png(image: Image.Image) -> None:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    with pytest.raises(ValueError):
+        input_pixels(buffer.getvalue())
+    with pytest.raises(ValueError):
+        input_pixels(b"not a png at all")
+
+
+def test_the_evidence_png_is_the_inputs_size_red_for_blue_against_clear_elsewhere() -> None:
+    values = np.zeros((28, 28), np.float32)
+    values[5, 5], values[6, 6], values[7, 7] = 2.0, -1.0, 0.02
+    rgba = decode_rgba(evidence_png(values))
+    assert rgba.shape == (28, 28, 4)
+    assert tuple(rgba[5, 5]) == (*EVIDENCE_FOR_RGB, 255)  # the strongest: opaque
+    assert tuple(rgba[6, 6, :3]) == EVIDENCE_AGAINST_RGB and 150 < rgba[6, 6, 3] < 255
+    assert tuple(rgba[7, 7, :3]) == EVIDENCE_FOR_RGB and 0 < rgba[7, 7, 3] < rgba[6, 6, 3]  # weak, still seen
+    assert rgba[0, 0, 3] == 0 and (rgba[..., 3] > 0).sum() == 3
+    assert (decode_rgba(evidence_png(np.zeros((28, 28))))[..., 3] == 0).all()

@@ -145,7 +145,7 @@ def test_tracing_is_off_outside_lambda(monkeypatch):
 
 def test_a_server_bug_is_a_500_in_the_error_shape(serve, recognizer, digit_png, api_gateway_event, lambda_context):
     class Broken(Recognizer):
-        def predict_digit(self, data: bytes, *, store: bool = True):
+        def predict_digit(self, data: bytes, **options):
             raise RuntimeError("a bug, not the client's fault")
 
     serve(Broken(recognizer.settings, recognizer.networks, recognizer.store))

@@ -11,6 +11,9 @@ import pytest
 
 from recognizer.errors import InvalidPredictionId, PredictionNotFound, StorageError
 from recognizer.storage import (
+    CORRECTION_BYTES,
+    NOT_A_DIGIT_LABEL,
+    correction_key,
     new_prediction_id,
     object_key,
     open_store,
@@ -202,3 +205,35 @@ def test_keys_s3_keeps_refusing_are_a_storage_error_not_a_success(moto_s3) -> No
     with pytest.raises(StorageError, match=r"did not delete 1 of 3 files: .*SlowDown"):
         stubborn.delete_prediction(prediction_id)
     assert len(moto_s3.keys(f"predictions/{prediction_id}/")) == 1  # what it could delete, it did
+
+
+def test_a_prediction_file_reads_back_and_a_missing_one_is_not_found(moto_s3) -> None:
+    prediction_id = new_prediction_id()
+    moto_s3.store.put_files(prediction_id, renderers())
+    assert moto_s3.store.read_file(prediction_id, "input.png") == PNG_FILES["input.png"]
+    with pytest.raises(PredictionNotFound):
+        moto_s3.store.read_file(prediction_id, "conv9.png")
+    with pytest.raises(PredictionNotFound):
+        moto_s3.store.read_file(new_prediction_id(), "input.png")
+    with pytest.raises(InvalidPredictionId):
+        moto_s3.store.read_file("../uploads/x", "input.png")
+
+
+def test_a_correction_is_784_bytes_and_a_class_nothing_else(moto_s3) -> None:
+    prediction_id = new_prediction_id()
+    moto_s3.store.put_correction(prediction_id, bytes(range(256)) * 3 + bytes(16), NOT_A_DIGIT_LABEL)
+    stored = moto_s3.client.get_object(Bucket=moto_s3.bucket, Key=correction_key(prediction_id))
+    assert stored["ContentLength"] == CORRECTION_BYTES and stored["Metadata"] == {"label": "10"}
+    for pixels, label in ((bytes(783), 3), (bytes(785), 3), (bytes(784), 11), (bytes(784), -1)):
+        with pytest.raises(ValueError):
+            moto_s3.store.put_correction(new_prediction_id(), pixels, label)
+    with pytest.raises(InvalidPredictionId):
+        correction_key("../predictions/x")
+    assert moto_s3.keys("corrections/") == [correction_key(prediction_id)]
+
+
+def test_a_correction_storage_cannot_take_is_a_storage_error(unreachable_store) -> None:
+    with pytest.raises(StorageError):
+        unreachable_store.put_correction(new_prediction_id(), bytes(CORRECTION_BYTES), 3)
+    with pytest.raises(StorageError):
+        unreachable_store.read_file(new_prediction_id(), "input.png")

@@ -1,4 +1,5 @@
-"""Feature-map grids and the model's input as PNG, drawn with NumPy and Pillow (no pyplot).
+"""Feature-map grids, the model's input and its evidence map as PNG, drawn with NumPy and Pillow
+(no pyplot).
 
 Each map is min-max normalised on its own, coloured with viridis and upscaled by an integer
 factor with nearest-neighbour so every activation stays a crisp square. The gap between maps
@@ -101,4 +102,39 @@ def input_png(model_input: np.ndarray) -> bytes:
     grey = (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(grey, mode="L").save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def input_pixels(png: bytes) -> np.ndarray:
+    """The 28x28 input back from its PNG (``input_png``): uint8 [28, 28], white digit on black.
+    ValueError when the bytes are not such a PNG."""
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            if image.format != "PNG" or image.mode != "L" or image.size != (INPUT_SIZE, INPUT_SIZE):
+                raise ValueError(f"not a {INPUT_SIZE}x{INPUT_SIZE} grey PNG")
+            return np.asarray(image, dtype=np.uint8)
+    except OSError as exc:
+        raise ValueError(f"not a PNG: {exc}") from exc
+
+
+# Evidence maps (recognizer.explain): red for evidence for the answer, blue against it, each
+# pixel as opaque as its evidence is strong (one scale for both signs), transparent off the
+# ink, so that the map lies over the input PNG (the same 28x28 pixels) in the page.
+EVIDENCE_FOR_RGB = (220, 38, 38)
+EVIDENCE_AGAINST_RGB = (37, 99, 235)
+
+
+def evidence_png(values: np.ndarray) -> bytes:
+    """An evidence map ([28, 28] floats, + for the answer, - against) as a 28x28 RGBA PNG."""
+    values = np.asarray(values, dtype=np.float32).reshape(INPUT_SIZE, INPUT_SIZE)
+    strongest = float(np.abs(values).max())
+    strength = np.abs(values) / strongest if strongest > 0 else np.zeros_like(values)
+    # A square root, so that evidence a tenth of the strongest still shows (at about 30%).
+    alpha = (np.sqrt(strength) * 255.0 + 0.5).astype(np.uint8)
+    rgba = np.zeros((INPUT_SIZE, INPUT_SIZE, 4), np.uint8)
+    rgba[values > 0, :3] = EVIDENCE_FOR_RGB
+    rgba[values < 0, :3] = EVIDENCE_AGAINST_RGB
+    rgba[..., 3] = alpha
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

@@ -34,6 +34,34 @@ IS_DIGIT = (
 DIGIT_PROBABILITY = "The network's (calibrated) probability that the input is a digit at all."
 
 
+EXPLANATION = (
+    "Only with ?explain=true: which pixels of the 28x28 input made the answer (an evidence map over the "
+    "input, and a PNG of it to lay over input_url)."
+)
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class Explanation(BaseModel):
+    method: Literal["occlusion"] = Field(
+        description="How it was found: occlusion (pieces of the ink hidden one at a time, all in one forward pass)."
+    )
+    values: list[list[float]] = Field(
+        min_length=28,
+        max_length=28,
+        description="28 rows of 28 floats over the network's input: positive where the ink is evidence for the "
+        "answer, negative where it speaks against it, 0 off the ink. The change in the answer's log-odds that "
+        "hiding the pixel accounts for (a piece's values add up to what hiding it did).",
+    )
+    url: str = Field(
+        description="The map as a 28x28 RGBA PNG, the size of input_url's, to lay over it (red: evidence for "
+        "the answer, blue: against it, opacity: strength), as a data: URL (a few hundred bytes; nothing is "
+        "stored for it, so it never expires)."
+    )
+
+
 class FeatureMap(BaseModel):
     url: str = Field(description="Presigned GET URL of the PNG grid (expires).")
     rows: int = Field(description="Grid rows.", examples=[4])
@@ -86,6 +114,7 @@ class PredictionResponse(BaseModel):
         description="Presigned URL of the normalised 28x28 input PNG; null if storage failed."
     )
     feature_maps: FeatureMaps | None = Field(description="Feature-map grids; null if storage failed (see warnings).")
+    explanation: Explanation | None = Field(default=None, exclude_if=_absent, description=EXPLANATION)
     warnings: list[str] = Field(default_factory=list, description="Why part of the answer is missing, if it is.")
 
 
@@ -136,6 +165,7 @@ class DigitInRow(BaseModel):
     feature_maps: FeatureMaps | None = Field(
         default=None, description="Only with ?feature_maps=true: this digit's feature-map grids."
     )
+    explanation: Explanation | None = Field(default=None, description=EXPLANATION)
 
 
 class MultiPredictionResponse(BaseModel):
@@ -224,3 +254,23 @@ class UploadReferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upload_ids: list[str] = Field(min_length=1, description="From POST /api/uploads, once each file is uploaded.")
+
+
+# Corrections (POST /api/predictions/{id}/correction) -----------------------------------------
+
+
+class CorrectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"digit": 4, "consent": True}]})
+
+    digit: int | None = Field(
+        ge=0, le=9, description='What it really was: a digit 0-9, or null for "not a digit".', examples=[4]
+    )
+    consent: Literal[True] = Field(
+        description="Must be true: the person agrees that the 28x28 input and this label are kept to train "
+        "the network again."
+    )
+
+
+class CorrectionReceipt(BaseModel):
+    prediction_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    digit: int | None = Field(ge=0, le=9, description='The label kept (null: "not a digit").')

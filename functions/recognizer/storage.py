@@ -34,6 +34,10 @@ else:
 
 PREFIX = "predictions"
 UPLOADS = "uploads"  # files sent straight to S3 (POST /api/uploads), read once, then deleted
+CORRECTIONS = "corrections"  # corrected labels people consented to give: 784 bytes of input each
+CORRECTION_BYTES = 28 * 28  # a correction's object: the 28x28 input, one byte a pixel, row by row
+CORRECTION_LABEL = "label"  # its metadata: the class, "0"-"9", or "10" for not a digit
+NOT_A_DIGIT_LABEL = 10  # as training numbers its eleventh class (training.data.non_digits)
 PNG = "image/png"
 _PREDICTION_ID = re.compile(r"[0-9a-f]{32}")
 _UPLOAD_WORKERS = 8
@@ -65,6 +69,11 @@ def upload_key(upload_id: str) -> str:
     if not _PREDICTION_ID.fullmatch(upload_id):
         raise InvalidUploadId("upload_id must be 32 lowercase hexadecimal characters, as POST /api/uploads gives it")
     return f"{UPLOADS}/{upload_id}"
+
+
+def correction_key(prediction_id: str) -> str:
+    """``corrections/{prediction_id}``: one correction per prediction (a second one replaces it)."""
+    return f"{CORRECTIONS}/{validate_prediction_id(prediction_id)}"
 
 
 @dataclass(frozen=True)
@@ -242,6 +251,43 @@ class MapStore:
             self.client.delete_object(Bucket=self.bucket, Key=upload_key(upload_id))
         except Exception as exc:
             logger.warning("could not delete upload %s: %s", upload_id, describe_storage_failure(exc))
+
+    def read_file(self, prediction_id: str, name: str) -> bytes:
+        """One file a prediction stored. PredictionNotFound when it is not there (never stored,
+        deleted, or removed by the bucket's lifecycle). The key is listed first: S3 answers a
+        GetObject of a missing key 403, not 404, to a role that may list only some prefixes."""
+        key = object_key(prediction_id, name)
+        gone = f"nothing is stored for prediction {prediction_id}"
+        try:
+            listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        except Exception as exc:
+            raise StorageError(describe_storage_failure(exc)) from exc
+        if not any(item.get("Key") == key for item in listing.get("Contents", [])):
+            raise PredictionNotFound(gone)
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            if _is_missing(exc):  # deleted in between
+                raise PredictionNotFound(gone) from exc
+            raise StorageError(describe_storage_failure(exc)) from exc
+
+    def put_correction(self, prediction_id: str, pixels: bytes, label: int) -> None:
+        """Keep a correction: exactly ``CORRECTION_BYTES`` of input and its class (0-9, or
+        ``NOT_A_DIGIT_LABEL``) under ``corrections/{prediction_id}``; nothing else is kept."""
+        if len(pixels) != CORRECTION_BYTES:
+            raise ValueError(f"a correction holds {CORRECTION_BYTES} bytes of input, not {len(pixels)}")
+        if not 0 <= label <= NOT_A_DIGIT_LABEL:
+            raise ValueError(f"a correction's label is 0-{NOT_A_DIGIT_LABEL}, not {label}")
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=correction_key(prediction_id),
+                Body=pixels,
+                ContentType="application/octet-stream",
+                Metadata={CORRECTION_LABEL: str(label)},
+            )
+        except Exception as exc:
+            raise StorageError(describe_storage_failure(exc)) from exc
 
     def delete_prediction(self, prediction_id: str) -> int:
         """Delete every object under the prediction's prefix; how many were deleted.

@@ -30,7 +30,7 @@ def test_routes_answer_with_the_recognizer_the_app_was_built_with(offline: Recog
 
 def test_a_dependency_override_swaps_the_recognizer(app, app_client, digit_png) -> None:
     class Refusing(Recognizer):
-        def predict_digit(self, data: bytes, *, store: bool = True):
+        def predict_digit(self, data: bytes, **options):
             raise errors.NoDigitFound("no digit found: refused by the test")
 
     original = app.state.recognizer

@@ -111,4 +111,4 @@ def test_the_route_is_documented(app_client) -> None:
     spec = app_client.get("/api/openapi.json").json()
     operation = spec["paths"]["/api/predict/multi"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
-    assert {p["name"] for p in operation["parameters"]} == {"feature_maps"}
+    assert {p["name"] for p in operation["parameters"]} == {"feature_maps", "explain"}

@@ -218,7 +218,7 @@ def test_reading_and_deleting_a_file_sent_to_s3_are_allowed(as_the_function: Map
         as_the_function.read_upload(form.upload_id, max_bytes=1000)
 
 
-def test_the_role_writes_under_its_two_prefixes_only(as_the_function: MapStore) -> None:
+def test_the_role_writes_under_its_own_prefixes_only(as_the_function: MapStore) -> None:
     with pytest.raises(ClientError) as refused:
         as_the_function.client.put_object(Bucket=as_the_function.bucket, Key="elsewhere/x", Body=b"x")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
@@ -273,3 +273,27 @@ def test_the_api_answers_a_missing_upload_404_and_a_batch_fails_that_file_alone(
     first, missing, used = batch.json()["results"]
     assert first["predicted_digit"] == 7
     assert missing["error"]["code"] == used["error"]["code"] == "upload_not_found"
+
+
+def test_a_correction_is_kept_under_corrections_which_the_role_may_write_and_nothing_more(
+    as_the_function: MapStore, settings: Settings, networks: Networks, digit_png
+) -> None:
+    recognizer = Recognizer(settings, networks, as_the_function)
+    with TestClient(create_app(recognizer), raise_server_exceptions=False) as client:
+        answer = client.post("/api/predict", files={"image": ("four.png", digit_png(4), "image/png")}).json()
+        prediction_id = answer["prediction_id"]
+        sent = client.post(f"/api/predictions/{prediction_id}/correction", json={"digit": 9, "consent": True})
+        assert sent.status_code == 201, sent.text
+        # A prediction that is gone: S3 answers the role 403 for it, the API a client's 404.
+        gone = client.post(f"/api/predictions/{new_prediction_id()}/correction", json={"digit": 9, "consent": True})
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found", gone.text
+    s3, bucket, key = as_the_function.client, as_the_function.bucket, f"corrections/{prediction_id}"
+    refusals = {
+        "read": lambda: s3.get_object(Bucket=bucket, Key=key),
+        "list": lambda: s3.list_objects_v2(Bucket=bucket, Prefix="corrections/"),
+        "delete": lambda: s3.delete_object(Bucket=bucket, Key=key),
+    }
+    for what, call in refusals.items():
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403, what

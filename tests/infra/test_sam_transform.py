@@ -20,16 +20,17 @@ SAM_REQUIREMENTS = REPO_ROOT / "requirements-sam.txt"
 PACKAGE = REPO_ROOT / "functions" / "recognizer"
 
 # Every S3 client method the service may call: the IAM action it needs, and whether that action
-# is on the bucket or on its objects. A new call missing here fails the test below, on purpose.
+# is on the bucket or on the objects of which prefixes. A new call missing here fails the test
+# below, on purpose.
 S3_ACTIONS = {
-    "put_object": ("s3:PutObject", "predictions"),
-    "generate_presigned_url": ("s3:GetObject", "predictions"),  # the URLs it signs are GETs
-    "list_objects_v2": ("s3:ListBucket", "bucket"),
-    "delete_objects": ("s3:DeleteObject", "predictions"),
-    "generate_presigned_post": ("s3:PutObject", "uploads"),  # the forms it signs upload
-    "head_object": ("s3:GetObject", "uploads"),
-    "get_object": ("s3:GetObject", "uploads"),
-    "delete_object": ("s3:DeleteObject", "uploads"),
+    "put_object": ("s3:PutObject", ("predictions", "corrections")),  # a prediction's PNGs; a correction
+    "generate_presigned_url": ("s3:GetObject", ("predictions",)),  # the URLs it signs are GETs
+    "list_objects_v2": ("s3:ListBucket", ("bucket",)),
+    "delete_objects": ("s3:DeleteObject", ("predictions",)),
+    "generate_presigned_post": ("s3:PutObject", ("uploads",)),  # the forms it signs upload
+    "head_object": ("s3:GetObject", ("uploads",)),
+    "get_object": ("s3:GetObject", ("uploads", "predictions")),  # an upload; the input a correction keeps
+    "delete_object": ("s3:DeleteObject", ("uploads",)),
 }
 
 
@@ -104,7 +105,7 @@ def _maps_arn(suffix: str = "") -> dict:
 
 
 MAPS_BUCKET = _maps_arn()
-PREFIXES = {name: _maps_arn(f"/{name}/*") for name in ("predictions", "uploads")}
+PREFIXES = {name: _maps_arn(f"/{name}/*") for name in ("predictions", "uploads", "corrections")}
 
 
 def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_bucket():
@@ -119,8 +120,9 @@ def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_buc
     unknown = calls - set(S3_ACTIONS)
     assert not unknown, f"add the IAM action of {unknown} to S3_ACTIONS (and to template.yaml)"
     for call in sorted(calls):
-        action, scope = S3_ACTIONS[call]
-        assert allowed(action, PREFIXES.get(scope, MAPS_BUCKET)), (call, action)
+        action, scopes = S3_ACTIONS[call]
+        for scope in scopes:
+            assert allowed(action, PREFIXES.get(scope, MAPS_BUCKET)), (call, action, scope)
     for statement in role_statements():
         assert statement["Resource"] in (MAPS_BUCKET, *PREFIXES.values()), statement  # nothing beyond its bucket
 

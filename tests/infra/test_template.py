@@ -212,15 +212,31 @@ def test_bucket_policy_denies_every_request_without_tls(bucket: str):
     assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny["Resource"]
 
 
-def test_maps_bucket_deletes_everything_after_one_day_and_keeps_no_versions():
+def test_maps_bucket_deletes_uploads_and_maps_after_one_day_corrections_after_a_year_and_keeps_no_versions():
+    from recognizer import storage
+
     props = properties("MapsBucket")
-    (rule,) = props["LifecycleConfiguration"]["Rules"]
-    assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] == 1
-    # For every object: no Prefix, no Filter.
-    assert "Prefix" not in rule and "Filter" not in rule
+    rules = props["LifecycleConfiguration"]["Rules"]
+    assert all(rule["Status"] == "Enabled" and "Filter" not in rule for rule in rules)
+    expiry = {rule.get("Prefix", ""): rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule}
+    # Every prefix the function writes expires, each by its own rule (S3 applies the shortest
+    # of overlapping rules: a rule for every object would take corrections after a day too).
+    assert expiry == {f"{storage.PREFIX}/": 1, f"{storage.UPLOADS}/": 1, f"{storage.CORRECTIONS}/": 365}
+    (abort,) = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
+    assert abort["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1 and "Prefix" not in abort
     # A versioned bucket would keep people's uploads as noncurrent versions past expiry.
     assert props.get("VersioningConfiguration", {}).get("Status") in (None, "Suspended")
+
+
+def test_what_the_site_and_the_api_say_of_corrections_is_what_the_bucket_does():
+    """The consent people give says "for one year": the rule must keep corrections that long."""
+    (rule,) = [r for r in properties("MapsBucket")["LifecycleConfiguration"]["Rules"] if r["Id"] == "ExpireCorrections"]
+    assert rule["ExpirationInDays"] == 365
+    page = (REPO_ROOT / "site" / "index.html").read_text()
+    assert "kept, for one year, to train the network again" in page
+    assert (
+        "after 365 days" in (REPO_ROOT / "functions" / "recognizer" / "api" / "routes" / "predictions.py").read_text()
+    )
 
 
 def test_site_bucket_is_read_only_by_this_distribution_through_oac():
@@ -274,6 +290,7 @@ def test_function_may_read_and_write_only_the_maps_bucket():
     assert resolved == {
         f"{bucket}/predictions/*": object_actions,
         f"{bucket}/uploads/*": object_actions,
+        f"{bucket}/corrections/*": {"s3:PutObject"},  # written only: never read, listed or deleted
         bucket: {"s3:ListBucket"},
     }
     (listing,) = [s for p in policies for s in p["Statement"] if s["Action"] == "s3:ListBucket"]
@@ -698,7 +715,8 @@ def test_the_maps_bucket_is_named_alike_everywhere_it_is_named():
     assert stack().resolve(function_properties()["Environment"]["Variables"]["MAPS_BUCKET"]) == name
     (policy,) = function_properties()["Policies"]
     arns = {stack().resolve(statement["Resource"]) for statement in policy["Statement"]}
-    assert arns == {f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/predictions/*", f"arn:aws:s3:::{name}/uploads/*"}
+    prefixes = ("predictions", "uploads", "corrections")
+    assert arns == {f"arn:aws:s3:::{name}", *(f"arn:aws:s3:::{name}/{prefix}/*" for prefix in prefixes)}
 
 
 # --- only through CloudFront -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from recognizer.api.deps import RecognizerDep
 from recognizer.api.errors import error_responses
 from recognizer.api.outcome import record_predictions
-from recognizer.api.routes.predict import IMAGE_UPLOAD_BODY
+from recognizer.api.routes.predict import IMAGE_UPLOAD_BODY, ExplainQuery
 from recognizer.api.uploads import json_body, read_image_upload
 from recognizer.schemas import MultiPredictionResponse, UploadReference
 
@@ -27,7 +27,8 @@ router = APIRouter(tags=["predict"])
         "body). Answers the `number` read left to right and, per digit, its prediction and "
         "`box` `[x, y, w, h]` in the uploaded image's pixels. With `?feature_maps=true` each "
         "digit's normalised input and feature-map grids are stored and linked as well "
-        "(slower). No digit in the image: 422 `no_digit_found`."
+        "(slower). With `?explain=true` each digit has its `explanation` too (the evidence map of the digit "
+        "the row answers). No digit in the image: 422 `no_digit_found`."
     ),
     responses=error_responses(400, 404, 413, 415, 422),
     openapi_extra=IMAGE_UPLOAD_BODY,
@@ -36,13 +37,17 @@ async def predict_multi(
     request: Request,
     recognizer: RecognizerDep,
     feature_maps: bool = Query(False, description="Store and link each digit's feature maps."),
+    explain: ExplainQuery = False,
 ) -> MultiPredictionResponse:
     reference = await json_body(request, UploadReference)
     if reference is not None:
-        read = partial(recognizer.read_row_sent_to_s3, reference.upload_id, feature_maps=feature_maps)
+        read = partial(recognizer.read_row_sent_to_s3, reference.upload_id, feature_maps=feature_maps, explain=explain)
     else:
         read = partial(
-            recognizer.read_row, await read_image_upload(request, recognizer.settings), feature_maps=feature_maps
+            recognizer.read_row,
+            await read_image_upload(request, recognizer.settings),
+            feature_maps=feature_maps,
+            explain=explain,
         )
     answer = await run_in_threadpool(read)
     record_predictions(request, (digit.predicted_digit for digit in answer.digits))
