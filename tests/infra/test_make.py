@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +61,15 @@ def test_make_evaluate_says_where_mnist_comes_from_when_it_cannot_read_it(tmp_pa
     assert done.returncode != 0
     assert "is not a directory" in done.stderr  # the reason, then where MNIST comes from
     assert "MNIST: DATA_DIR=a folder with its four IDX files" in done.stderr and "Keras downloads it" in done.stderr
+
+
+def test_the_test_client_is_imported_without_starlettes_deprecation_warning() -> None:
+    """make test ended with Starlette's "Using `httpx` with `starlette.testclient` is deprecated"
+    from every module that imported the TestClient: the dev venv has httpx2 for it."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", "import fastapi.testclient"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -93,6 +93,7 @@ def test_load_networks_reads_each_model_file(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error::UserWarning")  # Keras warned of the call's input structure (make test)
 def test_keras_backend_agrees_with_litert(litert_model, mnist_sample):
     pytest.importorskip("keras")
     keras_model = KerasModel(REPO_MODELS / DIGIT_KERAS)
