@@ -12,6 +12,7 @@ import argparse
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 from PIL import Image
@@ -78,7 +79,7 @@ def prepare(page, url: str, uploads: list[Path]) -> None:
         page.wait_for_function(
             "n => document.querySelectorAll('[data-testid=history-list] li').length === n", arg=count
         )
-    with page.expect_response(lambda r: r.url.endswith("/api/predict")):
+    with page.expect_response(lambda r: urlparse(r.url).path.endswith("/api/predict")):
         draw_strokes(page, SEVEN)
     page.wait_for_function("() => document.querySelector('#status').textContent === ''")
     assert history.count() == len(uploads) + 1

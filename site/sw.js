@@ -1,14 +1,16 @@
 // Service worker: keeps the page shell so the site opens offline. The API is never cached:
 // predictions need the network, and the page says so when it is offline.
 
-const CACHE = "digits-shell-v2";
+const CACHE = "digits-shell-v3";
 const SHELL = [
   "/",
   "/feature_maps",
   "/css/style.css",
   "/js/app.js",
   "/js/api.js",
+  "/js/correction.js",
   "/js/draw.js",
+  "/js/explain.js",
   "/js/mapzoom.js",
   "/js/maps-page.js",
   "/js/offline.js",

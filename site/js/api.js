@@ -80,9 +80,10 @@ async function imageBody(blob, filename, signal) {
   return { body: formWith("image", [[blob, filename]]) };
 }
 
-/** One image -> {predicted_digit, confidence, probabilities, prediction_id, input_url, feature_maps}. */
+/** One image -> {predicted_digit, confidence, probabilities, prediction_id, input_url, feature_maps,
+ * explanation} (the evidence map: asked for with ?explain=true, a few milliseconds more). */
 export async function predict(blob, filename, signal) {
-  return request("/predict", { method: "POST", ...(await imageBody(blob, filename, signal)), signal });
+  return request("/predict?explain=true", { method: "POST", ...(await imageBody(blob, filename, signal)), signal });
 }
 
 /** Several images -> {results: [prediction | {error}]}, in order: one request per group
@@ -129,12 +130,23 @@ export function batchGroups(files, { maxFiles, maxBytes }) {
   return groups;
 }
 
-/** A row of digits -> {number, digits: [{box: [x, y, w, h], ...prediction}]}, with each digit's maps. */
+/** A row of digits -> {number, digits: [{box: [x, y, w, h], ...prediction}]}, with each digit's maps
+ * and evidence map. */
 export async function predictMulti(file, signal) {
-  return request("/predict/multi?feature_maps=true", {
+  return request("/predict/multi?feature_maps=true&explain=true", {
     method: "POST",
     ...(await imageBody(file, file.name, signal)),
     signal,
+  });
+}
+
+/** Says what a prediction's image really was (`digit` 0-9, or null: not a digit); the person
+ * has agreed that its 28x28 input and this label are kept. */
+export function sendCorrection(id, digit) {
+  return request(`/predictions/${encodeURIComponent(id)}/correction`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ digit, consent: true }),
   });
 }
 

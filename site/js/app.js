@@ -9,7 +9,9 @@ import {
   predictBatch,
   predictMulti,
 } from "./api.js";
+import { prepareCorrection, wireCorrection } from "./correction.js";
 import { DrawingPad } from "./draw.js";
+import { clearOverDrawing, paintOverDrawing, renderExplanation } from "./explain.js";
 import { registerServiceWorker, watchConnection } from "./offline.js";
 import { formatConfidence, historyItem, notDigitText, renderFeatureMaps, renderPrediction } from "./render.js";
 import { fitForUpload } from "./shrink.js";
@@ -32,6 +34,8 @@ const ui = {
   previewImg: byId("preview-img"),
   boxes: byId("box-overlay"),
   canvas: byId("draw-canvas"),
+  drawEvidence: byId("draw-evidence"),
+  evidenceOnDrawing: byId("evidence-on-drawing"),
   brush: byId("brush-size"),
   brushValue: byId("brush-size-value"),
   undo: byId("undo-button"),
@@ -54,6 +58,8 @@ const ui = {
 const state = {
   controller: null, // the request in flight, aborted when a newer one starts
   drawingId: null, // prediction id of the current drawing, replaced as it changes
+  drawingResult: null, // the answer for the drawing as it now is (null while it changes)
+  drawingVersion: 0, // counts changes to the drawing, so that a late answer is not taken for its own
   drawTimer: 0,
   previewUrl: "",
   capabilities: { batch: false, multi: false },
@@ -109,6 +115,8 @@ async function runTask(statusText, task) {
 function showResult(result, since = new Date().toISOString()) {
   markEarlierAnswers(false);
   renderPrediction(result);
+  renderExplanation(result);
+  prepareCorrection(result);
   // A digit of a row read without its maps has no prediction id and nothing stored to show.
   ui.mapsCard.hidden = !result.prediction_id;
   if (!result.prediction_id) return;
@@ -347,11 +355,21 @@ function wireUpload() {
 
 // ---- drawing ---------------------------------------------------------------------------
 
+/** The evidence map over the drawing, when asked for and the answer is the drawing's as it is. */
+function showEvidenceOnDrawing() {
+  const shown = ui.evidenceOnDrawing.checked && Boolean(state.drawingResult);
+  ui.drawEvidence.hidden = !(shown && paintOverDrawing(ui.drawEvidence, ui.canvas, state.drawingResult));
+}
+
 function wireDrawing() {
   const pad = new DrawingPad(ui.canvas, {
     brushSize: () => Number(ui.brush.value),
     onChange: () => {
       clearTimeout(state.drawTimer);
+      state.drawingResult = null; // the drawing changed: its last map no longer fits it
+      state.drawingVersion += 1;
+      clearOverDrawing(ui.drawEvidence);
+      ui.drawEvidence.hidden = true;
       ui.undo.disabled = pad.isEmpty;
       ui.clear.disabled = pad.isEmpty;
       if (pad.isEmpty || pad.current) {
@@ -365,6 +383,7 @@ function wireDrawing() {
   ui.brush.addEventListener("input", showBrush);
   showBrush();
   ui.undo.addEventListener("click", () => pad.undo());
+  ui.evidenceOnDrawing.addEventListener("change", showEvidenceOnDrawing);
   ui.clear.addEventListener("click", () => {
     pad.clear();
     ui.drawAnswer.hidden = true;
@@ -377,6 +396,7 @@ function wireDrawing() {
 function predictDrawing(pad) {
   if (pad.isEmpty) return;
   return runTask("Reading your drawing…", async (signal) => {
+    const version = state.drawingVersion;
     const blob = await pad.toBlob();
     const result = await predict(blob, "drawing.png", signal);
     ui.batchCard.hidden = true;
@@ -389,6 +409,8 @@ function predictDrawing(pad) {
     ui.drawAnswer.classList.toggle("not-digit", result.is_digit === false);
     ui.drawAnswer.hidden = false;
     ui.preview.hidden = true; // the answer is the drawing's now, not the last upload's
+    state.drawingResult = version === state.drawingVersion ? result : null;
+    showEvidenceOnDrawing();
     const previous = state.drawingId;
     state.drawingId = result.prediction_id;
     await remember(result, blob, previous);
@@ -458,6 +480,7 @@ async function enableOptionalControls() {
 
 wireUpload();
 wireDrawing();
+wireCorrection();
 renderHistory();
 ui.historyClear.addEventListener("click", clearAll);
 watchConnection(ui.offlineBanner, (online) => {
