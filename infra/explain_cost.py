@@ -1,11 +1,17 @@
-"""What ``?explain=true`` costs: the API server's CPU per ``POST /api/predict``, with and without it.
+"""What ``?explain=true`` costs: CPU per ``POST /api/predict``, with and without it.
 
-The local stack runs in a child process (uvicorn and the app in one process, moto's S3 server in
-another, so S3's own work is not counted); requests alternate between the two kinds in blocks,
-so that whatever else the machine does falls on both alike. The server's CPU (user + system,
-from /proc) over each kind's requests, divided by their number, is the figure; the wall-clock
-latencies are given too. Then, in this process, the evidence map's one forward pass alone
-(``OCCLUSION.pieces`` hidden copies of one input), CPU per call.
+- server: the local stack in a child process (uvicorn and the app in one process, moto's S3
+  server in another, so S3's own work is not counted); requests alternate between the two kinds
+  in blocks, so that whatever else the machine does falls on both alike. The server's CPU (user
+  + system, from /proc, in 10 ms ticks) over each kind's requests, divided by their number.
+- in_process: the same app in this process (FastAPI's TestClient, S3 on moto's server in a
+  child process), each request's own CPU time (all of this process's threads: the client's
+  side too, the same for both kinds), the two kinds alternating; the quartiles of each kind,
+  and the difference of their medians and of their lower quartiles. On a machine busy with
+  other work CPU times swell (shared caches and cores): the lower quartile is the least touched.
+- evidence_map_alone: the map's pieces and its one forward pass (``OCCLUSION.pieces`` hidden
+  copies of one input), CPU per call, beside one forward pass of one input measured alike (a
+  ratio that the machine's other work hardly changes).
 
     .venv/bin/python -m infra.explain_cost             # JSON on stdout
     .venv/bin/python -m infra.explain_cost --requests 100
@@ -73,6 +79,56 @@ def measure_server(base_url: str, server_pid: int, uploads: list[bytes], request
     return figures
 
 
+def quartiles(values: list[float]) -> dict[str, float]:
+    low, median, high = statistics.quantiles(values, n=4)
+    return {"p25_ms": round(low, 2), "p50_ms": round(median, 2), "p75_ms": round(high, 2)}
+
+
+def measure_in_process(uploads: list[bytes], requests: int) -> dict:
+    """Each request's CPU in this process, ``explain`` off and on alternately."""
+    from fastapi.testclient import TestClient
+
+    from infra.local_stack import FAKE_CREDENTIALS, MotoS3Process
+    from recognizer.api import create_app
+    from recognizer.service import Recognizer
+    from recognizer.settings import Settings
+    from recognizer.storage import Credentials, open_store
+
+    moto = MotoS3Process()
+    try:
+        settings = Settings(maps_bucket="explain-cost", s3_endpoint_url=moto.endpoint)
+        store = open_store(
+            settings, Credentials(FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        )
+        store.client.create_bucket(Bucket=settings.maps_bucket)
+        cpu: dict[bool, list[float]] = {False: [], True: []}
+        with TestClient(create_app(Recognizer.from_settings(settings, store))) as client:
+            for index in range(WARM_UP + requests):
+                for explain in (False, True) if index % 2 == 0 else (True, False):
+                    began = time.process_time()
+                    response = client.post(
+                        "/api/predict",
+                        params={"explain": "true"} if explain else None,
+                        files={"image": ("digit.png", uploads[index % len(uploads)], "image/png")},
+                    )
+                    spent = (time.process_time() - began) * 1000.0
+                    if response.status_code != 200:
+                        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+                    if index >= WARM_UP:
+                        cpu[explain].append(spent)
+        store.close()
+    finally:
+        moto.stop()
+    without, with_explain = quartiles(cpu[False]), quartiles(cpu[True])
+    return {
+        "without_explain_cpu": without,
+        "with_explain_cpu": with_explain,
+        "added_cpu_ms_p50": round(with_explain["p50_ms"] - without["p50_ms"], 2),
+        "added_cpu_ms_p25": round(with_explain["p25_ms"] - without["p25_ms"], 2),
+        "requests": requests,
+    }
+
+
 def measure_forward_pass(calls: int) -> dict:
     """The evidence map alone, in this process: CPU ms per ``occlusion_evidence`` of one input
     (its pieces, one forward pass of the hidden copies, the values)."""
@@ -90,14 +146,20 @@ def measure_forward_pass(calls: int) -> dict:
     model_input = model_inputs(Image.open(io.BytesIO(digit_upload(7))))[0]
     activations = networks.digit.run(model_input[None])
     digit = int(np.argmax(activations.probs[0]))
-    for _ in range(10):
-        occlusion_evidence([model_input], [digit], activations.probs, networks.digit.run)
-    began = time.process_time()
-    for _ in range(calls):
-        occlusion_evidence([model_input], [digit], activations.probs, networks.digit.run)
+    spent = {"map": 0.0, "one_input": 0.0}
+    for index in range(10 + calls):
+        for what in ("map", "one_input") if index % 2 == 0 else ("one_input", "map"):
+            began = time.process_time()
+            if what == "map":
+                occlusion_evidence([model_input], [digit], activations.probs, networks.digit.run)
+            else:
+                networks.digit.run(model_input[None])
+            if index >= 10:
+                spent[what] += time.process_time() - began
     return {
         "pieces": OCCLUSION.pieces,
-        "cpu_ms_per_map": round((time.process_time() - began) * 1000.0 / calls, 2),
+        "cpu_ms_per_map": round(spent["map"] * 1000.0 / calls, 2),
+        "cpu_ms_per_forward_pass_of_one_input": round(spent["one_input"] * 1000.0 / calls, 2),
         "calls": calls,
     }
 
@@ -111,8 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     from infra.local_stack import local_stack_process
 
     uploads = [digit_upload(digit) for digit in range(10)]
+    report: dict[str, object] = {}
     with local_stack_process() as stack:
-        report: dict[str, object] = measure_server(stack.url, stack.info.pid, uploads, args.requests, args.block)
+        report["server"] = measure_server(stack.url, stack.info.pid, uploads, args.requests, args.block)
+    report["in_process"] = measure_in_process(uploads, args.requests)
     report["evidence_map_alone"] = measure_forward_pass(200)
     report["machine"] = {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)}
     print(json.dumps(report, indent=2))

@@ -1,5 +1,5 @@
 """Issue 29 in Chromium: the evidence map beside the input (legend, words, keys), live over the
-drawing, and a correction from the answer card to the exported IDX files training reads."""
+drawing, and a correction from the answer card to the exported IDX files and a training run."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from infra.corrections import export
 from recognizer.feature_maps import input_pixels
 from tests.browser.conftest import Site
 from tests.drawings import canvas_png
+from tests.training.test_corrections import tiny_fit
 from training.data.corrections import load_corrections
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -133,7 +134,7 @@ def stack_s3(input_url: str) -> tuple[str, str]:
     return f"{parsed.scheme}://{parsed.netloc}", parsed.path.split("/")[1]
 
 
-def test_a_correction_from_the_answer_card_reaches_the_exported_training_files(site, mnist_sample, tmp_path):
+def test_a_correction_from_the_answer_card_reaches_the_export_and_a_training_run(site, mnist_sample, tmp_path):
     site.open("/")
     answer = upload_drawing(site, tmp_path, mnist_sample.image_of(5), "five.png")
     page = site.page
@@ -183,3 +184,6 @@ def test_a_correction_from_the_answer_card_reaches_the_exported_training_files(s
         seen = input_pixels(response.read())
     (index,) = [i for i, image in enumerate(images) if np.array_equal(image, seen)]
     assert labels[index] == wrong
+    # ... and training takes them: a few steps of Keras fitting on the exported files.
+    history = tiny_fit(images, labels, epochs=5)
+    assert history["loss"][-1] < history["loss"][0]

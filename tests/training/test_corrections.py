@@ -17,6 +17,29 @@ from training.data.mnist import DatasetNotFound, IdxError, load_idx
 from training.data.non_digits import NOT_A_DIGIT
 
 
+def tiny_fit(images: np.ndarray, labels: np.ndarray, epochs: int) -> dict[str, list[float]]:
+    """A few steps of Keras fitting on corrections as training takes them (uint8 images, labels
+    0-10): a tiny network, seeded; its history (loss and accuracy per epoch)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(NOT_A_DIGIT + 1),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    x = images[..., None].astype("float32") / 255.0
+    return model.fit(x, labels, batch_size=8, epochs=epochs, verbose=0, shuffle=False).history
+
+
 def test_written_corrections_load_back_and_read_as_mnist_idx(tmp_path) -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
@@ -79,24 +102,6 @@ def test_corrections_made_through_the_api_are_exported_and_train_a_network(
     assert np.array_equal(labels, [truth[key] for key in order])
     assert np.array_equal(images, np.stack([stored[key] for key in order]))
 
-    import keras
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(NOT_A_DIGIT + 1),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(0.01),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    x = images[..., None].astype("float32") / 255.0
-    history = model.fit(x, labels, batch_size=8, epochs=15, verbose=0, shuffle=False)
-    losses = history.history["loss"]
-    assert losses[-1] < 0.5 * losses[0]
-    assert history.history["accuracy"][-1] >= 0.9
+    history = tiny_fit(images, labels, epochs=15)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert history["accuracy"][-1] >= 0.9
