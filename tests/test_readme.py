@@ -33,6 +33,7 @@ def test_the_configuration_table_gives_the_settings_defaults() -> None:
     assert rows["MAX_UPLOAD_BYTES"].strip() == f"{defaults.max_upload_bytes // mib} MiB"
     assert rows["MAX_BATCH_BYTES"].strip() == f"{defaults.max_batch_bytes // mib} MiB"
     assert rows["MAX_BATCH_FILES"].strip() == str(defaults.max_batch_files)
+    assert rows["MAX_BATCH_UPLOAD_IDS"].strip() == str(defaults.max_batch_upload_ids)
     assert rows["MAX_IMAGE_PIXELS"].strip() == f"{defaults.max_image_pixels:,}"
     assert rows["PRESIGNED_URL_EXPIRY"].strip() == f"`{defaults.presigned_url_expiry}`"
 

@@ -160,8 +160,10 @@ def _refuse_unsupported(data: bytes) -> str:
 _PIXEL_COST = {"WEBP": 4}
 _JPEG_SCALES = (1, 2, 4, 8)  # the reductions libjpeg can apply while decoding (DCT scaling)
 # HEIC and AVIF photos have no reduced decoding: they are decoded whole (3 bytes a pixel, and
-# libheif's own planes), then reduced. A quarter of a JPEG's pixel limit (67 megapixels by
-# default) reads every phone camera's photos and keeps a hostile 1 kB file under ~400 MB.
+# the decoder's own planes), then reduced. A quarter of a JPEG's pixel limit (67 megapixels by
+# default) reads every phone camera's photos; a hostile file of that size (1 kB of AVIF, 40 kB
+# of HEIC) answered whole peaks at 650 MB (AVIF) and 531 MB (HEIC), as template.yaml says
+# beside MemorySize (`python -m infra.measure_decode`; tests/infra/test_measure_decode.py).
 _PHOTO_FORMATS = ("HEIF", "AVIF")
 _PHOTO_SHARE = 4
 

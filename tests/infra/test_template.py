@@ -823,3 +823,21 @@ def test_a_batch_of_upload_ids_fits_in_the_timeout_at_the_configured_memory():
     )
     # The service's own default is no larger (a deployment that does not set it is safe too).
     assert Settings().max_batch_upload_ids <= fits
+
+
+def test_the_docs_say_how_long_the_maps_bucket_really_keeps_things():
+    """S3 counts a lifecycle day from the next midnight UTC: ExpirationInDays 1 is 24 to 48
+    hours, so the docs say "within one to two days", never "within a day" or "after a day"."""
+    days = {
+        rule["ExpirationInDays"]
+        for rule in properties("MapsBucket")["LifecycleConfiguration"]["Rules"]
+        if rule.get("Prefix") in ("predictions/", "uploads/")
+    }
+    assert days == {1}
+    for doc in (REPO_ROOT / "README.md", REPO_ROOT / "docs" / "deploy.md"):
+        text = " ".join(doc.read_text().split())
+        wrong = re.findall(r"(?:within|after) (?:a|one) day(?! or two)|a day after the last", text)
+        assert not wrong, f"{doc.name}: {wrong}"
+    deploy = " ".join((REPO_ROOT / "docs" / "deploy.md").read_text().split())
+    assert "within one to two days" in deploy and "midnight UTC" in deploy
+    assert "one to two days" in template()["Outputs"]["MapsBucketName"]["Description"]
