@@ -42,6 +42,15 @@ def test_the_site_is_served_at_the_root(local_stack: str) -> None:
     assert served.status_code == 200 and served.content == asset.read_bytes()
 
 
+def test_a_page_the_site_does_not_have_is_its_404_page_as_on_aws(local_stack: str) -> None:
+    """CloudFront answers a missing page with site/404.html, status 404; so does the local stack
+    (StaticFiles serves 404.html), while the API keeps its own JSON 404."""
+    missing = httpx.get(f"{local_stack}/no-such-page")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert missing.text == (SITE_DIR / "404.html").read_text()
+    assert httpx.get(f"{local_stack}/api/no-such-route").json()["error"]["code"] == "not_found"
+
+
 def test_predict_and_fetch_the_maps_like_a_browser(local_stack: str, digit_png) -> None:
     body = post_digit(local_stack, digit_png(3))
     for url, size in (
