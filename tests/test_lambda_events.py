@@ -2,7 +2,9 @@
 
 Events: the HTTP API (payload 2.0) event `sam local generate-event apigateway http-api-proxy`
 generated (tests/events/), carrying real MNIST digits as base64 multipart bodies. The
-function's environment is template.yaml's, with the bucket's !Ref resolved to moto's bucket.
+function's environment is template.yaml's, resolved for one stack (tests/infra/cfn_values.py)
+with moto's bucket as its maps bucket; each event carries the X-Origin-Verify header
+CloudFront's api origin adds, as every request that reaches the function through it does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import multipart_body
+from tests.infra.cfn_values import Stack
 from tests.infra.lambda_image import (
     function_properties,
     handler_name,
@@ -37,29 +40,36 @@ def lambda_init() -> None:
     importlib.reload(importlib.import_module(handler_name().rpartition(".")[0]))
 
 
-def resolve(value: object, refs: dict[str, str]) -> str:
-    if isinstance(value, dict):
-        (ref,) = value.values()
-        return refs[ref]
-    return str(value)
+DEPLOYED = Stack(template(), name="digits", region=REGION, parameters={"Stage": STAGE})
+
+
+def maps_bucket_name() -> str:
+    return DEPLOYED.resolve(template()["Resources"]["MapsBucket"]["Properties"]["BucketName"])
+
+
+def origin_header() -> dict[str, str]:
+    """What CloudFront's api origin adds to every request (template.yaml's Distribution)."""
+    (api,) = [
+        o
+        for o in template()["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+        if o["Id"] == "api"
+    ]
+    return {h["HeaderName"].lower(): DEPLOYED.resolve(h["HeaderValue"]) for h in api["OriginCustomHeaders"]}
 
 
 @pytest.fixture
 def template_env(moto_s3, monkeypatch: pytest.MonkeyPatch):
     """The function's environment from template.yaml, MapsBucket being moto's bucket."""
-    refs = {
-        "MapsBucket": moto_s3.bucket,
-        "digits-maps-${Stage}-${AWS::AccountId}-${AWS::Region}": moto_s3.bucket,
-        "Stage": STAGE,
-    }
     for name, value in function_properties()["Environment"]["Variables"].items():
-        monkeypatch.setenv(name, resolve(value, refs))
+        monkeypatch.setenv(name, str(DEPLOYED.resolve(value)).replace(maps_bucket_name(), moto_s3.bucket))
     monkeypatch.setenv("AWS_REGION", REGION)
     lambda_init()
     return moto_s3
 
 
-def invoke(event: dict, context) -> tuple[int, dict]:
+def invoke(event: dict, context, *, through_cloudfront: bool = True) -> tuple[int, dict]:
+    if through_cloudfront:
+        event = {**event, "headers": {**event["headers"], **origin_header()}}
     response = lambda_handler()(event, context)
     body = response["body"]
     if response.get("isBase64Encoded"):
@@ -109,17 +119,14 @@ def test_presigned_urls_point_at_the_host_the_csp_allows(template_env, digit_png
     status, answer = invoke(upload_event(digit_png(3)), lambda_context)
     assert status == 200, answer
 
-    csp = template()["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
-        "SecurityHeadersConfig"
-    ]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
-    name = template()["Resources"]["MapsBucket"]["Properties"]["BucketName"]["Fn::Sub"]
-    host = f"https://{name}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}"
-    assert f"img-src 'self' data: blob: {host};" in csp and f"connect-src 'self' {host};" in csp
-    allowed_host = (
-        host.replace(name, template_env.bucket)
-        .replace("${AWS::Region}", REGION)
-        .replace("${AWS::URLSuffix}", "amazonaws.com")
+    csp = DEPLOYED.resolve(
+        template()["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+            "SecurityHeadersConfig"
+        ]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
     )
+    host = f"https://{maps_bucket_name()}.s3.{REGION}.amazonaws.com"
+    assert f"img-src 'self' data: blob: {host};" in csp and f"connect-src 'self' {host};" in csp
+    allowed_host = host.replace(maps_bucket_name(), template_env.bucket)
     urls = [answer["input_url"], *(m["url"] for m in answer["feature_maps"].values())]
     for url in urls:
         parts = urlsplit(url)
@@ -164,3 +171,16 @@ def test_deleting_a_prediction_removes_what_it_stored(template_env, digit_png, l
 
     assert status == 200, deleted
     assert template_env.keys(prefix) == []
+
+
+def test_a_request_straight_to_the_apis_own_endpoint_is_refused(template_env, digit_png, lambda_context):
+    """With the template's environment the function requires CloudFront's header: an event
+    without it (someone calling the execute-api endpoint) is refused before anything is read."""
+    assert origin_header()["x-origin-verify"] == DEPLOYED.uuid  # the default: the stack's id
+    for event in (upload_event(digit_png(5)), sam_http_api_event("GET", "/api/health")):
+        status, answer = invoke(event, lambda_context, through_cloudfront=False)
+        assert status == 403, answer
+        assert answer["error"]["code"] == "direct_access_refused"
+    assert template_env.keys() == []
+    status, _ = invoke(sam_http_api_event("GET", "/api/health"), lambda_context)
+    assert status == 200
