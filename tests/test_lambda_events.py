@@ -64,7 +64,11 @@ def template_env(moto_s3, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(name, str(DEPLOYED.resolve(value)).replace(maps_bucket_name(), moto_s3.bucket))
     monkeypatch.setenv("AWS_REGION", REGION)
     lambda_init()
-    return moto_s3
+    yield moto_s3
+    # The handler module is process-wide: built again from the environment as it was, so that
+    # later tests (tests/test_handler.py) do not get this one's (it requires X-Origin-Verify).
+    monkeypatch.undo()
+    lambda_init()
 
 
 def invoke(event: dict, context, *, through_cloudfront: bool = True) -> tuple[int, dict]:
