@@ -9,13 +9,14 @@ RUN_PY := $(RUN_VENV)/bin/python
 DATA_DIR ?=
 PORT ?= 8000
 
-.PHONY: help venv run-venv run test lint format train evaluate bench reliability lint-template deploy publish-site clean
+.PHONY: help venv run-venv run test lint format model train evaluate bench reliability lint-template deploy publish-site clean
 
 help:
 	@echo "make run            start the local stack at http://127.0.0.1:$(PORT) (moto S3 + API + site; installs .venv-run/)"
 	@echo "make test           lint (ruff, mypy), then run the whole test suite (installs .venv/, TensorFlow included)"
 	@echo "make lint           ruff check, ruff format --check and mypy (strict) on the package"
 	@echo "make format         let ruff fix what it can and format the code"
+	@echo "make model          rebuild every shipped model file, the evaluations and the model card (DATA_DIR=...)"
 	@echo "make train          train and export the model into models/ (DATA_DIR=folder of MNIST's IDX files;"
 	@echo "                    without it Keras downloads MNIST: README.md, 'To train again')"
 	@echo "make evaluate       evaluate the committed models on the MNIST test set (DATA_DIR as for train)"
@@ -59,6 +60,11 @@ format: venv
 
 # Where MNIST comes from, said when training or evaluating could not read it.
 export MNIST_HINT = MNIST: DATA_DIR=a folder with its four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each possibly .gz), or no DATA_DIR: Keras downloads it (needs the internet). README.md, 'To train again'.
+
+# Every shipped model file rebuilt in order (training.pipeline); resumable: finished steps are skipped.
+model: venv
+	@test -n "$(DATA_DIR)" || { echo "make model needs DATA_DIR=a folder with MNIST's IDX files; $$MNIST_HINT" >&2; exit 2; }
+	$(PY) -m training.pipeline --data-dir $(DATA_DIR) $(if $(CORRECTIONS_DIR),--corrections-dir $(CORRECTIONS_DIR),)
 
 train: venv
 	$(PY) -m training.fitting.train $(if $(DATA_DIR),--data-dir $(DATA_DIR),) || { status=$$?; echo "$$MNIST_HINT" >&2; exit $$status; }

@@ -18,10 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from recognizer.networks.contract import DIGIT_KERAS, DIGIT_TFLITE, INPUT_NAME, INPUT_SHAPE, OUTPUT_SHAPES
+from recognizer.networks.contract import SIGNATURE_KEY as SIGNATURE
 from training.fitting.model import build_serving_model
-
-SIGNATURE = "serving_default"
-OUTPUT_SHAPES = {"probs": (10,), "digit": (1,), "conv1": (26, 26, 32), "conv2": (11, 11, 64)}
 
 
 class ExportMismatch(RuntimeError):
@@ -42,7 +41,7 @@ def tflite_bytes(serving: keras.Model) -> bytes:
     archive.add_endpoint(
         name=SIGNATURE,
         fn=lambda image: serving(image, training=False),
-        input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")],
+        input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32, name=INPUT_NAME)],
     )
     with tempfile.TemporaryDirectory() as saved_model_dir:
         archive.write_out(saved_model_dir, verbose=False)
@@ -82,7 +81,7 @@ def run_tflite(model_content: bytes, images: np.ndarray, batch_size: int = 500) 
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size].astype(np.float32)
         # The runner resizes the input tensor to each batch's size.
-        outputs = runner(image=batch)
+        outputs = runner(**{INPUT_NAME: batch})
         for name in OUTPUT_SHAPES:
             if name in outputs:
                 chunks[name].append(outputs[name])
@@ -123,6 +122,29 @@ def export_serving(serving: keras.Model, models_dir: Path, check_images: np.ndar
     models_dir.mkdir(parents=True, exist_ok=True)
     content = tflite_bytes(serving)
     check = check_export(serving, content, check_images)
-    serving.save(models_dir / "digits.keras")
-    (models_dir / "digits.tflite").write_bytes(content)
+    serving.save(models_dir / DIGIT_KERAS)
+    (models_dir / DIGIT_TFLITE).write_bytes(content)
     return check
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from training.data.mnist import load_mnist
+    from training.data.splits import default_split
+
+    parser = argparse.ArgumentParser(description="Export a trained digit network for serving.")
+    parser.add_argument("--network", type=Path, required=True, help="the training model (training.fitting.train)")
+    parser.add_argument("--data-dir", required=True, help="MNIST (its validation split checks the export)")
+    parser.add_argument("--models-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    model = keras.saving.load_model(args.network, compile=False)
+    mnist = load_mnist(args.data_dir)
+    _, (val_images, _) = default_split(mnist.train.images, mnist.train.labels)
+    check = export_models(model, args.models_dir, (val_images[:2000] / 255.0).astype(np.float32)[..., None])
+    print(f"exported to {args.models_dir}: {check}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

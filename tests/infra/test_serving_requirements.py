@@ -22,6 +22,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from recognizer.networks.contract import SERVED_FILES
 from tests.conftest import FAKE_AWS_ENV, multipart_body
 from tests.infra.lambda_image import (
     LAMBDA_TASK_ROOT,
@@ -39,8 +40,8 @@ from tests.infra.lambda_image import (
 REQUIREMENTS = REPO_ROOT / "functions" / "requirements.txt"
 PACKAGE = REPO_ROOT / "functions" / "recognizer"
 MODEL = REPO_ROOT / "models" / "digits.tflite"
-# What the service reads from models/: the network, the digit probe, the whole-row reader.
-SERVED_MODEL_FILES = [MODEL, REPO_ROOT / "models" / "digit_probe.json", REPO_ROOT / "models" / "row_reader.tflite"]
+# What the service reads from models/, as the model contract names it.
+SERVED_MODEL_FILES = [REPO_ROOT / "models" / name for name in SERVED_FILES]
 PROBE = REPO_ROOT / "infra" / "lambda_probe.py"
 VENV_CACHE = REPO_ROOT / ".bench"
 TENSORFLOW_DISTRIBUTIONS = {"tensorflow", "tensorflow-cpu", "tf-keras", "keras", "tensorboard"}

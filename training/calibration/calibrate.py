@@ -55,6 +55,7 @@ class Inputs:
     images: np.ndarray  # float32 [N, 28, 28]
     labels: np.ndarray  # int [N], 10 = not a digit
     groups: list[str]  # the upload kind (digits) or non-digit family
+    ink_map: np.ndarray | None = None  # float32 [N, 28, 28]: the ink map's reading alone (no second reading)
 
 
 def served_inputs(readings: list[list[np.ndarray]], model: bytes | None) -> list[np.ndarray]:
@@ -95,7 +96,8 @@ def validation_inputs(data_dir: str | None, per_kind: int, settings: Settings, m
         labels.append(label)
         groups.append(group)
     images = served_inputs(readings, model)
-    return Inputs(np.stack(images).astype(np.float32), np.asarray(labels), groups)
+    ink_map = np.stack([each[0] for each in readings]).astype(np.float32)
+    return Inputs(np.stack(images).astype(np.float32), np.asarray(labels), groups, ink_map)
 
 
 def classes(scaled_logits: np.ndarray) -> np.ndarray:
@@ -206,6 +208,14 @@ def calibrate(models_dir: Path, data_dir: str | None, per_kind: int, max_refused
     temperature = fit_temperature_for_ece(logits[is_digit], inputs.labels[is_digit])
     after = classes(logits / temperature)
     threshold = choose_threshold(1.0 - after[:, NOT_A_DIGIT], inputs, max_refused)
+    # What the second reading (grey levels) and "the surer of the two" buy: the same network and
+    # calibration on the ink map's reading alone.
+    ink_map_only = None
+    if inputs.ink_map is not None:
+        ink_logits = keras.Model(serving.inputs, layer.output).predict(
+            inputs.ink_map[..., None], batch_size=500, verbose=0
+        )
+        ink_map_only = figures(classes(ink_logits * old_temperature / temperature), inputs, threshold)
     layer.scale = 1.0 / temperature
     check = export_serving(serving, models_dir, inputs.images[:2000, ..., None])
 
@@ -220,6 +230,7 @@ def calibrate(models_dir: Path, data_dir: str | None, per_kind: int, max_refused
         "per_kind": per_kind,
         "before": figures(before, inputs, 0.0),
         "after": figures(after, inputs, threshold),
+        "ink_map_reading_only": ink_map_only,
         "export_check": check.__dict__,
         "command": "python -m training.calibration.calibrate " + " ".join(sys.argv[1:]),
     }

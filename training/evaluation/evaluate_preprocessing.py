@@ -152,6 +152,8 @@ def summarise(model: Model, tally: Tally) -> dict:
         "refused": int(np.sum(tally.ours_refused)),
         "not_digit": round(float(np.mean(answers.not_digit & ~np.asarray(tally.ours_refused))), 4),
         "ece": round(expected_calibration_error(answers.confidence, answers.predicted == labels), 4),
+        # Wrong and sure of it: the answers a person would believe (the API's confidence > 90%).
+        "confident_wrong": round(float(np.mean((answers.predicted != labels) & (answers.confidence > 0.9))), 4),
         "ms_p50": round(float(np.percentile(ms, 50)), 2),
         "ms_p95": round(float(np.percentile(ms, 95)), 2),
         "cpu_ms_p50": round(float(np.percentile(cpu_ms, 50)), 2),

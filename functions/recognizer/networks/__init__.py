@@ -9,20 +9,17 @@ from typing import Literal
 
 import numpy as np
 
+from recognizer.networks.contract import DIGIT_KERAS, DIGIT_TFLITE, PROBE_FILE, ROW_READER_FILE, THRESHOLD_FILE
 from recognizer.networks.digit_cnn import (
-    THRESHOLD_FILE,
     DigitModel,
     NotDigitThresholds,
     load_digit_model,
     load_not_digit_thresholds,
 )
-from recognizer.networks.probe import PROBE_FILE, DigitProbe, load_probe
-from recognizer.networks.row_reader import MODEL_FILE as ROW_READER_FILE
+from recognizer.networks.probe import DigitProbe, load_probe
 from recognizer.networks.row_reader import LiteRTRowReader, load_row_reader
 from recognizer.vision.rows.segment import RowModels
 from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH
-
-DIGIT_TFLITE, DIGIT_KERAS = "digits.tflite", "digits.keras"
 
 
 @dataclass(frozen=True)

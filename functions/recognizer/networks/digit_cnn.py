@@ -15,11 +15,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-SIGNATURE_KEY = "serving_default"
-INPUT_NAME = "image"
-OUTPUT_NAMES = ("probs", "digit", "conv1", "conv2")
-INPUT_SHAPE = (28, 28, 1)
-THRESHOLD_FILE = "digits.json"  # written beside the model by training.fitting.train
+from recognizer.networks.contract import INPUT_NAME, INPUT_SHAPE, OUTPUT_NAMES, SIGNATURE_KEY, THRESHOLD_FILE
+
+__all__ = ["THRESHOLD_FILE", "Activations", "DigitModel", "NotDigitThresholds", "load_digit_model"]
 
 
 @dataclass(frozen=True)

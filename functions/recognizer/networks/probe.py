@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from recognizer.networks.contract import PROBE_FILE
 from recognizer.vision.rows.choose import FEATURES
 
-PROBE_FILE = "digit_probe.json"
+__all__ = ["PROBE_FILE", "DigitProbe", "load_probe"]
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from recognizer.networks.contract import ROW_READER_FILE as MODEL_FILE
+from recognizer.networks.contract import SIGNATURE_KEY
 from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH
 
-MODEL_FILE = "row_reader.tflite"
-SIGNATURE_KEY = "serving_default"
+__all__ = ["MODEL_FILE", "LiteRTRowReader", "load_row_reader"]
 
 
 class LiteRTRowReader:
