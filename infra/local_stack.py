@@ -2,7 +2,9 @@
 
 moto's S3 server plays the maps bucket (in a child process, on its own free loopback port, so
 presigned URLs open in the browser), and uvicorn serves one app: the API under /api (the same code as in Lambda) and the
-static site from site/ at / (as CloudFront does in production). Ctrl-C stops both.
+static site from site/ at / (as CloudFront does in production). Bulk jobs (POST /api/jobs) run on
+the local stand-in for Step Functions' Distributed Map (infra/local_jobs.py): JOB_WORKERS worker
+processes calling the same batch entry point as on AWS. Ctrl-C stops all of them.
 
 Tests and benchmarks start it in a child process with ``start_local_stack_process``.
 """
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from recognizer.jobs import JobEngine
     from recognizer.service import Recognizer
     from recognizer.settings import Settings
 
@@ -164,7 +167,7 @@ def local_recognizer(settings: Settings, endpoint: str, bucket: str) -> Recogniz
     return Recognizer.from_settings(local, store)
 
 
-def create_local_app(recognizer: Recognizer, site_dir: Path = SITE_DIR) -> FastAPI:
+def create_local_app(recognizer: Recognizer, site_dir: Path = SITE_DIR, job_engine: JobEngine | None = None) -> FastAPI:
     """The API app plus the static site: / (index.html), /feature_maps, other files as is."""
     from fastapi.responses import FileResponse
     from fastapi.staticfiles import StaticFiles
@@ -183,7 +186,7 @@ def create_local_app(recognizer: Recognizer, site_dir: Path = SITE_DIR) -> FastA
                 return Match.NONE, {}
             return super().matches(scope)
 
-    app = create_app(recognizer)
+    app = create_app(recognizer, job_engine=job_engine)
 
     def page(name: str):
         async def serve_page() -> FileResponse:
@@ -243,14 +246,21 @@ def serve(
     import uvicorn
 
     return_big_buffers_to_the_os()
+    from infra.local_jobs import local_job_engine
+    from recognizer.jobs import JobStore
+
     moto = MotoS3Process(host)
     s3_endpoint = moto.endpoint
+    engine = None
     try:
         recognizer = local_recognizer(settings, s3_endpoint, bucket)
+        assert recognizer.store is not None
+        job_store = JobStore(recognizer.store.client, bucket, recognizer.settings.presigned_url_expiry)
+        engine = local_job_engine(recognizer.settings, job_store, FAKE_CREDENTIALS)
         sock = bind_socket(host, port)
         url = f"http://{host}:{sock.getsockname()[1]}"
         config = uvicorn.Config(
-            create_local_app(recognizer, site_dir),
+            create_local_app(recognizer, site_dir, engine),
             lifespan="off",
             log_level="info" if access_log else "warning",
             access_log=access_log,
@@ -260,6 +270,8 @@ def serve(
         threading.Thread(target=_announce_when_started, args=(server, info, ready_file), daemon=True).start()
         server.run(sockets=[sock])
     finally:
+        if engine is not None:
+            engine.close()
         moto.stop()
 
 

@@ -1,6 +1,7 @@
 """``digits``: recognise handwritten digits in image files from a terminal.
 
     digits predict PATH... [--multi] [--json] [--url URL]
+    digits bulk FOLDER --url URL [--out results.csv] [--kind digit|row]
 
 Each PATH is an image file or a folder (its image files, by name; other files are skipped with
 a note). Offline by default: the files are read with the local model, exactly as the API reads
@@ -8,6 +9,10 @@ them, up to the largest file the API takes (``MAX_S3_UPLOAD_BYTES``, through POS
 and nothing is stored anywhere (no S3, no network). With ``--url`` every file is sent to a
 deployed API (``POST /api/predict`` or ``/api/predict/multi``) instead; only the standard
 library is used for that. ``--multi`` reads a row of digits (a number) in each file.
+
+``bulk`` sends a folder's image files to a deployed API as one bulk job (POST /api/jobs: each
+file straight to storage, then the job read by Step Functions, or the local stack's stand-in),
+follows it and writes its CSV (one line per file) to ``--out`` (default: stdout).
 
 Output: ``FILE: DIGIT (CONFIDENCE%)``, or ``FILE: NUMBER`` with ``--multi``; ``--json`` prints
 one JSON object per file (JSON Lines) with the API's fields and ``file``. A progress bar goes
@@ -326,6 +331,116 @@ def predict_files(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# Bulk jobs -----------------------------------------------------------------------------------
+
+BULK_UPLOADERS = 8  # files sent to storage side by side
+POLL_SECONDS = 0.5
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            return _json(response.read(), url)
+    except urllib.error.HTTPError as exc:
+        raise _error_from_response(exc.code, exc.read()) from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise FileFailed("unreachable", f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from exc
+
+
+def post_form(url: str, fields: dict[str, str], filename: str, data: bytes) -> None:
+    """A presigned POST: the policy's fields, then the file as field ``file``."""
+    boundary = f"digits-cli-{uuid.uuid4().hex}"
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    file_part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n'
+        f"Content-Type: {kind}\r\n\r\n"
+    ).encode()
+    _post(
+        url, head + file_part + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    )
+
+
+def upload_to_job(ticket: dict[str, Any], path: str) -> str | None:
+    """Send one file under the job's prefix; None, or why it failed."""
+    upload = ticket["upload"]
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"unreadable_file: {exc.strerror or exc}"
+    name = Path(path).name
+    try:
+        post_form(upload["url"], {**upload["fields"], "key": upload["key_prefix"] + name}, name, data)
+    except FileFailed as exc:
+        return f"{exc.code}: {exc.message}"
+    return None
+
+
+def bulk_job(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Upload the folder as a job, start it, follow it, write its CSV."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm import tqdm
+
+    paths = files_to_read([args.folder], stderr)
+    if not paths:
+        print("digits: error: no image files to send", file=stderr)
+        return EXIT_USAGE
+    api = api_root(args.url)
+    show = args.progress if args.progress is not None else stderr.isatty()
+    try:
+        ticket = _json(_post(api + "/jobs", b"{}", "application/json"), api + "/jobs")
+        if len(paths) > int(ticket["max_files"]):
+            print(f"digits: error: a job holds at most {ticket['max_files']} files ({len(paths)} here)", file=stderr)
+            return EXIT_USAGE
+        job = api + "/jobs/" + str(ticket["job_id"])
+        failed_uploads = 0
+        with (
+            tqdm(total=len(paths), file=stderr, disable=not show, unit="file", desc="upload", leave=False) as bar,
+            ThreadPoolExecutor(BULK_UPLOADERS) as uploads,
+        ):
+            for path, failure in zip(paths, uploads.map(lambda path: upload_to_job(ticket, path), paths), strict=True):
+                if failure is not None:
+                    failed_uploads += 1
+                    bar.write(f"{path}: not uploaded: {failure}", file=stderr)
+                bar.update()
+        start = json.dumps({"kind": args.kind}).encode()
+        status = _json(_post(job + "/start", start, "application/json"), job + "/start")
+        with tqdm(
+            total=status.get("files"), file=stderr, disable=not show, unit="file", desc="read", leave=False
+        ) as bar:
+            while status["status"] == "running":
+                time.sleep(POLL_SECONDS)
+                status = _get_json(job)
+                bar.update(max(0, int(status.get("done") or 0) - bar.n))
+        if status["status"] != "succeeded":
+            print(f"digits: error: job {ticket['job_id']} {status['status']}: {status.get('error')}", file=stderr)
+            return EXIT_FAILED
+        with urllib.request.urlopen(status["results"]["csv"], timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            table = response.read().decode("utf-8")
+    except FileFailed as exc:
+        print(f"digits: error: {exc.code}: {exc.message}", file=stderr)
+        return EXIT_FAILED
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        print(f"digits: error: {type(exc).__name__}: {exc}", file=stderr)
+        return EXIT_FAILED
+    if args.out:
+        Path(args.out).write_text(table, encoding="utf-8")
+    else:
+        stdout.write(table)
+        stdout.flush()
+    where = f": {args.out}" if args.out else ""
+    print(
+        f"job {ticket['job_id']}: {status['files']} files read, {status['failed_files']} with an error{where}",
+        file=stderr,
+    )
+    return EXIT_FAILED if failed_uploads or status["failed_files"] else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digits", description="Recognise handwritten digits in image files.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -353,6 +468,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="progress bar on stderr (default: when stderr is a terminal and there are several files)",
     )
+    bulk = commands.add_parser(
+        "bulk",
+        help="read a whole folder as one bulk job of a deployed API (or the local stack)",
+        description=(
+            "Send a folder's image files to the API at --url as one bulk job (each file straight to "
+            "storage), start it, follow it, and write its CSV: a header, then one line per file "
+            "(file, digit or number, confidence, is_digit, error)."
+        ),
+    )
+    bulk.add_argument("folder", metavar="FOLDER", help=f"a folder of image files ({FORMATS})")
+    bulk.add_argument("--url", required=True, help="the API's base URL, e.g. https://digits.example.com")
+    bulk.add_argument("--out", help="write the CSV here (default: stdout)")
+    bulk.add_argument("--kind", choices=("digit", "row"), default="digit", help="one digit per file, or a number")
+    bulk.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars on stderr (default: when stderr is a terminal)",
+    )
     return parser
 
 
@@ -368,6 +502,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         parser.print_usage(stderr)
         print(f"digits: error: --url must start with http:// or https:// (got {args.url!r})", file=stderr)
         return EXIT_USAGE
+    if args.command == "bulk":
+        return bulk_job(args, stdout, stderr)
     return predict_files(args, stdout, stderr)
 
 

@@ -93,3 +93,31 @@ class InvalidUploadId(ClientError):
 class StorageError(Exception):
     """S3 could not be reached or refused a call (a prediction is answered without maps; a
     deletion is answered 503)."""
+
+
+class InvalidJobId(ClientError):
+    """A job id this service never makes."""
+
+    code = "invalid_job_id"
+
+
+class JobNotFound(ClientError):
+    """No job under this id (never made, or expired)."""
+
+    code = "job_not_found"
+
+
+class JobAlreadyStarted(ClientError):
+    """A job is started once."""
+
+    code = "job_already_started"
+
+
+class JobHasNoFiles(ClientError):
+    """A job started before any file was uploaded under its prefix."""
+
+    code = "no_files"
+
+
+class JobsUnavailable(Exception):
+    """This deployment runs no bulk jobs (no state machine, no local stand-in): answered 503."""

@@ -24,6 +24,7 @@ from mangum import Mangum
 
 from recognizer.api import create_app
 from recognizer.api.outcome import RequestOutcome
+from recognizer.jobs import step_functions_engine
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import open_store
@@ -93,7 +94,13 @@ def record_metrics(outcome: RequestOutcome) -> None:
 
 settings = Settings.from_env()
 recognizer = Recognizer.from_settings(settings, open_store(settings))
-app = create_app(recognizer, on_outcome=record_metrics)
+# Bulk jobs run on the state machine template.yaml names (JOBS_STATE_MACHINE_ARN).
+job_engine = (
+    step_functions_engine(settings.jobs_state_machine_arn, settings.aws_region)
+    if settings.jobs_state_machine_arn
+    else None
+)
+app = create_app(recognizer, on_outcome=record_metrics, job_engine=job_engine)
 asgi_handler = Mangum(app, lifespan="off")
 
 

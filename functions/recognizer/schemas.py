@@ -274,3 +274,80 @@ class CorrectionRequest(BaseModel):
 class CorrectionReceipt(BaseModel):
     prediction_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     digit: int | None = Field(ge=0, le=9, description='The label kept (null: "not a digit").')
+
+
+# Bulk jobs (POST /api/jobs, POST /api/jobs/{id}/start, GET /api/jobs/{id}) ------------------
+
+JobKind = Literal["digit", "row"]
+JobState = Literal["uploading", "running", "succeeded", "failed"]
+JOB_ID = r"^[0-9a-f]{32}$"
+
+
+class JobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
+class JobUpload(BaseModel):
+    url: str = Field(description="POST each file here as multipart/form-data...")
+    fields: dict[str, str] = Field(
+        description="...with these fields first, `key` set to key_prefix + the file's name, then the file as "
+        "field `file` (one policy for every file of the job)."
+    )
+    key_prefix: str = Field(description="Every file's key starts with it: jobs/{job_id}/files/.")
+    max_bytes: int = Field(description="The largest file S3 accepts (MAX_JOB_FILE_BYTES).")
+    expires_in: int = Field(description="Seconds the policy is good for (JOB_UPLOAD_EXPIRY).")
+
+
+class JobTicket(BaseModel):
+    job_id: str = Field(pattern=JOB_ID)
+    upload: JobUpload
+    max_files: int = Field(description="The most files a job may hold (MAX_JOB_FILES).")
+
+
+class JobStartRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "digit"}]})
+
+    kind: JobKind = Field(description="digit: one digit per file (as /api/predict); row: a number (as /predict/multi).")
+
+
+class JobResults(BaseModel):
+    csv: str = Field(description="Presigned GET URL of results.csv: a header, then one line per file.")
+    jsonl: str = Field(description="Presigned GET URL of results.jsonl: one JSON object per file.")
+
+
+class JobStatus(BaseModel):
+    job_id: str = Field(pattern=JOB_ID)
+    status: JobState
+    kind: JobKind | None = Field(default=None, description="Set when the job is started.")
+    files: int | None = Field(default=None, description="Files in the job (counted at start; null before).")
+    done: int = Field(default=0, description="Files read so far (each with a result line).")
+    failed_files: int = Field(default=0, description="Files whose line holds an error (known when it ends).")
+    results: JobResults | None = Field(default=None, description="Only once succeeded: the results (links expire).")
+    error: str | None = Field(default=None, description="Only when failed: why.")
+
+
+class JobRecord(BaseModel):
+    """jobs/{job_id}/job.json: a job's state, the only place it is kept."""
+
+    job_id: str = Field(pattern=JOB_ID)
+    status: JobState = "uploading"
+    kind: JobKind | None = None
+    files: int | None = None
+    done: int = 0
+    failed_files: int = 0
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+
+
+class ResultLine(BaseModel):
+    """One file's line of a job's results (a CSV row, a JSON line)."""
+
+    file: str = Field(description="The file's name: its key after key_prefix.")
+    digit: int | None = None
+    number: str | None = None
+    confidence: float | None = None
+    is_digit: bool | None = None
+    error: str | None = Field(default=None, description="The error code when the file could not be read.")
+    message: str | None = Field(default=None, description="What the error means (JSON Lines only).")

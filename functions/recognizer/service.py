@@ -160,6 +160,35 @@ class Recognizer:
             for index, model_input in enumerate(model_inputs)
         ]
 
+    def predict_digits(
+        self, uploads: Sequence[bytes], *, sent_to_s3: bool = True
+    ) -> list[PredictionResponse | ClientError]:
+        """Several uploads of one digit each (a bulk job's batch), answered as ``predict_digit``
+        answers each with ``store=False``, with one forward pass for all of them; a file that
+        cannot be read is its ClientError in its place."""
+        readings: list[list[np.ndarray] | ClientError] = []
+        for data in uploads:
+            try:
+                image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
+                readings.append(model_inputs(image))
+            except ClientError as exc:
+                readings.append(exc)
+        flat = [reading for item in readings if not isinstance(item, ClientError) for reading in item]
+        if not flat:
+            return [item for item in readings if isinstance(item, ClientError)]
+        activations = self.networks.digit.run(np.stack(flat))
+        answers: list[PredictionResponse | ClientError] = []
+        start = 0
+        for item in readings:
+            if isinstance(item, ClientError):
+                answers.append(item)
+                continue
+            part = slice(start, start + len(item))
+            best = surest(activations.probs[part], activations.digit[part])
+            answers.append(self._answer(item[best], activations.row(start + best), store=False))
+            start += len(item)
+        return answers
+
     # A row of digits ---------------------------------------------------------------------------
 
     def read_row(

@@ -18,6 +18,12 @@
 | UPLOAD_URL_EXPIRY | lifetime of the presigned POST that POST /api/uploads answers, seconds | 900 |
 | STORAGE_TIMEOUT_SECONDS | connect/read timeout for S3 calls | 3 |
 | STORAGE_MAX_ATTEMPTS | attempts per S3 call, the first included | 2 |
+| MAX_JOB_FILES | most files in one bulk job (POST /api/jobs) | 100,000 |
+| MAX_JOB_FILE_BYTES | largest file of a bulk job, bytes (its presigned POST's limit) | 10 MiB |
+| JOB_UPLOAD_EXPIRY | lifetime of a bulk job's presigned POST, seconds | 3600 |
+| JOB_BATCH_FILES | files per batch of a bulk job (Distributed Map's ItemBatcher on AWS; the local stand-in's batches) | 50 |
+| JOB_WORKERS | worker processes of the local stand-in for Step Functions (make run only) | 2 |
+| JOBS_STATE_MACHINE_ARN | the bulk jobs' state machine (Step Functions); unset: jobs run on the local stand-in, or not at all | unset |
 | ORIGIN_SECRET | when set, every request must carry it in the X-Origin-Verify header (CloudFront adds it) or is refused 403 | unset (no check) |
 | AWS_REGION (or AWS_DEFAULT_REGION) | the region S3 URLs are signed for (Lambda sets it) | us-east-1 |
 
@@ -54,6 +60,12 @@ ENVIRONMENT = {  # field -> the environment variable it is read from
     "upload_url_expiry": "UPLOAD_URL_EXPIRY",
     "storage_timeout_seconds": "STORAGE_TIMEOUT_SECONDS",
     "storage_max_attempts": "STORAGE_MAX_ATTEMPTS",
+    "max_job_files": "MAX_JOB_FILES",
+    "max_job_file_bytes": "MAX_JOB_FILE_BYTES",
+    "job_upload_expiry": "JOB_UPLOAD_EXPIRY",
+    "job_batch_files": "JOB_BATCH_FILES",
+    "job_workers": "JOB_WORKERS",
+    "jobs_state_machine_arn": "JOBS_STATE_MACHINE_ARN",
     "origin_secret": "ORIGIN_SECRET",
 }
 
@@ -102,6 +114,14 @@ class Settings(BaseModel):
     upload_url_expiry: int = Field(900, ge=1, le=604_800)
     storage_timeout_seconds: int = Field(3, ge=1)
     storage_max_attempts: int = Field(2, ge=1)
+    # Bulk jobs (POST /api/jobs). Starting a job counts its files (ListObjectsV2, 1,000 keys a
+    # call, about 30 ms each on AWS): 100,000 files are counted in ~3 s of the API's 15.
+    max_job_files: int = Field(100_000, ge=1)
+    max_job_file_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    job_upload_expiry: int = Field(3600, ge=1, le=604_800)
+    job_batch_files: int = Field(50, ge=1, le=1000)
+    job_workers: int = Field(2, ge=1, le=64)
+    jobs_state_machine_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:states:")
     # What CloudFront sends in X-Origin-Verify; None (locally, in tests): requests are not checked.
     origin_secret: str | None = Field(None, min_length=16, repr=False)
     aws_region: str = Field("us-east-1", min_length=1)

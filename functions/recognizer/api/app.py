@@ -13,6 +13,7 @@ from recognizer.api.outcome import OutcomeCallback, OutcomeMiddleware
 from recognizer.api.routes import ROUTERS
 from recognizer.api.routes.health import API_VERSION
 from recognizer.decoding import ACCEPTED
+from recognizer.jobs import JobEngine, Jobs, JobStore
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.sizes import size_text
@@ -29,6 +30,8 @@ def limit_texts(settings: Settings) -> dict[str, str]:
         "max_batch_bytes": size_text(settings.max_batch_bytes),
         "max_batch_upload_ids": str(settings.max_batch_upload_ids),
         "max_s3_upload": size_text(settings.max_s3_upload_bytes),
+        "max_job_files": f"{settings.max_job_files:,}",
+        "max_job_file": size_text(settings.max_job_file_bytes),
         "formats": ACCEPTED,
     }
 
@@ -74,9 +77,21 @@ def _state_limits_in_openapi(app: FastAPI, settings: Settings) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise
 
 
-def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None) -> FastAPI:
+def jobs_of(recognizer: Recognizer, engine: JobEngine | None) -> Jobs | None:
+    """Bulk jobs in ``recognizer``'s bucket, run by ``engine`` (None: none can start)."""
+    if recognizer.store is None:
+        return None
+    settings = recognizer.settings
+    store = JobStore(recognizer.store.client, recognizer.store.bucket, settings.presigned_url_expiry)
+    return Jobs(store, engine, settings.max_job_files, settings.max_job_file_bytes, settings.job_upload_expiry)
+
+
+def create_app(
+    recognizer: Recognizer, on_outcome: OutcomeCallback | None = None, job_engine: JobEngine | None = None
+) -> FastAPI:
     """An app answering with ``recognizer``. ``on_outcome`` is told how each request ended (the
-    Lambda handler's metrics). OpenAPI states the limits of ``recognizer.settings``."""
+    Lambda handler's metrics); ``job_engine`` runs bulk jobs (Step Functions, or the local
+    stand-in). OpenAPI states the limits of ``recognizer.settings``."""
     app = FastAPI(
         title="Digit recognizer",
         version=API_VERSION,
@@ -89,6 +104,7 @@ def create_app(recognizer: Recognizer, on_outcome: OutcomeCallback | None = None
         redoc_url=None,
     )
     app.state.recognizer = recognizer
+    app.state.jobs = jobs_of(recognizer, job_engine)
     # "/api/health/" is a 404 in the error shape, not a redirect to this host: behind
     # CloudFront an absolute redirect would send the browser to the API's own address.
     app.router.redirect_slashes = False

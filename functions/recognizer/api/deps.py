@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the one ``Recognizer`` the app was built with.
+"""FastAPI dependencies: the one ``Recognizer`` the app was built with, and its bulk ``Jobs``.
 
 Tests swap it with ``app.dependency_overrides[get_recognizer] = ...``.
 """
@@ -9,6 +9,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from recognizer.errors import JobsUnavailable
+from recognizer.jobs import Jobs
 from recognizer.service import Recognizer
 
 
@@ -19,3 +21,14 @@ def get_recognizer(request: Request) -> Recognizer:
 
 
 RecognizerDep = Annotated[Recognizer, Depends(get_recognizer)]
+
+
+def get_jobs(request: Request) -> Jobs:
+    """The app's bulk jobs (``create_app`` puts them in ``app.state``); 503 where it has none."""
+    jobs: Jobs | None = request.app.state.jobs
+    if jobs is None:
+        raise JobsUnavailable("this service stores nothing, so it runs no jobs")
+    return jobs
+
+
+JobsDep = Annotated[Jobs, Depends(get_jobs)]

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recognizer import errors
 from recognizer.api.outcome import record_error
-from recognizer.errors import ClientError, StorageError
+from recognizer.errors import ClientError, JobsUnavailable, StorageError
 from recognizer.schemas import ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,10 @@ CLIENT_ERROR_STATUS: dict[type[ClientError], int] = {
     errors.PredictionNotFound: 404,
     errors.UploadNotFound: 404,
     errors.InvalidUploadId: 422,
+    errors.InvalidJobId: 422,
+    errors.JobNotFound: 404,
+    errors.JobAlreadyStarted: 409,
+    errors.JobHasNoFiles: 422,
 }
 
 
@@ -110,6 +114,10 @@ async def handle_storage_error(request: Request, exc: Exception) -> JSONResponse
     return error_response(request, 503, "storage_unavailable", f"storage failed: {exc}")
 
 
+async def handle_jobs_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request, 503, "jobs_unavailable", f"bulk jobs are not available here: {exc}")
+
+
 async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(request, 500, "internal_error", "an internal error occurred")
@@ -120,4 +128,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(StorageError, handle_storage_error)
+    app.add_exception_handler(JobsUnavailable, handle_jobs_unavailable)
     app.add_exception_handler(Exception, handle_unexpected_error)

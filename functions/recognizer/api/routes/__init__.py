@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recognizer.api.routes import batch, health, multi, predict, predictions, uploads
+from recognizer.api.routes import batch, health, jobs, multi, predict, predictions, uploads
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -13,4 +13,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     multi.router,
     batch.router,
     uploads.router,
+    jobs.router,
 )
