@@ -333,3 +333,29 @@ def test_a_decompression_bomb_is_one_clear_line_without_pillows_warning(tmp_path
     lines = done.stderr.splitlines()
     assert lines[0].startswith(f"{path}: error: image_too_large: 20000x15000 = 300,000,000 pixels; at most "), lines
     assert lines[1:] == ["1 of 1 files failed"]
+
+
+@pytest.mark.xdist_group("local_stack")
+def test_bulk_sends_a_folder_as_one_job_and_writes_its_csv(local_stack: str, tmp_path: Path, digit_png) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for digit in (3, 5, 8):
+        (folder / f"{digit}.png").write_bytes(digit_png(digit))
+    (folder / "torn.png").write_bytes(digit_png(1)[:50])
+    (folder / "notes.txt").write_text("not an image")
+    out, stdout, stderr = tmp_path / "results.csv", io.StringIO(), io.StringIO()
+    status = cli.main(["bulk", str(folder), "--url", local_stack, "--out", str(out), "--no-progress"], stdout, stderr)
+    assert status == cli.EXIT_FAILED, stderr.getvalue()  # one file could not be read
+    rows = out.read_text().splitlines()
+    assert rows[0] == "file,digit,confidence,is_digit,error" and len(rows) == 5
+    by_file = {row.split(",")[0]: row.split(",") for row in rows[1:]}
+    assert [by_file[f"{digit}.png"][1] for digit in (3, 5, 8)] == ["3", "5", "8"]
+    assert by_file["torn.png"][4] == "invalid_image"
+    assert "4 files read, 1 with an error" in stderr.getvalue() and "notes.txt" in stderr.getvalue()
+    assert stdout.getvalue() == ""
+
+
+def test_bulk_needs_a_url(tmp_path: Path) -> None:
+    stderr = io.StringIO()
+    assert cli.main(["bulk", str(tmp_path)], io.StringIO(), stderr) == cli.EXIT_USAGE
+    assert "--url" in stderr.getvalue()

@@ -35,6 +35,12 @@ def test_every_variable_is_read_and_converted() -> None:
             "STORAGE_TIMEOUT_SECONDS": "1",
             "STORAGE_MAX_ATTEMPTS": "5",
             "ORIGIN_SECRET": "0123456789abcdef0123456789abcdef",
+            "MAX_JOB_FILES": "500",
+            "MAX_JOB_FILE_BYTES": "70000",
+            "JOB_UPLOAD_EXPIRY": "600",
+            "JOB_BATCH_FILES": "20",
+            "JOB_WORKERS": "3",
+            "JOBS_STATE_MACHINE_ARN": "arn:aws:states:eu-west-3:123456789012:stateMachine:digits-jobs",
             "AWS_DEFAULT_REGION": "eu-west-3",
         }
     )
@@ -55,6 +61,12 @@ def test_every_variable_is_read_and_converted() -> None:
         "upload_url_expiry": 120,
         "storage_timeout_seconds": 1,
         "storage_max_attempts": 5,
+        "max_job_files": 500,
+        "max_job_file_bytes": 70000,
+        "job_upload_expiry": 600,
+        "job_batch_files": 20,
+        "job_workers": 3,
+        "jobs_state_machine_arn": "arn:aws:states:eu-west-3:123456789012:stateMachine:digits-jobs",
         "origin_secret": "0123456789abcdef0123456789abcdef",
         "aws_region": "eu-west-3",
     }

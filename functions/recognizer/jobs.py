@@ -241,12 +241,12 @@ def engine_input(job_id: str, kind: JobKind) -> dict[str, str]:
 class StepFunctionsEngine:
     """Starts the job's execution of the state machine (named by the job: one per job)."""
 
-    client: Any  # boto3's Step Functions client
+    states: Any  # boto3's Step Functions client
     state_machine_arn: str
 
     def start(self, job_id: str, kind: JobKind) -> None:
         try:
-            self.client.start_execution(
+            self.states.start_execution(
                 stateMachineArn=self.state_machine_arn, name=job_id, input=json.dumps(engine_input(job_id, kind))
             )
         except Exception as exc:

@@ -23,13 +23,15 @@ PACKAGE = REPO_ROOT / "functions" / "recognizer"
 # is on the bucket or on the objects of which prefixes. A new call missing here fails the test
 # below, on purpose.
 S3_ACTIONS = {
-    "put_object": ("s3:PutObject", ("predictions", "corrections")),  # a prediction's PNGs; a correction
-    "generate_presigned_url": ("s3:GetObject", ("predictions",)),  # the URLs it signs are GETs
+    # a prediction's PNGs; a correction; a job's job.json, progress markers and results
+    "put_object": ("s3:PutObject", ("predictions", "corrections", "jobs")),
+    "generate_presigned_url": ("s3:GetObject", ("predictions", "jobs")),  # the URLs it signs are GETs
     "list_objects_v2": ("s3:ListBucket", ("bucket",)),
     "delete_objects": ("s3:DeleteObject", ("predictions",)),
-    "generate_presigned_post": ("s3:PutObject", ("uploads",)),  # the forms it signs upload
+    "generate_presigned_post": ("s3:PutObject", ("uploads", "jobs")),  # the forms it signs upload
     "head_object": ("s3:GetObject", ("uploads",)),
-    "get_object": ("s3:GetObject", ("uploads", "predictions")),  # an upload; the input a correction keeps
+    # an upload; the input a correction keeps; a job's state, files and the engine's results
+    "get_object": ("s3:GetObject", ("uploads", "predictions", "jobs")),
     "delete_object": ("s3:DeleteObject", ("uploads",)),
 }
 
@@ -62,9 +64,11 @@ def s3_calls_in_the_service() -> set[str]:
 
 
 def test_the_transform_makes_the_function_its_role_and_an_http_api_with_a_default_stage():
-    (function,) = resources_of("AWS::Lambda::Function").values()
-    assert function["Properties"]["PackageType"] == "Image"
-    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["RecognizerFunctionRole", "Arn"]}
+    functions = resources_of("AWS::Lambda::Function")
+    assert set(functions) == {"RecognizerFunction", "JobBatchFunction"}  # the API's; the bulk jobs' batches
+    for name, function in functions.items():
+        assert function["Properties"]["PackageType"] == "Image"
+        assert function["Properties"]["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
     (stage,) = resources_of("AWS::ApiGatewayV2::Stage").values()
     assert stage["Properties"]["StageName"] == "$default" and stage["Properties"]["AutoDeploy"] is True
     assert stage["Properties"]["ApiId"] == {"Ref": "HttpApi"}
@@ -85,8 +89,8 @@ def test_the_api_may_invoke_the_function_on_api_paths_only():
     assert arn.endswith("${__ApiId__}/${__Stage__}/*/api/*") and names["__ApiId__"] == {"Ref": "HttpApi"}
 
 
-def role_statements() -> list[dict]:
-    role = transformed()["Resources"]["RecognizerFunctionRole"]["Properties"]
+def role_statements(role_name: str = "RecognizerFunctionRole") -> list[dict]:
+    role = transformed()["Resources"][role_name]["Properties"]
     return [statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
 
 
@@ -105,7 +109,7 @@ def _maps_arn(suffix: str = "") -> dict:
 
 
 MAPS_BUCKET = _maps_arn()
-PREFIXES = {name: _maps_arn(f"/{name}/*") for name in ("predictions", "uploads", "corrections")}
+PREFIXES = {name: _maps_arn(f"/{name}/*") for name in ("predictions", "uploads", "corrections", "jobs")}
 
 
 def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_bucket():
@@ -124,7 +128,30 @@ def test_the_functions_role_allows_every_s3_call_the_code_makes_and_no_other_buc
         for scope in scopes:
             assert allowed(action, PREFIXES.get(scope, MAPS_BUCKET)), (call, action, scope)
     for statement in role_statements():
+        if statement["Action"] == "states:StartExecution":  # bulk jobs: started on their state machine only
+            assert statement["Resource"] == {"Ref": "JobsStateMachine"}
+            continue
         assert statement["Resource"] in (MAPS_BUCKET, *PREFIXES.values()), statement  # nothing beyond its bucket
+
+
+def test_the_bulk_jobs_roles_reach_the_jobs_prefix_and_the_batch_function_only():
+    batch = role_statements("JobBatchFunctionRole")
+    assert {json.dumps(s["Resource"], sort_keys=True) for s in batch} == {
+        json.dumps(MAPS_BUCKET, sort_keys=True),
+        json.dumps(PREFIXES["jobs"], sort_keys=True),
+    }
+    machine = transformed()["Resources"]["JobsStateMachine"]
+    assert machine["Type"] == "AWS::StepFunctions::StateMachine"
+    assert machine["Properties"]["RoleArn"] == {"Fn::GetAtt": ["JobsStateMachineRole", "Arn"]}
+    for statement in role_statements("JobsStateMachineRole"):
+        for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            text = json.dumps(resource)
+            assert "JobBatchFunction" in text or ":states:" in text or resource in (MAPS_BUCKET, PREFIXES["jobs"]), text
+    # The definition reaches CloudFormation with its substitutions still to be made.
+    substitutions = machine["Properties"]["DefinitionSubstitutions"]
+    assert substitutions["BatchFunctionArn"] == {"Fn::GetAtt": ["JobBatchFunction", "Arn"]}
+    separator, parts = machine["Properties"]["DefinitionString"]["Fn::Join"]
+    assert json.loads(separator.join(parts)) == template()["Resources"]["JobsStateMachine"]["Properties"]["Definition"]
 
 
 def test_the_template_keeps_its_rules_conditions_and_outputs_through_the_transform():

@@ -213,7 +213,7 @@ def test_bucket_policy_denies_every_request_without_tls(bucket: str):
 
 
 def test_maps_bucket_deletes_uploads_and_maps_after_one_day_corrections_after_a_year_and_keeps_no_versions():
-    from recognizer import storage
+    from recognizer import jobs, storage
 
     props = properties("MapsBucket")
     rules = props["LifecycleConfiguration"]["Rules"]
@@ -221,7 +221,12 @@ def test_maps_bucket_deletes_uploads_and_maps_after_one_day_corrections_after_a_
     expiry = {rule.get("Prefix", ""): rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule}
     # Every prefix the function writes expires, each by its own rule (S3 applies the shortest
     # of overlapping rules: a rule for every object would take corrections after a day too).
-    assert expiry == {f"{storage.PREFIX}/": 1, f"{storage.UPLOADS}/": 1, f"{storage.CORRECTIONS}/": 365}
+    assert expiry == {
+        f"{storage.PREFIX}/": 1,
+        f"{storage.UPLOADS}/": 1,
+        f"{storage.CORRECTIONS}/": 365,
+        f"{jobs.JOBS}/": 7,  # a bulk job's files, state and results
+    }
     (abort,) = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
     assert abort["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1 and "Prefix" not in abort
     # A versioned bucket would keep people's uploads as noncurrent versions past expiry.
@@ -281,6 +286,9 @@ def test_function_may_read_and_write_only_the_maps_bucket():
     for policy in policies:
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
+            if statement["Action"] == "states:StartExecution":  # bulk jobs: its one state machine
+                assert statement["Resource"] == {"Ref": "JobsStateMachine"}
+                continue
             for action in as_list(statement["Action"]):
                 assert "*" not in action
                 for res in as_list(statement["Resource"]):
@@ -291,11 +299,12 @@ def test_function_may_read_and_write_only_the_maps_bucket():
         f"{bucket}/predictions/*": object_actions,
         f"{bucket}/uploads/*": object_actions,
         f"{bucket}/corrections/*": {"s3:PutObject"},  # written only: never read, listed or deleted
+        f"{bucket}/jobs/*": {"s3:GetObject", "s3:PutObject"},  # job.json, the files' POST, the results' links
         bucket: {"s3:ListBucket"},
     }
     (listing,) = [s for p in policies for s in p["Statement"] if s["Action"] == "s3:ListBucket"]
     # Its own two prefixes only (a missing upload is told apart from a refusal by listing it).
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "uploads/*"]}}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "uploads/*", "jobs/*"]}}
 
 
 # --- CloudFront ------------------------------------------------------------------------------
@@ -621,6 +630,7 @@ NAME_LIMITS = {
     ("AWS::WAFv2::WebACL", "Rules.*.VisibilityConfig.MetricName"): (255, r"[\w#:.\-/]+"),
     ("AWS::Logs::LogGroup", "LogGroupName"): (512, r"[.\-_/#A-Za-z0-9]+"),
     ("AWS::Logs::MetricFilter", "MetricTransformations.*.MetricName"): (255, r"[^:*$]+"),
+    ("AWS::Serverless::StateMachine", "Name"): (80, r"[A-Za-z0-9_-]+"),
 }
 # Keys that name something new (not a reference to a metric or a dimension that exists).
 NAME_KEYS = {"Name", "BucketName", "LogGroupName", "MetricName", "FunctionName", "TopicName", "AliasName", "RoleName"}
@@ -629,6 +639,13 @@ NOT_NEW_NAMES = {
     ("AWS::CloudWatch::Alarm", "Dimensions.*.Name"),
     ("AWS::Logs::MetricFilter", "LogGroupName"),  # the log group it reads
     ("AWS::Serverless::Function", "Events.Api.Properties.Name"),
+    # The function a state of the bulk jobs' state machine invokes.
+    (
+        "AWS::Serverless::StateMachine",
+        "Definition.States.ReadFiles.ItemProcessor.States.ReadBatch.Parameters.FunctionName",
+    ),
+    ("AWS::Serverless::StateMachine", "Definition.States.WriteResults.Parameters.FunctionName"),
+    ("AWS::Serverless::StateMachine", "Definition.States.MarkFailed.Parameters.FunctionName"),
 }
 GENERATED_NAME = "x" * 64  # a name CloudFormation makes (a function's): at most 64 characters
 
@@ -714,8 +731,8 @@ def test_the_maps_bucket_is_named_alike_everywhere_it_is_named():
     name = maps_bucket_name()
     assert stack().resolve(function_properties()["Environment"]["Variables"]["MAPS_BUCKET"]) == name
     (policy,) = function_properties()["Policies"]
-    arns = {stack().resolve(statement["Resource"]) for statement in policy["Statement"]}
-    prefixes = ("predictions", "uploads", "corrections")
+    arns = {stack().resolve(s["Resource"]) for s in policy["Statement"] if s["Action"] != "states:StartExecution"}
+    prefixes = ("predictions", "uploads", "corrections", "jobs")
     assert arns == {f"arn:aws:s3:::{name}", *(f"arn:aws:s3:::{name}/{prefix}/*" for prefix in prefixes)}
 
 
