@@ -56,6 +56,12 @@ class Stack:
             return self.pseudo(name)
         if name in self.template["Parameters"]:
             return self.parameter(name)
+        resource = self.template["Resources"].get(name, {})
+        if resource.get("Type") in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+            # A named state machine's Ref is its ARN, made from its name (the bulk jobs' one is named).
+            named = resource["Properties"].get("Name") or resource["Properties"].get("StateMachineName")
+            if named is not None:
+                return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{self.resolve(named)}"
         return f"<{name}>"  # a resource: known once deployed
 
     def condition(self, name: str) -> bool:

@@ -17,26 +17,28 @@ from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
 
 from recognizer.api import create_app
-from recognizer.errors import StorageError, UploadNotFound
+from recognizer.errors import JobNotFound, StorageError, UploadNotFound
 from recognizer.networks import Networks
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, MapStore, new_prediction_id, open_store
 from tests.infra.cfn_values import Stack
-from tests.infra.lambda_image import function_properties, template
+from tests.infra.lambda_image import template
 
 OTHER_BUCKET = "somebody-elses-bucket"
 SETUP_CALLS = 5  # made before IAM is enforced: two buckets, a user, its policy, its keys
 
 
-def function_policy(bucket: str) -> dict:
-    """The function's policy as CloudFormation makes it, naming ``bucket`` as its maps bucket."""
+def function_policy(bucket: str, function: str = "RecognizerFunction") -> dict:
+    """A function's S3 policy as CloudFormation makes it, naming ``bucket`` as its maps bucket
+    (its other statements, such as starting the jobs' state machine, are not S3's)."""
     deployed = Stack(template(), name="digits", region="us-east-1")
     maps_bucket = deployed.resolve(template()["Resources"]["MapsBucket"]["Properties"]["BucketName"])
-    (policy,) = function_properties()["Policies"]
+    (policy,) = template()["Resources"][function]["Properties"]["Policies"]
     statements = [
         {**s, "Resource": deployed.resolve(s["Resource"]).replace(f":::{maps_bucket}", f":::{bucket}")}
         for s in policy["Statement"]
+        if str(s["Action"]).startswith(("s3:", "['s3:"))
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -154,6 +156,16 @@ def answer_missing_keys_as_s3_does(monkeypatch: pytest.MonkeyPatch, policy: dict
 @pytest.fixture
 def as_the_function(aws_env: None, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MapStore]:
     """A store whose client signs as a user holding only the function's policy, IAM enforced."""
+    yield from signed_as("RecognizerFunction", settings, monkeypatch)
+
+
+@pytest.fixture
+def as_the_batch_function(aws_env: None, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MapStore]:
+    """The same, holding the bulk jobs' batch function's policy (JobBatchFunction)."""
+    yield from signed_as("JobBatchFunction", settings, monkeypatch)
+
+
+def signed_as(function: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MapStore]:
     import moto.settings
     from moto import mock_aws
     from moto.core.responses import ActionAuthenticatorMixin
@@ -163,7 +175,7 @@ def as_the_function(aws_env: None, settings: Settings, monkeypatch: pytest.Monke
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", SETUP_CALLS)
     monkeypatch.setattr(ActionAuthenticatorMixin, "request_count", 0)
     authorize_multi_delete_per_key(monkeypatch)
-    answer_missing_keys_as_s3_does(monkeypatch, function_policy(settings.maps_bucket))
+    answer_missing_keys_as_s3_does(monkeypatch, function_policy(settings.maps_bucket, function))
     with mock_aws():
         import boto3
 
@@ -175,7 +187,7 @@ def as_the_function(aws_env: None, settings: Settings, monkeypatch: pytest.Monke
         iam.put_user_policy(
             UserName="recognizer",
             PolicyName="function",
-            PolicyDocument=json.dumps(function_policy(settings.maps_bucket)),
+            PolicyDocument=json.dumps(function_policy(settings.maps_bucket, function)),
         )
         keys = iam.create_access_key(UserName="recognizer")["AccessKey"]
         store = open_store(settings, Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]))
@@ -297,3 +309,71 @@ def test_a_correction_is_kept_under_corrections_which_the_role_may_write_and_not
         with pytest.raises(ClientError) as refused:
             call()
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403, what
+
+
+# --- bulk jobs -------------------------------------------------------------------------------
+
+
+class NoEngine:
+    """Starts nothing (the state machine's own role is checked in test_jobs_template.py)."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, job_id: str, kind: str) -> None:
+        self.started.append(job_id)
+
+
+def test_the_apis_job_calls_are_allowed_under_jobs_and_nothing_of_a_jobs_beyond(as_the_function: MapStore) -> None:
+    from recognizer.jobs import Jobs, JobStore, csv_key
+
+    store = JobStore(as_the_function.client, as_the_function.bucket, 900)
+    engine = NoEngine()
+    jobs = Jobs(store, engine, max_files=5, max_file_bytes=1000, upload_expiry=60)
+    ticket = jobs.create()
+    for name in ("a.png", "b.png"):  # what the presigned POST, signed by this role, may put there
+        store.put(ticket.upload.key_prefix + name, b"\x89PNG", "image/png")
+    started = jobs.start(ticket.job_id, "digit")
+    assert (started.status, started.files, engine.started) == ("running", 2, [ticket.job_id])
+    assert jobs.status(ticket.job_id).done == 0  # lists the progress markers
+    with pytest.raises(JobNotFound):  # a job never made: 404, not a storage failure (S3 says 403)
+        jobs.status(new_prediction_id())
+    with pytest.raises(ClientError) as refused:  # it never deletes a job's objects
+        as_the_function.client.delete_object(Bucket=as_the_function.bucket, Key=csv_key(ticket.job_id))
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_the_batch_functions_calls_are_allowed_under_jobs_only(
+    as_the_batch_function: MapStore, settings: Settings, networks: Networks, digit_png
+) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recognizer.jobs import JobStore, JobWorker, engine_results_prefix, files_prefix, new_job_id
+    from recognizer.schemas import JobRecord
+
+    s3, bucket = as_the_batch_function.client, as_the_batch_function.bucket
+    store = JobStore(s3, bucket, 900)
+    job_id = new_job_id()
+    store.write_record(JobRecord(job_id=job_id, status="running", kind="digit", files=2, created_at=time.time()))
+    store.put(files_prefix(job_id) + "a.png", digit_png(4), "image/png")
+    items = [
+        {"Key": files_prefix(job_id) + name, "Size": 10, "Etag": '"x"', "LastModified": 0, "StorageClass": "STANDARD"}
+        for name in ("a.png", "gone.png")
+    ]
+    with ThreadPoolExecutor(2) as readers:
+        worker = JobWorker(Recognizer(settings, networks, None), store, 1000, readers)
+        output = worker.handle({"Items": items, "BatchInput": {"job_id": job_id, "kind": "digit"}})
+        assert [line["error"] for line in output["results"]] == [None, "file_not_found"]  # 403 to the role
+        prefix = f"{engine_results_prefix(job_id)}/run/"
+        record = [{"Status": "SUCCEEDED", "Output": json.dumps(output), "Input": "{}"}]
+        store.put(prefix + "SUCCEEDED_0.json", json.dumps(record).encode(), "application/json")
+        manifest = {"ResultFiles": {"SUCCEEDED": [{"Key": prefix + "SUCCEEDED_0.json"}], "FAILED": []}}
+        store.put(prefix + "manifest.json", json.dumps(manifest).encode(), "application/json")
+        assert worker.handle({"action": "finish", "job_id": job_id, "manifest": prefix + "manifest.json"})["files"] == 2
+    for key in ("predictions/x/input.png", "uploads/" + new_prediction_id(), "corrections/x"):
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403, key
+    with pytest.raises(ClientError):
+        s3.list_objects_v2(Bucket=bucket, Prefix="uploads/")
