@@ -141,6 +141,9 @@ class LocalJobEngine:
 
 
 def _use_environment(environment: dict[str, str]) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on make run is the stack's to handle
     os.environ.update(environment)
 
 
