@@ -213,3 +213,15 @@ def test_a_jobs_objects_expire_and_the_docs_say_when() -> None:
 
     for doc in ("README.md", "docs/deploy.md"):
         assert "within seven to eight days" in " ".join((REPO_ROOT / doc).read_text().split()), doc
+
+
+def test_the_batch_functions_environment_sets_only_variables_the_code_reads() -> None:
+    import re
+
+    from recognizer.settings import ENVIRONMENT
+
+    variables = resources()["JobBatchFunction"]["Properties"]["Environment"]["Variables"]
+    api_variables = resources()["RecognizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MAPS_BUCKET"] == api_variables["MAPS_BUCKET"]  # the same bucket
+    own = {name for name in variables if not re.match(r"POWERTOOLS_", name)}
+    assert own <= set(ENVIRONMENT.values()), own - set(ENVIRONMENT.values())
