@@ -5,8 +5,9 @@ cuts the keys into batches (ItemBatcher), invokes the batch entry point once per
 executions, writes what they answered to S3 (ResultWriter), then invokes it once more to write
 the CSV and JSON Lines. No local interpreter of that definition runs here without Docker or
 Java: AWS's Step Functions Local is a Java program (or a Docker image), LocalStack is a Docker
-image, and moto's interpreter of state machines (``moto.stepfunctions.parser``) invokes a Lambda
-task through moto's Lambda, which runs functions in Docker. On PyPI (checked December 2026),
+image, and moto's interpreter of state machines (``moto.stepfunctions.parser``, 5.2.5) refuses
+the definition (its grammar has no ItemBatcher) and invokes a Lambda task through moto's Lambda,
+which runs functions in Docker. On PyPI (checked December 2026),
 pyaslengine 0.8.0 interprets inline Map states only (no ItemReader, ItemBatcher or ResultWriter)
 and aws-stepfunctions-toolkit 0.1.1 needs Python 3.13 and Docker; on npm,
 serverless-step-functions-local wraps the Java one. So this module does what the definition does,
