@@ -303,7 +303,11 @@ class Jobs:
             update={"status": "running", "kind": kind, "files": files, "started_at": time.time()}
         )
         self.store.write_record(started, if_match=etag)
-        self.engine.start(job_id, kind)
+        try:
+            self.engine.start(job_id, kind)
+        except StorageError:  # not started: the job may be started again
+            self.store.write_record(record)
+            raise
         return self.status_of(started)
 
     def status(self, job_id: str) -> JobStatus:

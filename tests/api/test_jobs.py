@@ -168,3 +168,31 @@ def test_without_an_engine_jobs_cannot_start(app_client: TestClient, moto_s3: S3
     moto_s3.client.put_object(Bucket=moto_s3.bucket, Key=ticket["upload"]["key_prefix"] + "a.png", Body=digit_png(1))
     answer = app_client.post(f"/api/jobs/{ticket['job_id']}/start", json={"kind": "digit"})
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "jobs_unavailable"
+
+
+def test_a_job_the_engine_could_not_start_may_be_started_again(
+    recognizer: Recognizer, moto_s3: S3Handle, digit_png
+) -> None:
+    from recognizer.errors import StorageError
+
+    class Refusing:
+        def __init__(self) -> None:
+            self.tries = 0
+
+        def start(self, job_id: str, kind: str) -> None:
+            self.tries += 1
+            if self.tries == 1:
+                raise StorageError("Step Functions: ThrottlingException")
+
+    engine = Refusing()
+    with TestClient(create_app(recognizer, job_engine=engine), raise_server_exceptions=False) as client:
+        ticket = client.post("/api/jobs", json={}).json()
+        moto_s3.client.put_object(
+            Bucket=moto_s3.bucket, Key=ticket["upload"]["key_prefix"] + "a.png", Body=digit_png(1)
+        )
+        job = f"/api/jobs/{ticket['job_id']}"
+        failed = client.post(job + "/start", json={"kind": "digit"})
+        assert failed.status_code == 503 and failed.json()["error"]["code"] == "storage_unavailable"
+        assert client.get(job).json()["status"] == "uploading"
+        assert client.post(job + "/start", json={"kind": "digit"}).status_code == 202
+        assert engine.tries == 2
