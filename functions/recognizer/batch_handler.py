@@ -18,7 +18,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from recognizer.jobs import JobStore, JobWorker
+from recognizer.jobs import READERS, JobStore, JobWorker
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, open_store
@@ -31,7 +31,9 @@ def build_worker(settings: Settings, credentials: Credentials | None = None) -> 
     store = open_store(settings, credentials)
     recognizer = Recognizer.from_settings(settings, store=None)  # stores nothing: feature maps off
     jobs = JobStore(store.client, settings.maps_bucket, settings.presigned_url_expiry)
-    return JobWorker(recognizer, jobs, settings.max_job_file_bytes, ThreadPoolExecutor(8, thread_name_prefix="job"))
+    return JobWorker(
+        recognizer, jobs, settings.max_job_file_bytes, ThreadPoolExecutor(READERS, thread_name_prefix="job")
+    )
 
 
 worker = build_worker(Settings.from_env())

@@ -69,7 +69,7 @@ CSV_COLUMNS = {
     "row": ("file", "number", "confidence", "is_digit", "error"),
 }
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
-_READERS = 8  # files fetched from S3 side by side within a batch
+READERS = 8  # files of a batch fetched from S3 side by side
 
 logger = logging.getLogger(__name__)
 
