@@ -17,7 +17,7 @@ help:
 	@echo "make lint           ruff check, ruff format --check and mypy (strict) on the package"
 	@echo "make format         let ruff fix what it can and format the code"
 	@echo "make model          rebuild every shipped model file, the evaluations and the model card (DATA_DIR=...)"
-	@echo "make train          train and export the model into models/ (DATA_DIR=folder of MNIST's IDX files;"
+	@echo "make train          train the digit network alone into build/model/ (DATA_DIR=folder of MNIST's IDX files;"
 	@echo "                    without it Keras downloads MNIST: README.md, 'To train again')"
 	@echo "make evaluate       evaluate the committed models on the MNIST test set (DATA_DIR as for train)"
 	@echo "make bench          cold start, warm latency and install size figures, as JSON (make -s bench > out.json)"

@@ -55,10 +55,11 @@ def kinds_table(evaluation: dict[str, Any]) -> list[str]:
         mnist, fonts = sources.get("mnist", {}), sources.get("fonts", {})
         refused = max(mnist.get("not_digit", 0.0), fonts.get("not_digit", 0.0))
         ece = max(mnist.get("ece", 0.0), fonts.get("ece", 0.0))
-        wrong = max(mnist.get("confident_wrong", 0.0), fonts.get("confident_wrong", 0.0))
+        wrongs = [s["confident_wrong"] for s in (mnist, fonts) if "confident_wrong" in s]
+        wrong = max(wrongs) if wrongs else None
         lines.append(
             f"| {kind} | {_pct(mnist.get('accuracy'), 1)} | {_pct(fonts.get('accuracy'), 1)} | {_pct(refused, 1)} "
-            f"| {ece:.3f} | {_pct(wrong, 1)} |"
+            f"| {ece:.3f} | {_pct(wrong, 1)} |"  # "—": an evaluation from before the figure existed
         )
     return lines
 
@@ -83,6 +84,19 @@ def rows_table(first: dict[str, Any] | None, hands: dict[str, Any] | None) -> li
     return lines
 
 
+def readings_table(calibration: dict[str, Any]) -> list[str]:
+    """What the second reading (grey levels) and "the surer of the two" buy, per kind."""
+    alone = calibration.get("ink_map_reading_only") or {}
+    lines = [
+        "| validation kind | as served (surer of two readings) | the ink map's reading alone |",
+        "| --- | --- | --- |",
+    ]
+    for kind, after in calibration["after"].items():
+        if "accuracy" in after and kind in alone:
+            lines.append(f"| {kind} | {_pct(after['accuracy'], 1)} | {_pct(alone[kind]['accuracy'], 1)} |")
+    return lines
+
+
 def figures(models_dir: Path) -> str:
     """The generated block, markers included."""
     metrics = _load(models_dir, "metrics.json")
@@ -98,6 +112,14 @@ def figures(models_dir: Path) -> str:
             f'"not a digit" below P(digit) {calibration["not_digit_below"]:.4f}.',
             "",
         ]
+        if calibration.get("ink_map_reading_only"):
+            lines += [
+                'What the grey-level reading and "the surer of the two" buy (validation uploads, '
+                "`calibration.json`; refusals count as misses):",
+                "",
+                *readings_table(calibration),
+                "",
+            ]
     if kinds is not None:
         lines += [
             "Each evaluation kind (`preprocessing_eval.json`: MNIST test digits and the evaluation fonts, "
