@@ -172,7 +172,13 @@ def worker_environment(settings: Settings, credentials: Mapping[str, str]) -> di
         if value is not None and field not in ("origin_secret", "jobs_state_machine_arn"):
             environment[name] = ("on" if value else "off") if isinstance(value, bool) else str(value)
     environment["AWS_DEFAULT_REGION"] = settings.aws_region
+    environment.update(JOB_STORAGE)
     return environment
+
+
+# moto's S3 is one Python process: on a busy machine a call can take seconds, not S3's
+# milliseconds, so the stand-in's calls wait longer than the API's (STORAGE_TIMEOUT_SECONDS).
+JOB_STORAGE = {"STORAGE_TIMEOUT_SECONDS": "30", "STORAGE_MAX_ATTEMPTS": "3"}
 
 
 def local_job_engine(settings: Settings, store: JobStore, credentials: Mapping[str, str]) -> LocalJobEngine:

@@ -248,6 +248,7 @@ def serve(
     return_big_buffers_to_the_os()
     from infra.local_jobs import local_job_engine
     from recognizer.jobs import JobStore
+    from recognizer.storage import Credentials, s3_client
 
     moto = MotoS3Process(host)
     s3_endpoint = moto.endpoint
@@ -255,7 +256,11 @@ def serve(
     try:
         recognizer = local_recognizer(settings, s3_endpoint, bucket)
         assert recognizer.store is not None
-        job_store = JobStore(recognizer.store.client, bucket, recognizer.settings.presigned_url_expiry)
+        patient = recognizer.settings.model_copy(
+            update={"storage_timeout_seconds": 30, "storage_max_attempts": 3}  # infra.local_jobs.JOB_STORAGE
+        )
+        credentials = Credentials(FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        job_store = JobStore(s3_client(patient, credentials), bucket, recognizer.settings.presigned_url_expiry)
         engine = local_job_engine(recognizer.settings, job_store, FAKE_CREDENTIALS)
         sock = bind_socket(host, port)
         url = f"http://{host}:{sock.getsockname()[1]}"
