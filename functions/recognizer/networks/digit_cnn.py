@@ -99,7 +99,10 @@ class KerasModel:
     def run(self, images: np.ndarray) -> Activations:
         batch = as_model_batch(images)
         with self._lock:
-            outputs = self._model(batch, training=False)  # its one input as built (a list: Keras warns)
+            # Its one input in the structure it was built with (a bare tensor or a list of one):
+            # called otherwise, Keras warns on every call.
+            inputs = [batch] if isinstance(self._model._inputs_struct, list) else batch
+            outputs = self._model(inputs, training=False)
         return Activations(*(np.asarray(outputs[name]) for name in OUTPUT_NAMES))
 
 

@@ -24,7 +24,7 @@ router = APIRouter(tags=["jobs"])
         "with every field of `upload.fields`, `key` set to `upload.key_prefix` + the file's name, and "
         "the file as field `file`. Then `POST /api/jobs/{job_id}/start`."
     ),
-    responses=error_responses(422, 503),
+    responses=error_responses(400, 422, 503),
 )
 async def create_job(request: JobRequest, jobs: JobsDep) -> JobTicket:
     return await run_in_threadpool(jobs.create)
@@ -41,7 +41,7 @@ async def create_job(request: JobRequest, jobs: JobsDep) -> JobTicket:
         "`GET /api/jobs/{job_id}`. Started already: 409 `job_already_started`; no files: 422 "
         "`no_files`; more than {max_job_files}: 413 `too_many_files`."
     ),
-    responses=error_responses(404, 409, 413, 422, 503),
+    responses=error_responses(400, 404, 409, 413, 422, 503),
 )
 async def start_job(job_id: str, request: JobStartRequest, jobs: JobsDep) -> JobStatus:
     return await run_in_threadpool(jobs.start, job_id, request.kind)
