@@ -46,21 +46,28 @@ class Digit:
 def ink_components(ink: np.ndarray, min_area: int = 4) -> tuple[np.ndarray, list[Component]]:
     """Connected pieces (8-connected) of ink, with hysteresis: a piece is grown over faint ink
     (grainy pencil stays in one piece) but needs ``min_area`` pixels of real ink (specks out)."""
-    strong = ink >= INK_LEVEL
-    labels, count = ndi.label(ink >= FAINT_INK_LEVEL, structure=np.ones((3, 3), dtype=bool))
-    if count == 0:
+    faint = ink >= FAINT_INK_LEVEL
+    labels = np.zeros(ink.shape, dtype=np.int32)
+    rows, cols = np.flatnonzero(faint.any(axis=1)), np.flatnonzero(faint.any(axis=0))
+    if rows.size == 0:
         return labels, []
+    # Labelled and measured within the ink's box: the same numbers (raster order is kept) and
+    # the same sums (added in the same order), without the paper around it.
+    top, left = int(rows[0]), int(cols[0])
+    inside = np.s_[top : rows[-1] + 1, left : cols[-1] + 1]
+    boxed, count = ndi.label(faint[inside], structure=np.ones((3, 3), dtype=bool))
+    labels[inside] = boxed
     index = np.arange(1, count + 1)
-    areas = ndi.sum_labels(strong, labels, index)
-    masses = ndi.sum_labels(ink, labels, index)
+    areas = ndi.sum_labels(ink[inside] >= INK_LEVEL, boxed, index)
+    masses = ndi.sum_labels(ink[inside], boxed, index)
     height, width = ink.shape
     components = []
-    for label, piece in enumerate(ndi.find_objects(labels), start=1):
+    for label, piece in enumerate(ndi.find_objects(boxed), start=1):
         if piece is None or areas[label - 1] < min_area:
             continue
-        rows, cols = piece
-        box = Box(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
-        border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        y, x = piece[0].start + top, piece[1].start + left
+        box = Box(x, y, piece[1].stop - piece[1].start, piece[0].stop - piece[0].start)
+        border = y == 0 or x == 0 or box.bottom == height or box.right == width
         components.append(Component(label, box, int(areas[label - 1]), float(masses[label - 1]), border))
     return labels, components
 

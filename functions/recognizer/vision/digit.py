@@ -14,6 +14,7 @@ from recognizer.errors import NoDigitFound
 from recognizer.vision import ndimage as ndi
 from recognizer.vision.components import Digit, select_digit
 from recognizer.vision.ink import InkMap, ink_map
+from recognizer.vision.pixelation import GreyUpload
 from recognizer.vision.resample import fit_longest_side
 from recognizer.vision.strokes import INK_LEVEL, match_mnist_strokes
 from recognizer.vision.tuning import DIGIT, RESOLUTION
@@ -85,12 +86,13 @@ def _refined(image: Image.Image, first: InkMap, digit: Digit, *, fall_back: bool
         raise
 
 
-def to_model_input(image: Image.Image) -> np.ndarray:
+def to_model_input(image: Image.Image, upload: GreyUpload | None = None) -> np.ndarray:
     """A decoded upload holding one digit -> float32 [28, 28] in [0, 1], white on black.
+    ``upload``: ``image`` in grey, when worked out already.
 
     Raises NoDigitFound when the image holds no ink (a blank page is not a guess).
     """
-    first = ink_map(image)
+    first = ink_map(image, upload=upload)
     if first.is_blank:
         raise NoDigitFound("no digit found: the image looks blank")
     finer = image.size[0] / max(first.ink.shape[1], 1) > 1.5  # the image has more to show

@@ -17,19 +17,22 @@ import numpy as np
 from PIL import Image
 
 from recognizer.vision.digit import MNIST_BOX, crop_to_ink, place_like_mnist
-from recognizer.vision.pixelation import at_own_resolution
+from recognizer.vision.pixelation import GreyUpload, grey_upload
 from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.resample import fit_longest_side
 from recognizer.vision.tuning import GREY_LEVELS, PIXELATION
 
 
-def grey_level_input(image: Image.Image, dark_ink: bool | None = None) -> np.ndarray | None:
+def grey_level_input(
+    image: Image.Image, dark_ink: bool | None = None, upload: GreyUpload | None = None
+) -> np.ndarray | None:
     """The digit's grey levels as the network's input, for an upload of few pixels (at its own
-    resolution: blocks undone) on plain paper. ``dark_ink`` None: the upload's polarity."""
+    resolution: blocks undone) on plain paper. ``dark_ink`` None: the upload's polarity.
+    ``upload``: ``image`` in grey, when worked out already."""
     if max(image.size) > PIXELATION.max_side:
         return None
-    upload = image if image.mode == "L" else image.convert("L")
-    native = at_own_resolution(upload)
+    upload = upload or grey_upload(image)
+    native = upload.native
     if max(native.size) > GREY_LEVELS.max_side:
         return None  # a photo or a page (or a large drawing): the ink map reads it
     grey = np.asarray(native, dtype=np.float32) / 255.0
@@ -38,7 +41,7 @@ def grey_level_input(image: Image.Image, dark_ink: bool | None = None) -> np.nda
     if float(np.percentile(np.abs(edge - paper), 75)) > GREY_LEVELS.plain_paper:
         return None  # uneven light, lines or a desk at the edge: not plain paper
     if dark_ink is None:
-        dark_ink = ink_is_dark(np.asarray(upload, dtype=np.float32) / 255.0)
+        dark_ink = ink_is_dark(np.asarray(upload.grey, dtype=np.float32) / 255.0)
     ink = paper - grey if dark_ink else grey - paper
     strongest = float(ink.max())
     if strongest < GREY_LEVELS.min_contrast:

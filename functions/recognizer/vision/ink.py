@@ -18,8 +18,9 @@ from recognizer.vision.geometry import UPLOAD_SIZE_KEY, Frame
 from recognizer.vision.lines import remove_printed_lines
 from recognizer.vision.noise import denoised, lower_tail_sigma, noise_sigma
 from recognizer.vision.paper import Paper, background_window, full_size, has_shadows, paper_levels, paper_of
-from recognizer.vision.pixelation import at_own_resolution
+from recognizer.vision.pixelation import GreyUpload, grey_upload
 from recognizer.vision.polarity import ink_is_dark
+from recognizer.vision.statistics import extreme_mean
 from recognizer.vision.strokes import INK_LEVEL, stroke_width
 from recognizer.vision.tuning import PAPER, RESOLUTION
 
@@ -43,12 +44,14 @@ class InkMap:
         return Frame(self.scale)
 
 
-def working_grey(image: Image.Image, max_side: int = RESOLUTION.work_side) -> tuple[np.ndarray, float]:
+def working_grey(
+    image: Image.Image, max_side: int = RESOLUTION.work_side, upload: GreyUpload | None = None
+) -> tuple[np.ndarray, float]:
     """Grey levels in [0, 1] at a bounded resolution, and the scale from the image's pixels.
     An upload enlarged pixel by pixel is taken at its own resolution first, then enlarged
-    smoothly like any small upload."""
+    smoothly like any small upload. ``upload``: ``image`` in grey, when worked out already."""
     original_width = image.size[0]
-    grey = at_own_resolution(image if image.mode == "L" else image.convert("L"))
+    grey = (upload or grey_upload(image)).native
     width, height = grey.size
     longest = max(width, height)
     if longest > max_side:
@@ -89,7 +92,7 @@ def _contrast_normalised(excess: np.ndarray) -> _Levels:
     """
     flat = excess.ravel()
     count = max(16, int(0.002 * flat.size))
-    strongest = float(np.partition(flat, flat.size - count)[-count:].mean())
+    strongest = extreme_mean(flat, count, largest=True)
     floor = max(PAPER.noise_sigmas * noise_sigma(excess), PAPER.min_contrast / 2)
     if PAPER.min_contrast <= strongest < 1.5 * floor:
         # As much ink as paper (a digit filling its frame): the values' spread is the ink's.
@@ -198,6 +201,7 @@ def ink_map(
     max_side: int = RESOLUTION.work_side,
     dark_ink: bool | None = None,
     faint_strokes: bool = True,
+    upload: GreyUpload | None = None,
 ) -> InkMap:
     """How much ink each pixel holds, at a working resolution of at most ``max_side``.
 
@@ -205,9 +209,9 @@ def ink_map(
     strokes that touch the ink count too (a row says no: its neighbours' faint fringes would
     join digits that only come close). The map's ``scale`` is in
     working pixels per pixel of the upload (``image.info["upload_size"]`` when the decoder
-    read a reduced JPEG, else the image itself).
+    read a reduced JPEG, else the image itself). ``upload``: ``image`` in grey, when worked out already.
     """
-    grey, scale = working_grey(image, max_side)
+    grey, scale = working_grey(image, max_side, upload)
     grey = denoised(grey)
     upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
     scale *= image.size[0] / upload_width

@@ -221,6 +221,17 @@ def _squared_distances(foreground: np.ndarray) -> np.ndarray:
     return best
 
 
+def squared_distances_to_background(foreground: np.ndarray) -> np.ndarray:
+    """The squared Euclidean distance transform of a 2-D mask with at least one unset cell,
+    as integers (``distance_transform_edt`` squared, exactly; not a SciPy function). Integers
+    compare as the distances do, for a fraction of the memory traffic of float64."""
+    if foreground.ndim != 2 or foreground.all():
+        raise ValueError("needs a 2-D mask with background")
+    transposed = foreground.shape[0] > foreground.shape[1]
+    squared = _squared_distances(foreground.T if transposed else foreground)
+    return squared.T if transposed else squared
+
+
 def distance_transform_edt(input: np.ndarray) -> np.ndarray:
     """Exact Euclidean distance from each non-zero cell to the nearest zero cell, float64,
     for 1-D or 2-D input (scipy.ndimage.distance_transform_edt without options)."""

@@ -14,6 +14,8 @@ Hand-rolled: no imaging library says how an image was enlarged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -66,3 +68,17 @@ def at_own_resolution(grey: Image.Image) -> Image.Image:
         return grey
     size = (max(1, round(grey.size[0] / block)), max(1, round(grey.size[1] / block)))
     return grey.resize(size, Image.Resampling.BOX)
+
+
+@dataclass(frozen=True)
+class GreyUpload:
+    """An upload in grey levels, and at its own resolution: worked out once, read twice
+    (by the ink map and by the grey-level reading)."""
+
+    grey: Image.Image  # mode L, the upload's size
+    native: Image.Image  # ``at_own_resolution(grey)``
+
+
+def grey_upload(image: Image.Image) -> GreyUpload:
+    grey = image if image.mode == "L" else image.convert("L")
+    return GreyUpload(grey, at_own_resolution(grey))

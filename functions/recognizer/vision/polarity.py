@@ -9,6 +9,7 @@ import numpy as np
 
 from recognizer.vision.noise import noise_sigma
 from recognizer.vision.resample import resize_float
+from recognizer.vision.statistics import extreme_mean, unit_histogram
 from recognizer.vision.tuning import PAPER
 
 
@@ -44,14 +45,13 @@ def _dark_by_border(grey: np.ndarray) -> bool:
     paper = float(np.median(border))
     flat = grey.ravel()
     count = max(20, int(0.003 * flat.size))
-    ends = np.partition(flat, [count, flat.size - count])
-    darkest, lightest = ends[:count].mean(), ends[-count:].mean()
+    darkest, lightest = extreme_mean(flat, count, largest=False), extreme_mean(flat, count, largest=True)
     return bool(paper - darkest >= lightest - paper)
 
 
 def _dark_by_minority(grey: np.ndarray) -> bool:
     """Vote 3: split the grey levels in two (Otsu); ink is the smaller class."""
-    histogram, edges = np.histogram(grey, bins=64, range=(0.0, 1.0))
+    histogram, edges = unit_histogram(grey, PAPER.polarity_bins)
     weights = histogram / max(1, histogram.sum())
     centres = (edges[:-1] + edges[1:]) / 2
     below = np.cumsum(weights)

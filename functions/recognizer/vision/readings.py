@@ -15,10 +15,12 @@ from PIL import Image
 
 from recognizer.vision.digit import to_model_input
 from recognizer.vision.grey_levels import grey_level_input
+from recognizer.vision.pixelation import grey_upload
 
 
 def model_inputs(image: Image.Image) -> list[np.ndarray]:
     """The upload's readings, the ink map's first (NoDigitFound when it finds no digit)."""
-    first = to_model_input(image)
-    second = grey_level_input(image)
+    upload = grey_upload(image)
+    first = to_model_input(image, upload)
+    second = grey_level_input(image, upload=upload)
     return [first] if second is None else [first, second]

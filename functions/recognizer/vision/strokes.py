@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from recognizer.vision import ndimage as ndi
+from recognizer.vision.ndimage_labels import squared_distances_to_background
 
 INK_LEVEL = 0.5  # an ink-map value from which a pixel counts as ink
 MNIST_STROKE = (0.10, 0.20)  # MNIST stroke widths relative to the 20 px box (10th-90th pct)
@@ -17,11 +18,15 @@ MNIST_STROKE = (0.10, 0.20)  # MNIST stroke widths relative to the 20 px box (10
 def stroke_width(ink: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the distance-to-paper along the strokes' ridges."""
     mask = ink >= INK_LEVEL
-    if not mask.any():
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
         return 0.0
-    distance = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    ridge = mask & (distance >= ndi.maximum_filter(distance, size=3))
-    return float(2.0 * np.median(distance[ridge]))
+    # Paper beyond the ink's box adds nothing: its ring of paper holds every nearest paper
+    # pixel, and ridges compare alike on squared distances.
+    framed = np.pad(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
+    squared = squared_distances_to_background(framed)
+    ridge = framed & (squared >= ndi.maximum_filter(squared, size=3))
+    return float(2.0 * np.median(np.sqrt(squared[ridge].astype(np.float64))))
 
 
 def thickened(ink: np.ndarray, radius: float) -> np.ndarray:

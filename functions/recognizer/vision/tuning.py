@@ -64,6 +64,7 @@ class PaperRules:
     reconstruction_steps: int = 24  # at most: shadow tips are restored up to 24 coarse pixels deep
     shadow_step: float = 0.04  # paper level differences (beyond the trend) that call for a closer look
     polarity_tiles: int = 3  # the local paper level for a polarity vote is a median per 1/3 x 1/3 tile
+    polarity_bins: int = 64  # grey levels in the histogram that splits ink from paper (a power of two)
     stroke_windows: int = 4  # or, once the strokes are known, this many stroke widths
     page_inked: float = 0.15  # an ink map inked over this much of its area may have found the page
     page_span: float = 0.4  # a piece this big (of both sides) ...
