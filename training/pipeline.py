@@ -80,6 +80,7 @@ SMOKE = Sizes(
         "--font-digits=0",
         "--pen-digits=0",
         "--styled-digits=4",
+        "--styled-non-digits=4",
         "--row-parts=8",
         "--non-digit-chars=0",
         "--pen-chars=0",

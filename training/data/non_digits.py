@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from recognizer.storage import NOT_A_DIGIT_LABEL
 from recognizer.vision.digit import crop_to_ink, normalize_digit
 from training.data.realistic import stroke_px, thicken
 
-NOT_A_DIGIT = 10
+NOT_A_DIGIT = NOT_A_DIGIT_LABEL
 Rng = np.random.Generator
 
 # Hands write these like digits: never taught or scored as "not a digit".
@@ -35,6 +36,10 @@ AMBIGUOUS = frozenset("OoQDIlijJTa|!/\\()[]{}ZzSsbGBqg,.'`:;\"")
 LETTERS = "".join(c for c in "ACEFHKLMNPRTUVWXYaefhkmnprtuvwxy" if c not in AMBIGUOUS)
 SYMBOLS = "#&@%$?+=*<>~^-_"
 CHARACTERS = LETTERS + SYMBOLS
+# Taught, never scored (the evaluation's letters stay LETTERS): a "t" is a "+" with a hook.
+TRAINING_ONLY = "t"
+# Unseen hands' least refused letters and symbols (issue #24): drawn three times as often.
+HARD = "CLtyu?>+"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 
+from recognizer.storage import NOT_A_DIGIT_LABEL
 from recognizer.vision.digit import crop_to_ink
 from recognizer.vision.strokes import INK_LEVEL, slimmed, stroke_width, thickened
 from training.data import hand_styles
@@ -126,6 +127,21 @@ def _fit_mnist(ink: np.ndarray) -> np.ndarray:
     top, left = (28 - small.shape[0]) // 2, (28 - small.shape[1]) // 2
     field[top : top + small.shape[0], left : left + small.shape[1]] = small
     return np.rint(np.clip(field / max(field.max(), 1e-6), 0, 1) * 255).astype(np.uint8)
+
+
+def ink_glyph(ink: np.ndarray) -> Glyph:
+    """Any ink as a ``Glyph`` the upload kinds can draw (label 10: not a digit)."""
+    ink = crop_to_ink(ink, level=0.02) if ink.max() > 0 else ink
+
+    def render(height: int, rng: Rng) -> np.ndarray:
+        # A digit's height becomes this ink's longest side: a dash is not drawn as tall as a digit.
+        factor = height / max(1, *ink.shape)
+        size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
+        return np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+
+    preview = render(80, np.random.default_rng(0))
+    mnist28 = _fit_mnist(preview) if preview.max() > 0 else np.zeros((28, 28), np.uint8)
+    return Glyph(label=NOT_A_DIGIT_LABEL, render=render, mnist28=mnist28)
 
 
 def font_glyph(label: int, font: Path, rng: Rng) -> Glyph:

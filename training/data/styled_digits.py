@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from recognizer.errors import NoDigitFound
 from recognizer.vision.digit import normalize_digit
-from training.data import hand_styles
-from training.data.realistic import Glyph, mnist_glyph
+from training.data import hand_styles, non_digits, stroke_fonts
+from training.data.realistic import Glyph, ink_glyph, mnist_glyph
 
 Rng = np.random.Generator
 
@@ -79,3 +80,51 @@ def styled_digit_set(images: np.ndarray, labels: np.ndarray, per_style: int, see
     if not inputs:
         return StyledDigits(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64), ())
     return StyledDigits(np.stack(inputs).astype(np.float32), np.asarray(chosen_labels, np.int64), tuple(styles))
+
+
+def _character_pool(fonts: list[Path]) -> tuple[list[np.ndarray], list[stroke_fonts.Glyph]]:
+    """Each letter and symbol taught, as font inks and as pen glyphs; the hard ones three times."""
+    chars = non_digits.CHARACTERS + non_digits.TRAINING_ONLY
+    weighted = chars + 2 * "".join(c for c in chars if c in non_digits.HARD)
+    rng = np.random.default_rng(0)  # the font inks are varied again when styled
+    inks = non_digits.character_inks(fonts, weighted, 1, rng)
+    pens = stroke_fonts.glyphs(stroke_fonts.LATIN + stroke_fonts.SYMBOL_FONTS, weighted)
+    return inks, pens
+
+
+def _bar_like(model_input: np.ndarray) -> bool:
+    """As narrow as a "1" once normalised (a symbol font's stroke, a squeezed dash): never taught
+    as "not a digit"."""
+    columns = np.flatnonzero(model_input.max(axis=0) > 0.3)
+    return len(columns) == 0 or int(columns[-1] - columns[0]) + 1 <= BAR_WIDTH
+
+
+BAR_WIDTH = 7  # px of 28: MNIST's "1"s are 3-8 px wide, upright
+
+
+def styled_non_digit_set(fonts: list[Path], per_style: int, seed: int) -> np.ndarray:
+    """``per_style`` things that are not digits in each hand style, as network inputs float32
+    [N, 28, 28]: letters and symbols of ``fonts`` and of the pen fonts (``non_digits.HARD`` ones
+    more often) seven times in ten, scribbles, shapes and textures otherwise."""
+    rng = np.random.default_rng(seed)
+    inks, pens = _character_pool(fonts)
+    drawings = list(non_digits.DRAWINGS)
+    inputs: list[np.ndarray] = []
+    for style in STYLES.values():
+        for _ in range(per_style):
+            pick = rng.random()
+            if pick < 0.35 and inks:
+                ink = non_digits.varied(inks[int(rng.integers(len(inks)))], rng)
+            elif pick < 0.7 and pens:
+                ink = stroke_fonts.written(pens[int(rng.integers(len(pens)))], rng)
+            else:
+                ink = non_digits.drawing(drawings[int(rng.integers(len(drawings)))], rng, non_digits.TRAINING_STYLE)
+            try:
+                normalized = normalize_digit(style(ink_glyph(ink), rng))
+            except NoDigitFound:
+                continue
+            if not _bar_like(normalized):
+                inputs.append(normalized)
+    if not inputs:
+        return np.zeros((0, 28, 28), np.float32)
+    return np.stack(inputs).astype(np.float32)

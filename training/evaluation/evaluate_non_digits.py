@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFont
+from PIL import ImageFont
 
 from recognizer.errors import ClientError
 from recognizer.networks import load_networks
@@ -55,21 +55,6 @@ class Item:
     what: str  # the character or drawing
     kind: str
     data: bytes
-
-
-def ink_glyph(ink: np.ndarray) -> realistic.Glyph:
-    """Any ink as a ``Glyph`` the upload kinds can draw (label 10: not a digit)."""
-    ink = crop_to_ink(ink, level=0.02) if ink.max() > 0 else ink
-
-    def render(height: int, rng: realistic.Rng) -> np.ndarray:
-        # A digit's height becomes this ink's longest side: a dash is not drawn as tall as a digit.
-        factor = height / max(1, *ink.shape)
-        size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
-        return np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
-
-    preview = render(80, np.random.default_rng(0))
-    mnist28 = realistic._fit_mnist(preview) if preview.max() > 0 else np.zeros((28, 28), np.uint8)
-    return realistic.Glyph(label=non_digits.NOT_A_DIGIT, render=render, mnist28=mnist28)
 
 
 def _characters(chars: str, fonts: list[Path], rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
@@ -122,7 +107,7 @@ def items(
     for index in range(count):
         what, ink = next(source)
         kind = KINDS[index % len(KINDS)]
-        yield Item(family, what, kind, realistic.KINDS[kind](ink_glyph(ink), rng))
+        yield Item(family, what, kind, realistic.KINDS[kind](realistic.ink_glyph(ink), rng))
 
 
 def refused_by(recognizer: Recognizer) -> Callable[[bytes], tuple[bool, str]]:

@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--font-digits", type=int, default=6, help="renderings per digit per training font")
     parser.add_argument("--pen-digits", type=int, default=15, help="renderings per digit per Hershey pen font")
-    parser.add_argument("--styled-digits", type=int, default=800, help="training digits per hand style")
+    parser.add_argument("--styled-digits", type=int, default=1500, help="training digits per hand style")
+    parser.add_argument("--styled-non-digits", type=int, default=1000, help="letters, symbols, drawings per hand style")
     parser.add_argument("--row-parts", type=int, default=4000, help="rows whose cut digits join training")
     parser.add_argument("--non-digit-chars", type=int, default=2, help="renderings per letter/symbol per font")
     parser.add_argument("--pen-chars", type=int, default=3, help="renderings per letter/symbol per pen font")
@@ -78,7 +79,7 @@ def _rendered_sources(args: argparse.Namespace, data: Assembled, train_images, t
     from training.data import font_digits, stroke_fonts
     from training.data.non_digits import NOT_A_DIGIT, training_inputs
     from training.data.row_parts import row_part_set
-    from training.data.styled_digits import styled_digit_set
+    from training.data.styled_digits import styled_digit_set, styled_non_digit_set
 
     fonts = font_digits.installed(font_digits.TRAINING_FONTS)
     if not fonts:
@@ -99,6 +100,9 @@ def _rendered_sources(args: argparse.Namespace, data: Assembled, train_images, t
         chars_fonts, args.non_digit_chars, args.non_digit_drawings, args.seed, pen_per_char=args.pen_chars
     )
     data.add("non_digits", non_digits, np.full(len(non_digits), NOT_A_DIGIT))
+    if args.styled_non_digits:
+        styled_non_digits = styled_non_digit_set(fonts, args.styled_non_digits, seed=args.seed + 5)
+        data.add("styled_non_digits", styled_non_digits, np.full(len(styled_non_digits), NOT_A_DIGIT))
 
 
 def assemble(args: argparse.Namespace, train_images: np.ndarray, train_labels: np.ndarray) -> Assembled:
@@ -126,6 +130,7 @@ SOURCE_SETTINGS = (
     "font_digits",
     "pen_digits",
     "styled_digits",
+    "styled_non_digits",
     "row_parts",
     "non_digit_chars",
     "pen_chars",
