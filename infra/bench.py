@@ -320,7 +320,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--install-sizes", action="store_true", help="only the install sizes: serving (the function's) and make run's"
     )
+    parser.add_argument(
+        "--against", metavar="REF", help="the API's CPU per request against REF's, alternated in one run"
+    )
+    parser.add_argument("--rounds", type=int, default=10, help="with --against: batches of each request per side")
+    parser.add_argument("--batch", type=int, default=10, help="with --against: requests in a batch")
+    parser.add_argument("--warmup", type=int, default=5, help="with --against: requests of each kind before measuring")
+    parser.add_argument(
+        "--against-python",
+        type=Path,
+        help="with --against: run REF's stack with this interpreter, not a venv of its own",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="with --against: print what would run, run nothing")
     args = parser.parse_args(argv)
+    if args.against:
+        from infra import bench_against
+
+        if args.dry_run:
+            print(json.dumps(bench_against.plan(args.against), indent=2))
+            return
+        report = bench_against.against(args.against, args.rounds, args.batch, args.warmup, args.against_python)
+        print(json.dumps(report, indent=2))
+        return
     if args.install_sizes:
         sizes = {"serving_install": measure_install_size(), "run_install": measure_install_size(RUN_REQUIREMENTS)}
         print(json.dumps(sizes, indent=2))

@@ -322,13 +322,15 @@ def start_local_stack_process(
     timeout: float = 60.0,
     log_path: Path | None = None,
     repo: Path = REPO_ROOT,
+    python: Path | None = None,
 ) -> RunningStack:
     """Start the stack in a child process on free loopback ports; returns once it answers.
-    ``repo``: the checkout whose code the child runs (another one to compare behaviour)."""
+    ``repo``: the checkout whose code the child runs (another one to compare behaviour);
+    ``python``: the interpreter that runs it (default: this one)."""
     with tempfile.TemporaryDirectory(prefix="local-stack-") as scratch:
         ready_file = Path(scratch) / "ready.json"
         command = [
-            sys.executable,
+            str(python or sys.executable),
             "-m",
             "infra.local_stack",
             "--port",
