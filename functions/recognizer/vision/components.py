@@ -146,7 +146,9 @@ def select_digit(ink: np.ndarray, min_area: int = DIGIT.min_digit_area) -> Digit
                 others.remove(other)
                 box, grown = box.union(other.box), True
     x, y, w, h = box
-    keep = np.isin(labels[y : y + h, x : x + w], [c.label for c in chosen])
+    chosen_label = np.zeros(int(labels.max()) + 1, dtype=bool)
+    chosen_label[[c.label for c in chosen]] = True
+    keep = chosen_label[labels[y : y + h, x : x + w]]
     # Soft edges below FAINT_INK_LEVEL belong to the nearest chosen piece: keep a 1 px fringe.
     keep = ndi.binary_dilation(keep, structure=np.ones((3, 3), dtype=bool))
     crop = np.where(keep, ink[y : y + h, x : x + w], 0.0).astype(np.float32)
