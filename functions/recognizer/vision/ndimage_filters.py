@@ -5,6 +5,7 @@ flat grey opening, binary erosion and dilation. Use them through ``recognizer.vi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -28,13 +29,18 @@ _PAD_MODES = {
 # Boundaries and windows -----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
 def _extension(n: int, before: int, after: int, pad_mode: str) -> np.ndarray:
-    """Indices into a line of ``n`` cells for the line extended by ``before`` and ``after``."""
+    """Indices into a line of ``n`` cells for the line extended by ``before`` and ``after``
+    (kept: the same few shapes and windows come back on every upload)."""
     at = np.arange(-before, n + after)
     if pad_mode == "edge":
-        return np.clip(at, 0, n - 1)
-    at %= 2 * n  # symmetric, period 2n: a b c | c b a | a b c
-    return np.where(at < n, at, 2 * n - 1 - at)
+        at = np.clip(at, 0, n - 1)
+    else:
+        at %= 2 * n  # symmetric, period 2n: a b c | c b a | a b c
+        at = np.where(at < n, at, 2 * n - 1 - at)
+    at.flags.writeable = False
+    return at
 
 
 def _pad_along(values: np.ndarray, before: int, after: int, axis: int, mode: str, cval: float) -> np.ndarray:
