@@ -64,13 +64,14 @@ def digit_upload(digit: int = 7) -> bytes:
     return buffer.getvalue()
 
 
-def multipart(data: bytes) -> tuple[bytes, str]:
+def multipart(data: bytes, filename: str = "digit.png", content_type: str = "image/png") -> tuple[bytes, str]:
+    """``data`` as the multipart form field ``image``; (body, its Content-Type)."""
     boundary = "----bench7MA4YWxkTrZu0gW"
     body = b"\r\n".join(
         [
             f"--{boundary}".encode(),
-            b'Content-Disposition: form-data; name="image"; filename="digit.png"',
-            b"Content-Type: image/png",
+            f'Content-Disposition: form-data; name="image"; filename="{filename}"'.encode(),
+            f"Content-Type: {content_type}".encode(),
             b"",
             data,
             f"--{boundary}--".encode(),

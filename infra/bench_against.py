@@ -26,6 +26,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.bench import multipart
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AGAINST_DIR = REPO_ROOT / ".bench" / "against"
 VENVS_DIR = REPO_ROOT / ".bench" / "venvs"
@@ -235,22 +237,6 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def multipart(request: Request) -> tuple[bytes, str]:
-    boundary = "----benchAgainst7MA4YWxkTrZu0gW"
-    body = b"\r\n".join(
-        [
-            f"--{boundary}".encode(),
-            f'Content-Disposition: form-data; name="image"; filename="{request.filename}"'.encode(),
-            f"Content-Type: {request.content_type}".encode(),
-            b"",
-            request.data,
-            f"--{boundary}--".encode(),
-            b"",
-        ]
-    )
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
 def alternation(rounds: int, names: list[str]) -> Iterator[tuple[int, list[str]]]:
     """Each round's order of the sides: reversed every other round, so neither always goes first."""
     for index in range(rounds):
@@ -284,7 +270,7 @@ def measure(sides: list[Side], requests: list[Request], rounds: int, batch: int,
     walls: dict[tuple[str, str], list[float]] = {}
     with _stacks(sides) as stacks:
         clients = {name: httpx.Client(base_url=url, timeout=120) for name, (url, _) in stacks.items()}
-        bodies = {r.name: multipart(r) for r in requests}
+        bodies = {r.name: multipart(r.data, r.filename, r.content_type) for r in requests}
         try:
             for client in clients.values():
                 for request in requests:

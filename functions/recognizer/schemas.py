@@ -1,4 +1,4 @@
-"""Pydantic models of every request and response the API speaks (DESIGN.md, contract 3)."""
+"""Pydantic models of every request and response the API speaks (docs/architecture.md, contract 3)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Sending uploads to a running stack and judging the answers; the server's memory from /proc.
 
 An answer is acceptable when it is a 200 with a well-formed result, or a 4xx whose body is
-exactly DESIGN.md's ``{"error": {"code", "message"}}``; the upload may narrow that down further
-(``Upload.expect``, ``Upload.code``, the batch fields). Anything else is a problem, and a 5xx
+exactly the API's ``{"error": {"code", "message"}}`` (docs/architecture.md, contract 3); the
+upload may narrow that down further (``Upload.expect``, ``Upload.code``, the batch fields). Anything else is a problem, and a 5xx
 or a dropped connection is always one.
 """
 
@@ -36,7 +36,7 @@ class Answer:
 
 
 def error_problems(body: object) -> list[str]:
-    """Problems with an error body, measured against DESIGN.md's one error shape."""
+    """Problems with an error body, measured against the API's one error shape (docs/architecture.md)."""
     if not isinstance(body, dict) or set(body) != {"error"} or not isinstance(body["error"], dict):
         return [f"error body is not {{'error': {{...}}}}: {str(body)[:120]}"]
     error = body["error"]

@@ -1,4 +1,4 @@
-"""Hostile uploads against the running local stack: every answer a 200 or a 4xx in DESIGN.md's
+"""Hostile uploads against the running local stack: every answer a 200 or a 4xx in the API's
 error shape, never a 5xx, never a dropped connection; bombs refused from their header, or read
 in bounded memory.
 
