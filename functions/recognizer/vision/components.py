@@ -16,7 +16,7 @@ from recognizer.vision.geometry import Box
 from recognizer.vision.strokes import INK_LEVEL
 from recognizer.vision.tuning import DIGIT
 
-FAINT_INK_LEVEL = 0.2  # faint ink still joins the pieces it touches
+FAINT_INK_LEVEL = DIGIT.faint_ink  # faint ink still joins the pieces it touches
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Digit:
     box: Box  # in the ink map's pixels
 
 
-def ink_components(ink: np.ndarray, min_area: int = 4) -> tuple[np.ndarray, list[Component]]:
+def ink_components(ink: np.ndarray, min_area: int = DIGIT.min_piece_area) -> tuple[np.ndarray, list[Component]]:
     """Connected pieces (8-connected) of ink, with hysteresis: a piece is grown over faint ink
     (grainy pencil stays in one piece) but needs ``min_area`` pixels of real ink (specks out)."""
     faint = ink >= FAINT_INK_LEVEL
@@ -85,8 +85,8 @@ def _score(component: Component, shape: tuple[int, int]) -> tuple[bool, float]:
     height, width = shape
     cx, cy = component.centre
     dx, dy = (cx - width / 2) / width, (cy - height / 2) / height
-    centrality = 1.0 / (1.0 + 4.0 * (dx * dx + dy * dy))
-    weight = 0.25 if component.touches_border else 1.0
+    centrality = 1.0 / (1.0 + DIGIT.centre_pull * (dx * dx + dy * dy))
+    weight = DIGIT.cut_by_frame if component.touches_border else 1.0
     return not _runs_along_frame(component, shape), component.mass * centrality * weight
 
 
@@ -112,13 +112,14 @@ def _joins(box: Box, other: Component, main: Component, shape: tuple[int, int]) 
         return False
     side = max(box.w, box.h)
     big = other.mass >= DIGIT.fragment_big * main.mass
-    if max(box.gap(other.box)) > (0.6 if big else 0.3) * side:
+    if max(box.gap(other.box)) > (DIGIT.big_fragment_gap if big else DIGIT.fragment_gap) * side:
         return False
     merged = box.union(other.box)
     grows = max(merged.w, merged.h) / side
-    if grows > (2.0 if big else 1.6):
+    if grows > (DIGIT.big_fragment_growth if big else DIGIT.fragment_growth):
         return False  # a neighbour that would change the digit's size is something else
-    return other.mass >= (DIGIT.fragment_inside if grows <= 1.1 else DIGIT.fragment_outside) * main.mass
+    inside = grows <= DIGIT.inside_growth
+    return other.mass >= (DIGIT.fragment_inside if inside else DIGIT.fragment_outside) * main.mass
 
 
 def select_digit(ink: np.ndarray, min_area: int = DIGIT.min_digit_area) -> Digit:

@@ -71,7 +71,7 @@ def _refined(image: Image.Image, first: InkMap, digit: Digit, *, fall_back: bool
     the closer look finds nothing: the first reading (``fall_back``) or NoDigitFound."""
     x, y, w, h = digit.box
     factor = image.size[0] / first.ink.shape[1]  # image pixels per working pixel
-    margin = max(w, h) + 2  # generous: the first reading may have missed faint parts
+    margin = max(w, h) + DIGIT.refine_margin  # generous: the first reading may have missed faint parts
     left, top = max(0, int((x - margin) * factor)), max(0, int((y - margin) * factor))
     right = min(image.size[0], int(np.ceil((x + w + margin) * factor)))
     bottom = min(image.size[1], int(np.ceil((y + h + margin) * factor)))
@@ -95,7 +95,7 @@ def to_model_input(image: Image.Image, upload: GreyUpload | None = None) -> np.n
     first = ink_map(image, upload=upload)
     if first.is_blank:
         raise NoDigitFound("no digit found: the image looks blank")
-    finer = image.size[0] / max(first.ink.shape[1], 1) > 1.5  # the image has more to show
+    finer = image.size[0] / max(first.ink.shape[1], 1) > DIGIT.finer_than  # the image has more to show
     try:
         digit = select_digit(first.ink)
     except NoDigitFound:

@@ -71,7 +71,8 @@ def _lighting_gain(paper: np.ndarray) -> np.ndarray:
     """Light multiplies ink and paper alike: a stroke in shadow has less absolute contrast.
     Scale each place by how much dimmer its paper is than the typical paper (at most 4x)."""
     typical = float(np.median(paper[::4, ::4]))
-    return np.clip(typical / np.maximum(paper, 0.05), 0.5, 4.0).astype(np.float32)
+    low, high = PAPER.lighting_gain
+    return np.clip(typical / np.maximum(paper, PAPER.darkest_paper), low, high).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -91,20 +92,21 @@ def _contrast_normalised(excess: np.ndarray) -> _Levels:
     strongest few dozen pixels when the digit is tiny and noise outnumbers it.
     """
     flat = excess.ravel()
-    count = max(16, int(0.002 * flat.size))
+    count = max(PAPER.strongest_min, int(PAPER.strongest_share * flat.size))
     strongest = extreme_mean(flat, count, largest=True)
     floor = max(PAPER.noise_sigmas * noise_sigma(excess), PAPER.min_contrast / 2)
-    if PAPER.min_contrast <= strongest < 1.5 * floor:
+    if PAPER.min_contrast <= strongest < PAPER.stands_out * floor:
         # As much ink as paper (a digit filling its frame): the values' spread is the ink's.
         floor = max(PAPER.noise_sigmas * lower_tail_sigma(excess), PAPER.min_contrast / 2)
-    if strongest < PAPER.min_contrast or strongest < 1.5 * floor:
+    if strongest < PAPER.min_contrast or strongest < PAPER.stands_out * floor:
         blank = np.zeros_like(excess)
         return _Levels(blank, blank, max(strongest, 0.0))
     above = flat[flat > floor]
-    typical = float(np.partition(above, int(0.9 * (above.size - 1)))[int(0.9 * (above.size - 1))])
-    strong = max(typical, 0.5 * strongest)
+    rank = int(PAPER.typical_stroke * (above.size - 1))
+    typical = float(np.partition(above, rank)[rank])
+    strong = max(typical, PAPER.tiny_stroke * strongest)
     return _Levels(
-        _scaled(excess, max(floor, 0.3 * strong), 0.8 * strong),
+        _scaled(excess, max(floor, PAPER.ink_from * strong), PAPER.ink_full * strong),
         _scaled(excess, max(floor, PAPER.faint_stroke * strong), PAPER.faint_stroke_full * strong),
         strongest,
     )
@@ -166,7 +168,7 @@ def _ink_of(grey: np.ndarray, dark_ink: bool, faint_strokes: bool) -> tuple[np.n
     # thinner strokes let a tighter window follow their edges and corners closely.
     if found.contrast > 0 and has_shadows(paper, levels):
         tighter = _window_for_strokes(found.ink)
-        if tighter < 0.75 * window:
+        if tighter < PAPER.tighter_window * window:
             found, _ = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
     if found.contrast <= 0:
         return found.ink, found.contrast

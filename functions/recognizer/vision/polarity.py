@@ -18,7 +18,7 @@ def _tile_medians(grey: np.ndarray) -> np.ndarray:
     full size: the paper, wherever ink covers less than half a tile, whatever its polarity."""
     height, width = grey.shape
     # Never wider than the image: a strip only a few pixels thin has tiles that thin.
-    tile = min(max(4, min(height, width) // PAPER.polarity_tiles), height, width)
+    tile = min(max(PAPER.min_polarity_tile, min(height, width) // PAPER.polarity_tiles), height, width)
     rows, cols = max(1, height // tile), max(1, width // tile)
     tiles = grey[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).transpose(0, 2, 1, 3)
     medians = np.median(tiles.reshape(rows, cols, tile * tile), axis=-1).astype(np.float32)
@@ -38,13 +38,13 @@ def _dark_by_border(grey: np.ndarray) -> bool:
     """Vote 2: paper surrounds the digit, so the frame's border is paper. Is the most extreme
     ink (a few dozen pixels, enough for a small digit) darker or lighter than it?"""
     height, width = grey.shape
-    ring = max(2, int(0.04 * min(height, width)))
+    ring = max(PAPER.min_border_ring, int(PAPER.border_ring * min(height, width)))
     border = np.concatenate(
         [grey[:ring].ravel(), grey[-ring:].ravel(), grey[:, :ring].ravel(), grey[:, -ring:].ravel()]
     )
     paper = float(np.median(border))
     flat = grey.ravel()
-    count = max(20, int(0.003 * flat.size))
+    count = max(PAPER.min_extreme, int(PAPER.extreme_share * flat.size))
     darkest, lightest = extreme_mean(flat, count, largest=False), extreme_mean(flat, count, largest=True)
     return bool(paper - darkest >= lightest - paper)
 
@@ -58,7 +58,7 @@ def _dark_by_minority(grey: np.ndarray) -> bool:
     mean_below = np.cumsum(weights * centres)
     between = (mean_below[-1] * below - mean_below) ** 2 / (below * (1 - below) + 1e-9)
     threshold = centres[int(np.argmax(between))]
-    return bool((grey < threshold).mean() < 0.5)
+    return bool((grey < threshold).mean() < PAPER.ink_minority)
 
 
 def ink_is_dark(grey: np.ndarray) -> bool:

@@ -69,6 +69,22 @@ class PaperRules:
     page_inked: float = 0.15  # an ink map inked over this much of its area may have found the page
     page_span: float = 0.4  # a piece this big (of both sides) ...
     page_fill: float = 0.85  # ... and this solid is the page
+    darkest_paper: float = 0.05  # paper counts as at least this bright when light is divided out ...
+    lighting_gain: tuple[float, float] = (0.5, 4.0)  # ... and the gain stays within this
+    strongest_share: float = 0.002  # the strongest ink: the mean of this share of the pixels ...
+    strongest_min: int = 16  # ... and of this many at least (a tiny digit)
+    stands_out: float = 1.5  # ink whose strongest is below this many noise floors is paper (blank)
+    typical_stroke: float = 0.9  # quantile of the ink above the noise that is a typical stroke's core
+    tiny_stroke: float = 0.5  # of the strongest ink: the stroke level when noise outnumbers the digit
+    ink_from: float = 0.3  # of the stroke level: ink counts from here ...
+    ink_full: float = 0.8  # ... and fully from here
+    tighter_window: float = 0.75  # a window from the strokes replaces the default when this much smaller
+    border_ring: float = 0.04  # of the short side: the frame's border a polarity vote takes as paper ...
+    min_border_ring: int = 2  # ... at least this many pixels
+    extreme_share: float = 0.003  # the most extreme ink a polarity vote compares: this share of pixels ...
+    min_extreme: int = 20  # ... and this many at least (a small digit)
+    min_polarity_tile: int = 4  # pixels: the local paper's tiles are never smaller
+    ink_minority: float = 0.5  # the class of grey levels under this share of the pixels is ink
 
 
 PAPER = PaperRules()
@@ -103,6 +119,17 @@ class DigitRules:
     fragment_inside: float = 0.015  # of the main piece's ink: a fragment within the digit's box joins
     fragment_outside: float = 0.08  # one that widens the box must be a stroke in its own right
     fragment_big: float = 0.2  # and one this big may lie further off and widen it more
+    fragment_gap: float = 0.3  # of the digit's longest side: how far off a fragment may lie ...
+    big_fragment_gap: float = 0.6  # ... a big one
+    fragment_growth: float = 1.6  # how much a fragment may widen the digit's box ...
+    big_fragment_growth: float = 2.0  # ... a big one
+    inside_growth: float = 1.1  # a fragment widening the box at most this much lies inside it
+    centre_pull: float = 4.0  # how fast a piece's score falls off away from the centre
+    cut_by_frame: float = 0.25  # the weight of a piece the frame cuts (it may be a neighbour's)
+    min_piece_area: int = 4  # working pixels of real ink for a piece to count at all (specks)
+    faint_ink: float = 0.2  # ink-map level from which faint ink joins the pieces it touches
+    refine_margin: int = 2  # working pixels around a digit's box, beyond its size, re-read closer
+    finer_than: float = 1.5  # upload pixels per working pixel from which the upload has more to show
 
 
 DIGIT = DigitRules()

@@ -58,7 +58,7 @@ def merged(a: Group, b: Group) -> Group:
 def row_height(groups: Sequence[Group]) -> float:
     """The digits' height: the median of the groups at least half as tall as the tallest."""
     heights = np.array([g.box.h for g in groups], dtype=np.float64)
-    return float(np.median(heights[heights >= 0.5 * heights.max()]))
+    return float(np.median(heights[heights >= PIECES.tall_group * heights.max()]))
 
 
 def components_as_groups(ink: np.ndarray) -> list[Group]:
@@ -128,7 +128,7 @@ def join_near_touching(groups: list[Group]) -> list[Group]:
     if len(groups) < 2:
         return groups
     height = row_height(groups)
-    near = max(2.0, PIECES.near_gap * height)
+    near = max(PIECES.min_near_gap, PIECES.near_gap * height)
     groups = sorted(groups, key=lambda g: g.box.x)
     joined = [groups[0]]
     for group in groups[1:]:
@@ -136,8 +136,8 @@ def join_near_touching(groups: list[Group]) -> list[Group]:
         gap_x, gap_y = last.box.gap(group.box)
         shared = min(last.box.bottom, group.box.bottom) - max(last.box.y, group.box.y)
         thin, other = (last, group) if last.box.w <= group.box.w else (group, last)
-        sliver = thin.box.w < PIECES.thin * height and thin.box.h <= 0.9 * other.box.h
-        if gap_x <= near and gap_y == 0 and sliver and shared >= 0.5 * thin.box.h:
+        sliver = thin.box.w < PIECES.thin * height and thin.box.h <= PIECES.thin_height * other.box.h
+        if gap_x <= near and gap_y == 0 and sliver and shared >= PIECES.thin_shared * thin.box.h:
             joined[-1] = merged(last, group)
         else:
             joined.append(group)

@@ -53,7 +53,11 @@ class PieceRules:
     fragment_area: float = 0.2  # ... one shorter than stroke_height with less ink than this (of a digit's)
     fragment_reach: float = 0.35  # it joins the nearest digit within this distance, else it is dropped
     near_gap: float = 0.03  # a thin stroke this close to a taller piece joins it, thin being ...
-    thin: float = 0.2  # ... narrower than this
+    thin: float = 0.2  # ... narrower than this,
+    thin_height: float = 0.9  # ... at most this tall (of its neighbour's height) ...
+    thin_shared: float = 0.5  # ... and sharing this much of its own height with the neighbour's rows
+    tall_group: float = 0.5  # the row's height is the median of the pieces at least this tall (of the tallest)
+    min_near_gap: float = 2.0  # pixels: "this close" is never less than this
     row_band: float = 0.75  # a digit's centre lies within this of the row's centre line
 
 
