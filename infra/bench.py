@@ -332,6 +332,9 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="with --against: run REF's stack with this interpreter, not a venv of its own",
     )
+    parser.add_argument(
+        "--without-explain", action="store_true", help="with --against: the requests without ?explain=true"
+    )
     parser.add_argument("--dry-run", action="store_true", help="with --against: print what would run, run nothing")
     args = parser.parse_args(argv)
     if args.against:
@@ -340,7 +343,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.dry_run:
             print(json.dumps(bench_against.plan(args.against), indent=2))
             return
-        report = bench_against.against(args.against, args.rounds, args.batch, args.warmup, args.against_python)
+        report = bench_against.against(
+            args.against, args.rounds, args.batch, args.warmup, args.against_python, not args.without_explain
+        )
         print(json.dumps(report, indent=2))
         return
     if args.install_sizes:

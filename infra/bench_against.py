@@ -130,15 +130,16 @@ def row_upload(labels: tuple[int, ...] = (4, 0, 7, 2, 9)) -> bytes:
     return _encoded(np.clip(240.0 - 220.0 * ink, 0, 255).astype(np.uint8), "PNG")
 
 
-def site_requests() -> list[Request]:
+def site_requests(explain: bool = True) -> list[Request]:
     """What the page sends for each (site/js/api.js): a single digit with its evidence map, a
-    row with each digit's feature maps stored and its evidence map."""
+    row with each digit's feature maps stored and its evidence map. ``explain`` False: the same
+    without the evidence maps (what the page asked before it showed them)."""
+    single = "/api/predict?explain=true" if explain else "/api/predict"
+    row = "/api/predict/multi?feature_maps=true" + ("&explain=true" if explain else "")
     return [
-        Request("canvas", "/api/predict?explain=true", "drawing.png", "image/png", canvas_upload()),
-        Request("shrunk_photo", "/api/predict?explain=true", "photo.jpg", "image/jpeg", shrunk_photo_upload()),
-        Request(
-            "row_of_five", "/api/predict/multi?feature_maps=true&explain=true", "row.png", "image/png", row_upload()
-        ),
+        Request("canvas", single, "drawing.png", "image/png", canvas_upload()),
+        Request("shrunk_photo", single, "photo.jpg", "image/jpeg", shrunk_photo_upload()),
+        Request("row_of_five", row, "row.png", "image/png", row_upload()),
     ]
 
 
@@ -312,17 +313,20 @@ def _checked(response) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
 
 
-def against(ref: str, rounds: int, batch: int, warmup: int, python: Path | None = None) -> dict[str, object]:
+def against(
+    ref: str, rounds: int, batch: int, warmup: int, python: Path | None = None, explain: bool = True
+) -> dict[str, object]:
     """The whole comparison: this checkout (its interpreter) against ``ref`` (its own venv, or
-    ``python`` when given)."""
+    ``python`` when given); ``explain`` False leaves the evidence maps out of the requests."""
     commit = resolve(ref)
     checkout = worktree(commit)
     ref_python = python or venv_for(run_requirements(checkout))
     sides = [Side("this", REPO_ROOT, Path(sys.executable)), Side("ref", checkout, ref_python)]
-    requests = site_requests()
+    requests = site_requests(explain)
     figures = measure(sides, requests, rounds, batch, warmup)
     return {
         "against": {"ref": ref, "commit": commit, "python": str(ref_python)},
+        "paths": {r.name: r.path for r in requests},
         "this": {"commit": _head()},
         "requests": figures,
         "rounds": rounds,

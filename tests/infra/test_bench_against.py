@@ -24,6 +24,12 @@ def test_the_requests_are_the_sites_own() -> None:
     assert row.size[0] > 3 * row.size[1]  # five digits side by side
     assert requests["canvas"].path == "/api/predict?explain=true"  # as site/js/api.js asks
     assert requests["row_of_five"].path == "/api/predict/multi?feature_maps=true&explain=true"
+    plain = {r.name: r.path for r in bench_against.site_requests(explain=False)}
+    assert plain == {
+        "canvas": "/api/predict",
+        "shrunk_photo": "/api/predict",
+        "row_of_five": "/api/predict/multi?feature_maps=true",
+    }
 
 
 def test_a_ref_without_a_run_requirements_file_gets_its_serving_pins_and_our_stack(tmp_path) -> None:
