@@ -104,3 +104,16 @@ def test_pieces_measured_within_the_ink_box_are_those_of_the_whole_map() -> None
     boxes = {c.label: (tuple(c.box), c.touches_border) for c in components}
     assert boxes[1] == ((20, 10, 5, 20), False)
     assert boxes[4] == ((0, 95, 10, 5), True)
+
+
+def test_a_small_digit_is_read_closer_from_the_grey_upload_as_from_the_colour_one(mnist_sample) -> None:
+    from PIL import Image
+
+    from recognizer.vision.digit import to_model_input
+    from recognizer.vision.pixelation import grey_upload
+
+    paper = np.full((900, 1200, 3), (222, 218, 205), np.float32)
+    glyph = np.asarray(Image.fromarray(mnist_sample.image_of(3)).resize((90, 90), Image.Resampling.BICUBIC))
+    paper[400:490, 550:640] -= glyph[..., None].astype(np.float32) * 0.7
+    photo = Image.fromarray(np.clip(paper + RNG.normal(0, 3, paper.shape), 0, 255).astype(np.uint8))
+    assert np.array_equal(to_model_input(photo, grey_upload(photo)), to_model_input(photo))

@@ -66,16 +66,21 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     return place_like_mnist(fit_longest_side(crop_to_ink(digit), MNIST_BOX))
 
 
-def _refined(image: Image.Image, first: InkMap, digit: Digit, *, fall_back: bool) -> Digit:
+def _refined(
+    image: Image.Image, first: InkMap, digit: Digit, *, fall_back: bool, upload: GreyUpload | None = None
+) -> Digit:
     """Re-read a digit that is small in the working map from the image's own pixels. When
-    the closer look finds nothing: the first reading (``fall_back``) or NoDigitFound."""
+    the closer look finds nothing: the first reading (``fall_back``) or NoDigitFound.
+    ``upload``: ``image`` in grey, when worked out already (the crop is cut from it: grey levels
+    are worked out pixel by pixel, so cropping first or after gives the same pixels)."""
     x, y, w, h = digit.box
     factor = image.size[0] / first.ink.shape[1]  # image pixels per working pixel
     margin = max(w, h) + DIGIT.refine_margin  # generous: the first reading may have missed faint parts
     left, top = max(0, int((x - margin) * factor)), max(0, int((y - margin) * factor))
     right = min(image.size[0], int(np.ceil((x + w + margin) * factor)))
     bottom = min(image.size[1], int(np.ceil((y + h + margin) * factor)))
-    closer = ink_map(image.crop((left, top, right, bottom)), max_side=RESOLUTION.refine_side, dark_ink=first.dark_ink)
+    source = image if upload is None else upload.grey
+    closer = ink_map(source.crop((left, top, right, bottom)), max_side=RESOLUTION.refine_side, dark_ink=first.dark_ink)
     try:
         if closer.is_blank:
             raise NoDigitFound("no digit found: the image looks blank")
@@ -103,7 +108,7 @@ def to_model_input(image: Image.Image, upload: GreyUpload | None = None) -> np.n
             raise
         # A digit a few working pixels tall breaks into specks: look closer at the best of them.
         digit = select_digit(first.ink, min_area=DIGIT.tiny_digit_area)
-        return normalize_digit(_refined(image, first, digit, fall_back=False).ink)
+        return normalize_digit(_refined(image, first, digit, fall_back=False, upload=upload).ink)
     if finer and max(digit.box.w, digit.box.h) < RESOLUTION.refine_below_side:
-        digit = _refined(image, first, digit, fall_back=True)
+        digit = _refined(image, first, digit, fall_back=True, upload=upload)
     return normalize_digit(digit.ink)
