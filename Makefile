@@ -20,7 +20,8 @@ help:
 	@echo "make train          train the digit network alone into build/model/ (DATA_DIR=folder of MNIST's IDX files;"
 	@echo "                    without it Keras downloads MNIST: README.md, 'To train again')"
 	@echo "make evaluate       evaluate the committed models on the MNIST test set (DATA_DIR as for train)"
-	@echo "make bench          cold start, warm latency and install size figures, as JSON (make -s bench > out.json)"
+	@echo "make bench          cold start, warm latency and install size figures, as JSON (make -s bench > out.json);"
+	@echo "                    BENCH_ARGS=\"--against REF\": the API's CPU per request against REF's, alternated in one run"
 	@echo "make reliability    hostile inputs, load and storage faults, with a summary"
 	@echo "make lint-template  cfn-lint, checkov and the SAM transform on template.yaml"
 	@echo "make deploy         sam build + sam deploy + publish the site (needs Docker and AWS credentials)"
@@ -72,7 +73,8 @@ train: venv
 evaluate: venv
 	$(PY) -m training.evaluation.evaluate $(if $(DATA_DIR),--data-dir $(DATA_DIR),) || { status=$$?; echo "$$MNIST_HINT" >&2; exit $$status; }
 
-# Only the JSON on stdout (`make -s bench > out.json`); BENCH_ARGS="--cold-runs 1" and the like.
+# Only the JSON on stdout (`make -s bench > out.json`); BENCH_ARGS="--cold-runs 1" and the like,
+# BENCH_ARGS="--against REF" to compare the API's CPU per request with REF's (infra/bench_against.py).
 bench: venv
 	@$(PY) -m infra.bench $(BENCH_ARGS)
 
