@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from recognizer.networks import Networks, load_networks
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.storage import Credentials, MapStore, open_store
+from tests.uploads import Part, encode, multipart
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MNIST_SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
@@ -70,9 +70,7 @@ def png_bytes(pixels: np.ndarray, *, scale: int = 1, invert: bool = False) -> by
     image = Image.fromarray(255 - pixels if invert else pixels)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode(image, "PNG")
 
 
 @pytest.fixture(scope="session")
@@ -295,18 +293,10 @@ def http_api_event(
 
 def multipart_body(fields: dict[str, tuple[str, bytes, str]], boundary: str | None = None) -> tuple[bytes, str]:
     """A multipart/form-data body from {field: (filename, data, content type)}; (body, type)."""
-    boundary = boundary or f"----pytest{uuid.uuid4().hex}"
-    lines: list[bytes] = []
-    for field, (filename, data, content_type) in fields.items():
-        lines += [
-            f"--{boundary}".encode(),
-            f'Content-Disposition: form-data; name="{field}"; filename="{filename}"'.encode(),
-            f"Content-Type: {content_type}".encode(),
-            b"",
-            data,
-        ]
-    lines += [f"--{boundary}--".encode(), b""]
-    return b"\r\n".join(lines), f"multipart/form-data; boundary={boundary}"
+    return multipart(
+        [Part(field, data, filename, content_type) for field, (filename, data, content_type) in fields.items()],
+        boundary,
+    )
 
 
 @pytest.fixture(scope="session")

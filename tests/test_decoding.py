@@ -25,18 +25,9 @@ from recognizer.errors import (
     UnsupportedMediaType,
 )
 from recognizer.vision.geometry import UPLOAD_SIZE_KEY
+from tests.uploads import encode
 
 LIMIT = 25_000_000
-
-
-def encode(image: Image.Image, fmt: str, **params) -> bytes:
-    if fmt == "HEIF":  # the service registers pillow-heif when a HEIC arrives; tests make them
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
 
 
 def page() -> np.ndarray:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import random
 import struct
-import uuid
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -30,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tests.uploads import Part, encode, multipart
+
 MNIST_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "mnist_sample.npz"
 
 PREDICT, MULTI, BATCH = "/api/predict", "/api/predict/multi", "/api/predict/batch"
@@ -37,16 +38,6 @@ UPLOAD_ROUTES = (PREDICT, MULTI, BATCH)
 JPEG_BOMB_SIDE = 5_000  # 5000 x 5000 = 25,000,000 pixels: a large JPEG, decoded at 1/8 scale
 BOMB_SIDE = 2_048  # 2048 x 2048 = 4,194,304 pixels: the largest square decoded at full size
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@dataclass(frozen=True)
-class Part:
-    """One part of a multipart/form-data body (``filename=None``: a text field)."""
-
-    field: str
-    data: bytes
-    filename: str | None = "upload.png"
-    content_type: str | None = "image/png"
 
 
 @dataclass(frozen=True)
@@ -99,22 +90,6 @@ def hostile(
 
 
 # --- bodies -----------------------------------------------------------------------------------
-
-
-def multipart(parts: Sequence[Part], boundary: str | None = None) -> tuple[bytes, str]:
-    """A multipart/form-data body written by hand, so that odd parts can be sent too."""
-    boundary = boundary or f"rel{uuid.uuid4().hex}"
-    chunks: list[bytes] = []
-    for part in parts:
-        disposition = f'form-data; name="{part.field}"'
-        if part.filename is not None:
-            disposition += f'; filename="{part.filename}"'
-        chunks.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode())
-        if part.content_type is not None:
-            chunks.append(f"Content-Type: {part.content_type}\r\n".encode())
-        chunks += [b"\r\n", part.data, b"\r\n"]
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
 def form_upload(
@@ -208,12 +183,6 @@ def mnist_sample_digits(count: int = 10, seed: int = 7) -> list[tuple[int, np.nd
     chosen = [next(i for i in order if labels[i] == digit) for digit in range(10)]
     chosen += [i for i in order if i not in chosen][: max(0, count - 10)]
     return [(int(labels[i]), images[i]) for i in chosen[:count]]
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def paper_digit(pixels: np.ndarray, scale: int = 4) -> Image.Image:

@@ -22,6 +22,7 @@ from recognizer.vision.components import ink_components, select_digit
 from recognizer.vision.digit import normalize_digit, to_model_input
 from recognizer.vision.ink import InkMap, ink_map
 from recognizer.vision.lines import remove_printed_lines
+from tests.uploads import encode
 from training.data import realistic
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,15 +74,11 @@ def read_or_blank(data: bytes) -> np.ndarray:
 
 
 def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode(pixels, "PNG")
 
 
 def jpeg(pixels: np.ndarray, quality: int = 85) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
+    return encode(pixels, "JPEG", quality=quality)
 
 
 def on_paper(digit28: np.ndarray, height: int = 120, frame: tuple[int, int] = (200, 240)) -> np.ndarray:
