@@ -24,6 +24,8 @@ from tests.test_decoding import png_declaring
 from training.data.realistic import mnist_glyph
 from training.data.rows import layout_digits
 
+PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
+
 
 def run_cli(*args: str) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -114,6 +116,20 @@ def test_a_mark_that_is_not_a_digit_is_printed_as_such(offline, digit_files, tmp
     status, out, _ = run_cli("predict", "--json", str(star))
     answer = json.loads(out)
     assert answer["is_digit"] is False and answer["warnings"][0].startswith("this does not look like a digit")
+
+
+def test_a_photograph_is_printed_as_one(offline) -> None:
+    photo = PHOTOS / "ribbon_art.jpg"
+    status, out, _ = run_cli("predict", str(photo))
+    assert status == 0  # an answer, not a failure
+    assert out.startswith(f"{photo}: a photograph, not handwriting (closest: ")
+    status, out, _ = run_cli("predict", "--multi", str(photo))
+    assert out.strip() in (f"{photo}: (no digits: a photograph, not handwriting)", "")
+    status, out, _ = run_cli("predict", "--json", str(photo))
+    answer = json.loads(out)
+    assert answer["refused_because"] == "photograph" and answer["warnings"][0].startswith(
+        "this looks like a photograph"
+    )
 
 
 def test_any_failed_file_makes_the_exit_status_1(offline, digit_files, tmp_path: Path) -> None:

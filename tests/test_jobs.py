@@ -9,6 +9,7 @@ import io
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,11 +209,19 @@ def test_an_event_of_no_known_shape_and_a_foreign_job_id_are_refused(worker: Job
 
 
 def test_predict_digits_answers_each_file_as_predict_digit_does(offline_recognizer: Recognizer, digit_png) -> None:
-    uploads = [digit_png(digit, nth) for digit in range(10) for nth in range(2)] + [b"", b"nope"]
+    # A blank page (no digit found) and a photograph among the digits: each answer stays the file's own.
+    photo = (Path(__file__).resolve().parent / "data" / "photos" / "ribbon_art.jpg").read_bytes()
+    digits = [digit_png(digit, nth) for digit in range(10) for nth in range(2)]
+    uploads = [*digits[:5], png_bytes(np.zeros((28, 28), np.uint8)), photo, *digits[5:], b"", b"nope"]
     answers = offline_recognizer.predict_digits(uploads)
     for data, answer in zip(uploads[:-2], answers, strict=False):
+        if data is uploads[5]:
+            assert getattr(answer, "code", None) == "no_digit_found"
+            continue
         alone = offline_recognizer.predict_digit(data, store=False)
         assert not isinstance(answer, ClientError)
         assert (answer.predicted_digit, answer.is_digit) == (alone.predicted_digit, alone.is_digit)
+        assert answer.refused_because == alone.refused_because
         assert answer.input_url is None and answer.feature_maps is None  # feature maps off
+    assert answers[6].refused_because == "photograph"
     assert [getattr(answer, "code", None) for answer in answers[-2:]] == ["missing_image", "unsupported_media_type"]

@@ -4,6 +4,7 @@ networks and store, so two of them in one process never share configuration or r
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +44,45 @@ def test_a_mark_that_is_not_a_digit_is_answered_so(offline: Recognizer, mark: st
     assert answer.warnings == [
         f"this does not look like a digit (closest: {answer.predicted_digit}, {percent_text(answer.confidence)})"
     ]
+
+
+PHOTO = Path(__file__).resolve().parent / "data" / "photos" / "ribbon_art.jpg"
+
+
+def test_a_photograph_is_refused_as_one_with_the_closest_digit(offline: Recognizer) -> None:
+    answer = offline.predict_digit(PHOTO.read_bytes())
+    assert answer.is_digit is False and answer.refused_because == "photograph"
+    assert 0 <= answer.predicted_digit <= 9 and sum(answer.probabilities) == pytest.approx(1.0)
+    assert answer.warnings == [
+        f"this looks like a photograph, not handwriting (closest digit: {answer.predicted_digit}, "
+        f"{percent_text(answer.confidence)})"
+    ]
+
+
+def test_a_photograph_is_refused_as_a_row_too(offline: Recognizer) -> None:
+    try:
+        answer = offline.read_row(PHOTO.read_bytes())
+    except NoDigitFound as exc:  # nothing in it even looked like ink
+        assert "this looks like a photograph, not handwriting" in str(exc)
+        return
+    assert answer.number == "" and answer.refused_because == "photograph"
+    assert all(not digit.is_digit for digit in answer.digits)
+    assert answer.warnings[-1] == "this looks like a photograph, not handwriting"
+
+
+def test_a_digit_and_a_row_are_not_photographs(offline: Recognizer, digit_png, mnist_sample) -> None:
+    assert offline.predict_digit(digit_png(5)).refused_because is None
+    layout = row(mnist_sample, [1, 2, 3], gaps=[0.4, 0.4])
+    assert offline.read_row(on_paper(layout.alpha)).refused_because is None
+
+
+def test_without_the_scene_files_nothing_is_refused_as_a_photograph(offline: Recognizer) -> None:
+    blind = dataclasses.replace(offline, networks=dataclasses.replace(offline.networks, scene=None))
+    try:
+        answer = blind.predict_digit(PHOTO.read_bytes())
+    except NoDigitFound:
+        return
+    assert answer.refused_because != "photograph"
 
 
 def with_mark(alpha: np.ndarray, mark: str, gap: int = 40) -> np.ndarray:

@@ -8,6 +8,8 @@ before the next):
 
 1. ``served``: uploads of every kind made from training sources and read by the service
    (``training.data.served_digits``) -> WORK_DIR/served.npz
+   ``scene``: the scene judgement, photographs against writing (``training.fitting.train_scene``;
+   it needs no digit network) -> scene.tflite, scene.json
 2. ``network``: the digit network trained (``training.fitting.train``) -> WORK_DIR/network.keras
 3. ``export``: the serving graph as digits.keras and digits.tflite, checked against Keras
 4. ``calibrate``: temperature and the "not a digit" threshold on validation uploads
@@ -56,6 +58,7 @@ class Sizes:
     eval_per_kind: int
     eval_per_family: int
     eval_rows: int
+    scene: tuple[str, ...]
 
 
 FULL = Sizes(
@@ -69,6 +72,7 @@ FULL = Sizes(
     eval_per_kind=500,
     eval_per_family=300,
     eval_rows=1000,
+    scene=(),
 )
 SMOKE = Sizes(
     served_per_kind=4,
@@ -93,6 +97,7 @@ SMOKE = Sizes(
     eval_per_kind=4,
     eval_per_family=6,
     eval_rows=10,
+    scene=("--count=48", "--validation=24", "--held-out=24", "--epochs=1", "--verbose=0"),
 )
 
 
@@ -186,6 +191,7 @@ def evaluate(ctx: Context) -> None:
     ctx.run(
         "training.evaluation.evaluate_non_digits",
         f"--per-family={s.eval_per_family}",
+        f"--photographs={s.eval_per_family}",
         f"--model-dir={models}",
         f"--output={models / 'non_digit_eval.json'}",
     )
@@ -212,8 +218,19 @@ def card(ctx: Context) -> None:
         ctx.run("infra.docs_figures")
 
 
+def scene(ctx: Context) -> None:
+    ctx.run(
+        "training.fitting.train_scene",
+        f"--data-dir={ctx.data_dir}",
+        f"--models-dir={ctx.models_dir}",
+        f"--work-dir={ctx.work_dir / 'scene'}",
+        *ctx.sizes.scene,
+    )
+
+
 STEPS: dict[str, Callable[[Context], None]] = {
     "served": served,
+    "scene": scene,
     "network": network,
     "export": export,
     "calibrate": calibrate,

@@ -85,7 +85,10 @@ class Outcome:
     def as_text(self, multi: bool) -> str:
         if self.answer is None:
             return f"{self.file}: error: {self.error_code}: {self.error_message}"
+        photograph = self.answer.get("refused_because") == "photograph"  # an older API sends none
         if multi:
+            if photograph:
+                return f"{self.file}: (no digits: a photograph, not handwriting)"
             left_out = sum(not digit["is_digit"] for digit in self.answer["digits"])
             note = f" ({left_out} not a digit, left out)" if left_out else ""
             return f"{self.file}: {self.answer['number'] or '(no digits)'}{note}"
@@ -93,7 +96,8 @@ class Outcome:
         if not self.answer["is_digit"]:
             from recognizer.schemas import percent_text
 
-            return f"{self.file}: not a digit (closest: {digit}, {percent_text(confidence)})"
+            refusal = "a photograph, not handwriting" if photograph else "not a digit"
+            return f"{self.file}: {refusal} (closest: {digit}, {percent_text(confidence)})"
         return f"{self.file}: {digit} ({confidence:.1f}%)"
 
 

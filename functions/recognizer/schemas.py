@@ -28,8 +28,14 @@ CONFIDENCE = (
 )
 PROBABILITIES = "Each digit's probability if the input is a digit (softmax over 0-9, sums to 1)."
 IS_DIGIT = (
-    "False when the input does not look like a digit (a letter, a symbol, a scribble): "
-    "predicted_digit is then only the closest digit, and warnings says so."
+    "False when the input does not look like a digit (a letter, a symbol, a scribble) or the upload is a "
+    "photograph, not handwriting: predicted_digit is then only the closest digit, and warnings says why."
+)
+RefusedBecause = Literal["photograph", "not_a_digit"]
+REFUSED_BECAUSE = (
+    "Why is_digit is false: 'photograph' (the whole upload looks like a photograph of the world, a screenshot "
+    "or a texture, not handwriting) or 'not_a_digit' (the mark read does not look like a digit); null when "
+    "it is a digit."
 )
 DIGIT_PROBABILITY = "The network's (calibrated) probability that the input is a digit at all."
 
@@ -115,6 +121,7 @@ class PredictionResponse(BaseModel):
     )
     feature_maps: FeatureMaps | None = Field(description="Feature-map grids; null if storage failed (see warnings).")
     explanation: Explanation | None = Field(default=None, exclude_if=_absent, description=EXPLANATION)
+    refused_because: RefusedBecause | None = Field(default=None, description=REFUSED_BECAUSE)
     warnings: list[str] = Field(default_factory=list, description="Why part of the answer is missing, if it is.")
 
 
@@ -204,6 +211,11 @@ class MultiPredictionResponse(BaseModel):
         "(empty when none does).",
     )
     digits: list[DigitInRow] = Field(min_length=1, description="One entry per digit, left to right.")
+    refused_because: Literal["photograph"] | None = Field(
+        default=None,
+        description="'photograph' when the whole upload looks like a photograph of the world, not handwriting: "
+        "number is then empty and every mark is left out; null otherwise.",
+    )
     warnings: list[str] = Field(default_factory=list, description="Why part of the answer is missing, if it is.")
 
 

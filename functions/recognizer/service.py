@@ -17,9 +17,17 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from PIL import Image
 
 from recognizer.decoding import decode_for_recognition
-from recognizer.errors import ClientError, MissingUpload, PredictionNotFound, StorageError, UploadTooLarge
+from recognizer.errors import (
+    ClientError,
+    MissingUpload,
+    NoDigitFound,
+    PredictionNotFound,
+    StorageError,
+    UploadTooLarge,
+)
 from recognizer.explain import Evidence, occlusion_evidence
 from recognizer.feature_maps import (
     CONV1_LAYOUT,
@@ -44,6 +52,7 @@ from recognizer.schemas import (
     FeatureMaps,
     MultiPredictionResponse,
     PredictionResponse,
+    RefusedBecause,
     UploadRequest,
     UploadTicket,
     percent,
@@ -141,12 +150,13 @@ class Recognizer:
         ``explain`` adds the evidence map of the answer (one more forward pass, of the input
         with pieces of its ink hidden)."""
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
-        readings = model_inputs(image)
+        photograph = self.networks.is_photograph(image)
+        readings = readings_of(image, photograph)
         activations = self.networks.digit.run(np.stack(readings))
         best = surest(activations.probs, activations.digit)
         chosen = activations.row(best)
         evidence = self._evidence([readings[best]], chosen, explain)[0]
-        return self._answer(readings[best], chosen, store=store, in_row=False, evidence=evidence)
+        return self._answer(readings[best], chosen, store=store, evidence=evidence, photograph=photograph)
 
     def predict_inputs(
         self, model_inputs: Sequence[np.ndarray], *, store: bool = True, in_row: bool = False
@@ -167,10 +177,13 @@ class Recognizer:
         answers each with ``store=False``, with one forward pass for all of them; a file that
         cannot be read is its ClientError in its place."""
         readings: list[list[np.ndarray] | ClientError] = []
+        photographs: list[bool] = []
         for data in uploads:
             try:
                 image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
-                readings.append(model_inputs(image))
+                photograph = self.networks.is_photograph(image)
+                readings.append(readings_of(image, photograph))
+                photographs.append(photograph)  # one per upload read, in order
             except ClientError as exc:
                 readings.append(exc)
         flat = [reading for item in readings if not isinstance(item, ClientError) for reading in item]
@@ -179,13 +192,15 @@ class Recognizer:
         activations = self.networks.digit.run(np.stack(flat))
         answers: list[PredictionResponse | ClientError] = []
         start = 0
+        answered = iter(photographs)
         for item in readings:
             if isinstance(item, ClientError):
                 answers.append(item)
                 continue
             part = slice(start, start + len(item))
             best = surest(activations.probs[part], activations.digit[part])
-            answers.append(self._answer(item[best], activations.row(start + best), store=False))
+            photograph = next(answered)
+            answers.append(self._answer(item[best], activations.row(start + best), store=False, photograph=photograph))
             start += len(item)
         return answers
 
@@ -199,7 +214,13 @@ class Recognizer:
         own) and links them, which costs time; ``explain`` adds each digit's evidence map for
         the digit the row answers (one more forward pass for all of them)."""
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
-        found = find_digits(image, self.networks.for_rows())
+        photograph = self.networks.is_photograph(image)
+        try:
+            found = find_digits(image, self.networks.for_rows())
+        except NoDigitFound:
+            if not photograph:
+                raise
+            raise NoDigitFound(f"no digit found: {PHOTOGRAPH_WARNING}") from None
         inputs = [digit.model_input for digit in found]
         activations = self.networks.digit.run(np.stack(inputs))
         read = [
@@ -221,12 +242,13 @@ class Recognizer:
         clump_is_digit = {clump: 2 * sum(parts) >= len(parts) for clump, parts in votes.items()}
         digits = []
         for digit, answer, probabilities in zip(found, answers, read, strict=True):
+            looks_like_digit = answer.is_digit if digit.clump is None else clump_is_digit[digit.clump]
             digits.append(
                 DigitInRow(
                     predicted_digit=int(probabilities.argmax()),
                     confidence=percent(float(probabilities.max()) * answer.digit_probability),
                     probabilities=probabilities.tolist(),
-                    is_digit=answer.is_digit if digit.clump is None else clump_is_digit[digit.clump],
+                    is_digit=looks_like_digit and not photograph,
                     digit_probability=answer.digit_probability,
                     box=list(digit.box),
                     prediction_id=answer.prediction_id if feature_maps else None,
@@ -237,10 +259,14 @@ class Recognizer:
             )
         warnings = sorted({warning for answer in answers for warning in answer.warnings})
         left_out = [digit for digit in digits if not digit.is_digit]
-        if left_out:
+        if photograph:
+            warnings.append(PHOTOGRAPH_WARNING)
+        elif left_out:
             warnings.append(left_out_warning(left_out))
         number = "".join(str(digit.predicted_digit) for digit in digits if digit.is_digit)
-        return MultiPredictionResponse(number=number, digits=digits, warnings=warnings)
+        return MultiPredictionResponse(
+            number=number, digits=digits, warnings=warnings, refused_because="photograph" if photograph else None
+        )
 
     # Several files -----------------------------------------------------------------------------
 
@@ -311,13 +337,17 @@ class Recognizer:
         store: bool,
         in_row: bool = False,
         evidence: Evidence | None = None,
+        photograph: bool = False,
     ) -> PredictionResponse:
-        """The answer for one input, its images stored (storage failure -> a warning)."""
+        """The answer for one input, its images stored (storage failure -> a warning).
+        ``photograph``: the scene judgement refused the whole upload; the closest digit is
+        still given."""
         probabilities = normalised_probabilities(activations.probs[0])
         digit = int(np.argmax(probabilities))
         digit_probability = float(np.clip(activations.digit[0, 0], 0.0, 1.0))
         thresholds = self.networks.not_digit_below
-        is_digit = digit_probability >= (thresholds.in_row if in_row else thresholds.alone)
+        looks_like_digit = digit_probability >= (thresholds.in_row if in_row else thresholds.alone)
+        is_digit = looks_like_digit and not photograph
         confidence = percent(float(probabilities[digit]) * digit_probability)
         prediction_id = new_prediction_id()
         renderers: dict[str, Callable[[], bytes]] = {
@@ -326,7 +356,12 @@ class Recognizer:
             CONV2_FILE: partial(conv2_png, activations.conv2[0]),
         }
         urls: dict[str, str] = {}
-        warnings = [] if is_digit or in_row else [not_a_digit_warning(digit, confidence)]
+        refused_because: RefusedBecause | None = None
+        if photograph:
+            refused_because = "photograph"
+        elif not looks_like_digit:
+            refused_because = "not_a_digit"
+        warnings = [] if is_digit or in_row else [refusal_warning(refused_because, digit, confidence)]
         try:
             if store and self.store is not None:
                 urls = self.store.put_files(prediction_id, renderers)
@@ -344,6 +379,7 @@ class Recognizer:
             input_url=urls.get(INPUT_FILE),
             feature_maps=feature_maps_from(urls) if urls else None,
             explanation=explanation_of(evidence) if evidence is not None else None,
+            refused_because=None if in_row else refused_because,
             warnings=warnings,
         )
 
@@ -354,8 +390,28 @@ def left_out_warning(marks: Sequence[DigitInRow]) -> str:
     return f"{count} that did not look like a digit left out of the number ({where})"
 
 
+PHOTOGRAPH_WARNING = "this looks like a photograph, not handwriting"
+
+
 def not_a_digit_warning(closest: int, confidence: float) -> str:
     return f"this does not look like a digit (closest: {closest}, {percent_text(confidence)})"
+
+
+def refusal_warning(refused_because: RefusedBecause | None, closest: int, confidence: float) -> str:
+    """Why an upload was answered "not a digit", in a person's words."""
+    if refused_because == "photograph":
+        return f"{PHOTOGRAPH_WARNING} (closest digit: {closest}, {percent_text(confidence)})"
+    return not_a_digit_warning(closest, confidence)
+
+
+def readings_of(image: Image.Image, photograph: bool) -> list[np.ndarray]:
+    """``model_inputs`` of a decoded upload; a photograph with no ink found says it is one."""
+    try:
+        return model_inputs(image)
+    except NoDigitFound:
+        if not photograph:
+            raise
+        raise NoDigitFound(f"no digit found: {PHOTOGRAPH_WARNING}") from None
 
 
 def normalised_probabilities(probs: np.ndarray) -> np.ndarray:

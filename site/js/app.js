@@ -155,7 +155,13 @@ function predictFile(file) {
     showResult(result);
     bringIntoView(ui.resultCard);
     await remember(result, file);
-    setStatus(result.is_digit === false ? "Read: not a digit." : `Read a ${result.predicted_digit}.`);
+    setStatus(
+      result.refused_because === "photograph"
+        ? "Read: a photograph, not handwriting."
+        : result.is_digit === false
+          ? "Read: not a digit."
+          : `Read a ${result.predicted_digit}.`,
+    );
   });
 }
 
@@ -212,14 +218,15 @@ function batchItem(file, result) {
   button.type = "button";
   button.className = notDigit ? "batch-show not-digit-entry" : "batch-show";
   button.textContent = `${result.predicted_digit}`;
+  const refusal = result.refused_because === "photograph" ? "a photograph, not handwriting" : "not a digit";
   const said = notDigit
-    ? `not a digit (closest: ${result.predicted_digit}, ${formatConfidence(result.confidence)})`
+    ? `${refusal} (closest: ${result.predicted_digit}, ${formatConfidence(result.confidence)})`
     : `${result.predicted_digit}, ${formatConfidence(result.confidence)} sure`;
   button.setAttribute("aria-label", `${file.name}: ${said}. Show details`);
   button.addEventListener("click", () => showResult(result));
   const confidence = document.createElement("span");
   confidence.textContent = notDigit
-    ? `not a digit, ${formatConfidence(result.confidence)}`
+    ? `${refusal}, ${formatConfidence(result.confidence)}`
     : `${formatConfidence(result.confidence)} sure`;
   text.append(name, confidence);
   item.append(thumb, button, text);
@@ -244,7 +251,9 @@ function showRow(result) {
   byId("multi-number").closest("p").hidden = !result.number;
   const leftOut = digits.filter((digit) => digit.is_digit === false).length;
   const leftOutText = byId("multi-left-out");
-  if (!result.number) {
+  if (result.refused_because === "photograph") {
+    leftOutText.textContent = "No number read: this looks like a photograph, not handwriting.";
+  } else if (!result.number) {
     const marks = leftOut === 1 ? "the one mark found" : `the ${leftOut} marks found`;
     leftOutText.textContent = `No number read: nothing here looks like a digit (${marks}, marked ?).`;
   } else {

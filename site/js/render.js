@@ -26,10 +26,13 @@ export function formatTime(iso) {
   return sameDay ? time : `${when.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
 }
 
-/** "This does not look like a digit (closest: 4, 31.0%)", or "" for a digit. */
+/** "This does not look like a digit (closest: 4, 31.0%)", "This looks like a photograph, not
+ * handwriting (...)" when the whole upload was refused as one, or "" for a digit. */
 export function notDigitText(result) {
   if (result.is_digit !== false) return "";
-  return `This does not look like a digit (closest: ${result.predicted_digit}, ${formatConfidence(result.confidence)})`;
+  const closest = `closest: ${result.predicted_digit}, ${formatConfidence(result.confidence)}`;
+  if (result.refused_because === "photograph") return `This looks like a photograph, not handwriting (${closest})`;
+  return `This does not look like a digit (${closest})`;
 }
 
 /** Ten rows: digit, a bar as wide as its probability, the percentage. */

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -19,6 +20,7 @@ from recognizer.service import Recognizer
 from tests.not_digits import mark_png
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
 
 def upload(client: TestClient, data: bytes, field: str = "image", filename: str = "digit.png"):
@@ -51,7 +53,23 @@ def test_a_mark_that_is_not_a_digit_is_answered_with_the_closest_digit(app_clien
     assert body["is_digit"] is False
     assert body["predicted_digit"] == int(np.argmax(body["probabilities"]))
     assert body["warnings"][0].startswith(f"this does not look like a digit (closest: {body['predicted_digit']}, ")
+    assert body["refused_because"] == "not_a_digit"
     assert body["feature_maps"] is not None  # what the network saw is still shown
+
+
+def test_a_photograph_is_answered_as_one(app_client, moto_s3) -> None:
+    photo = (PHOTOS / "calla_art.jpg").read_bytes()
+    response = app_client.post("/api/predict", files={"image": ("sea.jpg", photo, "image/jpeg")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["is_digit"] is False and body["refused_because"] == "photograph"
+    assert body["warnings"][0].startswith("this looks like a photograph, not handwriting (closest digit: ")
+    response = app_client.post("/api/predict/multi", files={"image": ("sea.jpg", photo, "image/jpeg")})
+    if response.status_code == 422:  # no ink found at all: said in the same words
+        assert "this looks like a photograph" in response.json()["error"]["message"]
+    else:
+        assert response.status_code == 200 and response.json()["refused_because"] == "photograph"
+        assert response.json()["number"] == ""
 
 
 def test_the_schema_documents_is_digit(app_client) -> None:
@@ -74,8 +92,10 @@ def test_predict_answers_the_documented_shape(app_client, digit_png, moto_s3) ->
         "prediction_id",
         "input_url",
         "feature_maps",
+        "refused_because",
         "warnings",
     }
+    assert body["refused_because"] is None
     probabilities = body["probabilities"]
     assert len(probabilities) == 10 and all(0.0 <= p <= 1.0 for p in probabilities)
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-9)

@@ -5,6 +5,7 @@ the real local stack's, or, where a rare answer is needed exactly, one served in
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,29 @@ def test_a_row_without_a_digit_says_so_in_a_sentence_not_in_the_numbers_font(sit
     assert said.inner_text() == "No number read: nothing here looks like a digit (the one mark found, marked ?)."
     assert not page.locator("#multi-number").is_visible()  # no "Number read: none" in big figures
     assert "none" not in page.locator("#multi-body").inner_text().lower()
+
+
+def test_a_photograph_is_called_one_on_the_card_and_in_a_row(site):
+    photo = Path(__file__).resolve().parents[1] / "data" / "photos" / "ribbon_art.jpg"
+    page = site.open("/")
+    upload(site, photo)  # the real API: the scene judgement refuses it
+    wait_for_history(site, 1)
+    said = page.locator("#not-digit")
+    assert said.is_visible() and said.inner_text().startswith(
+        "This looks like a photograph, not handwriting (closest: "
+    )
+    entry = site.by_test_id("history-list").locator("li a").first
+    assert "not a digit" in entry.inner_text()
+    page.locator("#row-mode").check()
+    mark = {key: value for key, value in NOT_A_DIGIT.items() if key not in ("input_url", "feature_maps", "warnings")}
+    row = {
+        "number": "",
+        "digits": [{**mark, "box": [4, 4, 40, 40]}],
+        "refused_because": "photograph",
+        "warnings": ["this looks like a photograph, not handwriting"],
+    }
+    answer_with(site, "/api/predict/multi", row)
+    upload(site, photo)
+    left_out = site.by_test_id("multi-left-out")
+    left_out.wait_for()
+    assert left_out.inner_text() == "No number read: this looks like a photograph, not handwriting."

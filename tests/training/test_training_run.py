@@ -23,6 +23,8 @@ SHIPPED = (
     "digits.json",
     "calibration.json",
     "digit_probe.json",
+    "scene.tflite",
+    "scene.json",
     "metrics.json",
     "confusion_matrix.png",
     "preprocessing_eval.json",

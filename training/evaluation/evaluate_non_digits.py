@@ -8,7 +8,8 @@ threshold); scribbles, shapes and textures come from ``training.data.non_digits`
 evaluation's generator settings (``EVALUATION_STYLE``) and seeds of their own; "blank" is paper
 with nothing written on it. Each becomes an upload of one of ``KINDS`` (a photo, a drawing, a
 notebook page...) and is answered by the service itself (``Recognizer.predict_digit``): refused
-means ``is_digit`` false or the error ``no_digit_found``. Writes
+means ``is_digit`` false or the error ``no_digit_found``. Apart, ``--photographs`` held-out
+photographs (``training.data.scenes``) are answered the same way. Writes
 ``models/non_digit_eval.json``.
 """
 
@@ -29,7 +30,7 @@ from recognizer.networks import load_networks
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.vision.digit import crop_to_ink
-from training.data import non_digits, realistic
+from training.data import non_digits, realistic, scenes
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "models" / "non_digit_eval.json"
@@ -121,11 +122,42 @@ def refused_by(recognizer: Recognizer) -> Callable[[bytes], tuple[bool, str]]:
     return answer
 
 
+def photographs(recognizer: Recognizer, count: int) -> dict:
+    """Held-out photographs (``training.data.scenes``: packages, objects, graphics, screenshots the
+    scene judgement never trained on) through the service: refused, and refused as photographs."""
+    refused: dict[str, list[bool]] = {}
+    as_photograph: list[bool] = []
+    accepted: list[dict[str, str]] = []
+    for kind, data in scenes.photograph_uploads("held_out", count, seed=SEED + 1):
+        try:
+            result = recognizer.predict_digit(data, store=False)
+        except ClientError as exc:
+            refused.setdefault(kind, []).append(exc.code == "no_digit_found")
+            as_photograph.append("photograph" in exc.message)
+            continue
+        refused.setdefault(kind, []).append(not result.is_digit)
+        as_photograph.append(result.refused_because == "photograph")
+        if result.is_digit and len(accepted) < 20:
+            accepted.append({"kind": kind, "answer": f"{result.predicted_digit} ({result.confidence:g}%)"})
+    everything = [r for results in refused.values() for r in results]
+    return {
+        "n": len(everything),
+        "refused": round(float(np.mean(everything)), 4) if everything else None,
+        "refused_as_photographs": round(float(np.mean(as_photograph)), 4) if as_photograph else None,
+        "by_kind": {kind: round(float(np.mean(results)), 4) for kind, results in sorted(refused.items())},
+        "accepted_examples": accepted,
+        "source": "training.data.scenes.photograph_uploads('held_out'): "
+        + ", ".join(scenes.PHOTO_PACKAGES["held_out"])
+        + f", the held-out fifth of {scenes.OBJECT_PACKAGE}, drawn graphics and screenshots",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-family", type=int, default=300)
     parser.add_argument("--model-dir", type=Path, default=REPO_MODELS)
     parser.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--photographs", type=int, default=400, help="held-out photographs (0: none)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
 
@@ -167,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         "families": report,
     }
     print(f"{'all':<10} {total:>5} {summary['refused_overall']:>8.1%}")
+    if args.photographs:
+        summary["photographs"] = photographs(recognizer, args.photographs)
+        print(f"{'photos':<10} {summary['photographs']['n']:>5} {summary['photographs']['refused']:>8.1%}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {args.output}")

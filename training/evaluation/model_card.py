@@ -3,7 +3,7 @@
     python -m training.evaluation.model_card [--models-dir models] [--check]
 
 In: ``metrics.json``, ``calibration.json``, ``preprocessing_eval.json``, ``non_digit_eval.json``,
-``rows_eval.json``, ``rows_eval_hands.json`` (written by ``training.pipeline``). Out: the tables
+``scene.json``, ``rows_eval.json``, ``rows_eval_hands.json`` (written by ``training.pipeline``). Out: the tables
 between the ``figures`` markers of ``models/README.md``, replaced in place; ``--check`` only
 says whether they are up to date (the test suite checks the committed card so).
 """
@@ -69,6 +69,21 @@ def non_digit_table(report: dict[str, Any]) -> list[str]:
     for family, entry in report["families"].items():
         lines.append(f"| {family} | {_pct(entry['refused'], 1)} |")
     lines.append(f"| **all** | **{_pct(report['refused_overall'], 1)}** |")
+    photographs = report.get("photographs")
+    if photographs:
+        lines.append(
+            f"| held-out photographs (apart: {photographs['n']}) | {_pct(photographs['refused'], 1)} "
+            f"({_pct(photographs['refused_as_photographs'], 1)} as photographs) |"
+        )
+    return lines
+
+
+def scene_table(report: dict[str, Any]) -> list[str]:
+    """The scene judgement alone: refused per kind of upload, validation and held out."""
+    lines = ["| upload kind | validation: refused | held out: refused |", "| --- | --- | --- |"]
+    for kind, entry in report["validation"].items():
+        held = report["held_out"].get(kind, {})
+        lines.append(f"| {kind} | {_pct(entry['refused'], 1)} | {_pct(held.get('refused'), 1)} |")
     return lines
 
 
@@ -130,6 +145,15 @@ def figures(models_dir: Path) -> str:
         ]
     if non_digits is not None:
         lines += ["`non_digit_eval.json`:", "", *non_digit_table(non_digits), ""]
+    scene = _load(models_dir, "scene.json")
+    if scene is not None:
+        lines += [
+            f"The scene judgement alone (`scene.json`: refused above P(photograph) {scene['photograph_above']:.4f}; "
+            "writing kinds should read 0%, photograph kinds 100%):",
+            "",
+            *scene_table(scene),
+            "",
+        ]
     rows = rows_table(_load(models_dir, "rows_eval.json"), _load(models_dir, "rows_eval_hands.json"))
     if len(rows) > 2:
         lines += ["`rows_eval.json`, `rows_eval_hands.json` (MNIST test digits):", "", *rows, ""]

@@ -8,8 +8,17 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from PIL import Image
 
-from recognizer.networks.contract import DIGIT_KERAS, DIGIT_TFLITE, PROBE_FILE, ROW_READER_FILE, THRESHOLD_FILE
+from recognizer.networks.contract import (
+    DIGIT_KERAS,
+    DIGIT_TFLITE,
+    PROBE_FILE,
+    ROW_READER_FILE,
+    SCENE_FILE,
+    SCENE_TFLITE,
+    THRESHOLD_FILE,
+)
 from recognizer.networks.digit_cnn import (
     DigitModel,
     NotDigitThresholds,
@@ -18,19 +27,22 @@ from recognizer.networks.digit_cnn import (
 )
 from recognizer.networks.probe import DigitProbe, load_probe
 from recognizer.networks.row_reader import LiteRTRowReader, load_row_reader
+from recognizer.networks.scene import SceneJudge, load_scene_judge
 from recognizer.vision.rows.segment import RowModels
 from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH
+from recognizer.vision.scene import THUMBNAIL_SIDE
 
 
 @dataclass(frozen=True)
 class Networks:
-    """The digit CNN with its "not a digit" threshold, and the helpers the row segmenter
-    consults (each may be absent)."""
+    """The digit CNN with its "not a digit" threshold, the helpers the row segmenter consults
+    and the scene judgement of whole uploads (each may be absent)."""
 
     digit: DigitModel
     not_digit_below: NotDigitThresholds
     probe: DigitProbe | None = None
     row_reader: LiteRTRowReader | None = None
+    scene: SceneJudge | None = None
 
     def warm_up(self) -> None:
         """One blank input through each network: the runtime sets itself up on first use (it
@@ -38,6 +50,13 @@ class Networks:
         self.digit.run(np.zeros((1, 28, 28), np.float32))
         if self.row_reader is not None:
             self.row_reader.read(np.zeros((1, STRIP_HEIGHT, STRIP_WIDTH), np.float32))
+        if self.scene is not None:
+            self.scene.photograph_probability(np.zeros((1, THUMBNAIL_SIDE, THUMBNAIL_SIDE, 3), np.float32))
+
+    def is_photograph(self, image: Image.Image) -> bool:
+        """Does the scene judgement refuse this decoded upload as a photograph? (Never
+        without its model file.)"""
+        return self.scene is not None and self.scene.is_photograph(image)
 
     def for_rows(self) -> RowModels:
         """What the row segmenter needs of them."""
@@ -48,11 +67,13 @@ def load_networks(
     model_dir: Path, backend: Literal["litert", "keras"] = "litert", *, row_reader: bool = True
 ) -> Networks:
     """Every network in ``model_dir``: the digit CNN of ``backend`` and its threshold, the probe fitted for the
-    LiteRT digit model, and (``row_reader``) the whole-row reader when its file is there."""
+    LiteRT digit model, (``row_reader``) the whole-row reader when its file is there, and the
+    scene judgement when its files are there."""
     digit_file = model_dir / (DIGIT_KERAS if backend == "keras" else DIGIT_TFLITE)
     return Networks(
         digit=load_digit_model(backend, digit_file),
         not_digit_below=load_not_digit_thresholds(model_dir / THRESHOLD_FILE),
         probe=load_probe(model_dir / PROBE_FILE, model_dir / DIGIT_TFLITE),
         row_reader=load_row_reader(model_dir / ROW_READER_FILE) if row_reader else None,
+        scene=load_scene_judge(model_dir / SCENE_TFLITE, model_dir / SCENE_FILE),
     )

@@ -13,9 +13,11 @@ DIGIT_KERAS = "digits.keras"  # the same graph for MODEL_BACKEND=keras (not in t
 THRESHOLD_FILE = "digits.json"  # "not a digit" thresholds and the calibration temperature
 PROBE_FILE = "digit_probe.json"  # the digit probe, fitted for one digits.tflite
 ROW_READER_FILE = "row_reader.tflite"  # the whole-row reader (LiteRT)
+SCENE_TFLITE = "scene.tflite"  # the scene judgement: a photograph, or a picture of writing? (LiteRT)
+SCENE_FILE = "scene.json"  # its threshold, and how it was trained
 
 # What the Lambda image carries: everything the LiteRT backend loads.
-SERVED_FILES = (DIGIT_TFLITE, THRESHOLD_FILE, PROBE_FILE, ROW_READER_FILE)
+SERVED_FILES = (DIGIT_TFLITE, THRESHOLD_FILE, PROBE_FILE, ROW_READER_FILE, SCENE_TFLITE, SCENE_FILE)
 
 SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "image"
@@ -31,3 +33,7 @@ OUTPUT_SHAPES: dict[str, tuple[int, ...]] = {
     "conv2": CONV2_SHAPE,
 }
 OUTPUT_NAMES = tuple(OUTPUT_SHAPES)
+
+# The scene judgement's signature (``networks.scene``).
+SCENE_INPUT = "thumbnail"  # float32 [N, 64, 64, 3] in [0, 1]
+SCENE_OUTPUT = "photograph"  # float32 [N, 1]: P(a photograph of the world, not writing)
