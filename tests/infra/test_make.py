@@ -11,36 +11,29 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_make_bench_prints_only_json() -> None:
-    quick = "--cold-runs 1 --requests 3 --skip-install-size"
-    done = subprocess.run(
-        ["make", "-s", "bench", f"BENCH_ARGS={quick}"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=outside_make(),
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    figures = json.loads(done.stdout)  # nothing else on stdout: `make -s bench > out.json` is JSON
-    assert figures["cold_start"]["median_ms"] > 0 and figures["warm_http"]["requests"] == 3
-
-
 def outside_make() -> dict[str, str]:
     """The environment without what a parent ``make`` (``make test``) passes down to a child."""
     return {key: value for key, value in os.environ.items() if key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
 
 
+def run_make(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """``make ARGS`` in the repository, output captured, as a user runs it (outside any make)."""
+    return subprocess.run(
+        ["make", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, env=outside_make()
+    )
+
+
+def test_make_bench_prints_only_json() -> None:
+    quick = "--cold-runs 1 --requests 3 --skip-install-size"
+    done = run_make("-s", "bench", f"BENCH_ARGS={quick}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)  # nothing else on stdout: `make -s bench > out.json` is JSON
+    assert figures["cold_start"]["median_ms"] > 0 and figures["warm_http"]["requests"] == 3
+
+
 def dry_run(*args: str) -> list[str]:
     """The commands ``make`` would run (none is run), as if no venv were made yet."""
-    done = subprocess.run(
-        ["make", "-n", "-B", "--no-print-directory", *args, "VENV=.venv-not-made"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=outside_make(),
-    )
+    done = run_make("-n", "-B", "--no-print-directory", *args, "VENV=.venv-not-made", timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
@@ -60,23 +53,14 @@ def test_make_test_and_train_install_the_full_dev_venv() -> None:
 
 
 def test_make_help_and_the_mnist_targets_point_at_nothing_a_new_user_lacks() -> None:
-    shown = subprocess.run(
-        ["make", "-s", "help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=outside_make()
-    ).stdout
+    shown = run_make("-s", "help", timeout=60).stdout
     assert "make run" in shown and "Keras downloads MNIST" in shown
     for text in (shown, *dry_run("train"), *dry_run("evaluate")):
         assert "shared/" not in text, text
 
 
 def test_make_evaluate_says_where_mnist_comes_from_when_it_cannot_read_it(tmp_path: Path) -> None:
-    done = subprocess.run(
-        ["make", "-s", "evaluate", f"DATA_DIR={tmp_path / 'absent'}"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=outside_make(),
-    )
+    done = run_make("-s", "evaluate", f"DATA_DIR={tmp_path / 'absent'}")
     assert done.returncode != 0
     assert "is not a directory" in done.stderr  # the reason, then where MNIST comes from
     assert "MNIST: DATA_DIR=a folder with its four IDX files" in done.stderr and "Keras downloads it" in done.stderr

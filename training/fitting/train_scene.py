@@ -17,7 +17,6 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,13 +82,16 @@ def tflite_bytes(model) -> bytes:
         return converter.convert()
 
 
-def cached(work_dir: Path, name: str, count: int, seed: int, make: Callable[[], scenes.SceneSet]) -> scenes.SceneSet:
-    """A set made before with the same count and seed (making one takes minutes), or made now."""
+def cached(
+    work_dir: Path, name: str, sources: scenes.WritingSources, part: str, count: int, seed: int
+) -> scenes.SceneSet:
+    """``scenes.scene_set(sources, part, count, seed)``, made before with the same count and seed
+    (making one takes minutes) or made now and kept in ``work_dir``."""
     path = work_dir / f"{name}-{count}-{seed}.npz"
     if path.is_file():
         saved = np.load(path)
         return scenes.SceneSet(saved["thumbnails"], saved["labels"], tuple(str(k) for k in saved["kinds"]))
-    made = make()
+    made = scenes.scene_set(sources, part, count, seed=seed)
     work_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, thumbnails=made.thumbnails, labels=made.labels, kinds=np.asarray(made.kinds))
     return made
@@ -169,27 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             "of photographs to learn",
             file=sys.stderr,
         )
-    train = cached(
-        args.work_dir,
-        "training",
-        args.count,
-        args.seed,
-        lambda: scenes.scene_set(training, "training", args.count, seed=args.seed),
-    )
-    val = cached(
-        args.work_dir,
-        "validation",
-        args.validation,
-        args.seed + 1,
-        lambda: scenes.scene_set(validation, "training", args.validation, seed=args.seed + 1),
-    )
-    held_out = cached(
-        args.work_dir,
-        "held_out",
-        args.held_out,
-        args.seed + 2,
-        lambda: scenes.scene_set(validation, "held_out", args.held_out, seed=args.seed + 2),
-    )
+    train = cached(args.work_dir, "training", training, "training", args.count, args.seed)
+    val = cached(args.work_dir, "validation", validation, "training", args.validation, args.seed + 1)
+    held_out = cached(args.work_dir, "held_out", validation, "held_out", args.held_out, args.seed + 2)
     print(f"uploads made in {time.monotonic() - started:.0f} s", flush=True)
     if args.threshold_only:
         return rethreshold(args, val, held_out)
