@@ -1,7 +1,7 @@
 // Service worker: keeps the page shell so the site opens offline. The API is never cached:
 // predictions need the network, and the page says so when it is offline.
 
-const CACHE = "digits-shell-v3";
+const CACHE = "digits-shell-v4";
 const SHELL = [
   "/",
   "/feature_maps",

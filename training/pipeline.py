@@ -10,6 +10,8 @@ before the next):
    (``training.data.served_digits``) -> WORK_DIR/served.npz
    ``scene``: the scene judgement, photographs against writing (``training.fitting.train_scene``;
    it needs no digit network) -> scene.tflite, scene.json
+   ``row_reader``: the whole-row reader, digits and signs (``training.fitting.train_row_reader``;
+   it needs no digit network either) -> row_reader.tflite, row_reader.keras, row_reader.json
 2. ``network``: the digit network trained (``training.fitting.train``) -> WORK_DIR/network.keras
 3. ``export``: the serving graph as digits.keras and digits.tflite, checked against Keras
 4. ``calibrate``: temperature and the "not a digit" threshold on validation uploads
@@ -25,8 +27,7 @@ before the next):
 
 Resumable: a step that finished leaves a stamp in WORK_DIR/done/ and is skipped next time
 (delete the stamp, or the work folder, to run it again); the network's training itself resumes
-from its last finished epoch. The whole-row reader (row_reader.tflite) does not depend on the
-digit network and is not rebuilt here (``python -m training.fitting.train_row_reader``).
+from its last finished epoch.
 ``--smoke`` runs every step on a tiny slice (the test suite does, into a temporary folder).
 """
 
@@ -59,6 +60,7 @@ class Sizes:
     eval_per_family: int
     eval_rows: int
     scene: tuple[str, ...]
+    row_reader: tuple[str, ...]
 
 
 FULL = Sizes(
@@ -73,6 +75,7 @@ FULL = Sizes(
     eval_per_family=300,
     eval_rows=1000,
     scene=(),
+    row_reader=(),
 )
 SMOKE = Sizes(
     served_per_kind=4,
@@ -98,6 +101,7 @@ SMOKE = Sizes(
     eval_per_family=6,
     eval_rows=10,
     scene=("--count=48", "--validation=24", "--held-out=24", "--epochs=1", "--verbose=0"),
+    row_reader=("--rows=24", "--val-rows=6", "--epochs=1"),
 )
 
 
@@ -208,6 +212,7 @@ def evaluate(ctx: Context) -> None:
         "--kinds",
         "overlapping",
         "angled",
+        "signed",
         f"--output={models / 'rows_eval_hands.json'}",
     )
 
@@ -228,9 +233,19 @@ def scene(ctx: Context) -> None:
     )
 
 
+def row_reader(ctx: Context) -> None:
+    ctx.run(
+        "training.fitting.train_row_reader",
+        f"--data-dir={ctx.data_dir}",
+        f"--models-dir={ctx.models_dir}",
+        *ctx.sizes.row_reader,
+    )
+
+
 STEPS: dict[str, Callable[[Context], None]] = {
     "served": served,
     "scene": scene,
+    "row_reader": row_reader,
     "network": network,
     "export": export,
     "calibrate": calibrate,

@@ -175,6 +175,19 @@ class DigitInRow(BaseModel):
     explanation: Explanation | None = Field(default=None, description=EXPLANATION)
 
 
+class MarkInRow(BaseModel):
+    symbol: str = Field(
+        pattern=r"^[-.,]$",
+        description="A sign of the written number: a leading minus, a decimal point or a decimal comma.",
+    )
+    box: list[int] = Field(
+        min_length=4,
+        max_length=4,
+        description="[x, y, w, h] of the sign's ink in the uploaded image's pixels.",
+        examples=[[52, 70, 8, 8]],
+    )
+
+
 class MultiPredictionResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -199,6 +212,7 @@ class MultiPredictionResponse(BaseModel):
                             "box": [62, 15, 44, 58],
                         },
                     ],
+                    "marks": [],
                     "warnings": [],
                 }
             ]
@@ -206,11 +220,16 @@ class MultiPredictionResponse(BaseModel):
     )
 
     number: str = Field(
-        pattern=r"^[0-9]*$",
-        description="The digits read, left to right; marks that do not look like digits are left out "
-        "(empty when none does).",
+        pattern=r"^-?[0-9]*([.,][0-9]+)*$",
+        description="The number as written, left to right: its digits with a leading minus and a decimal point "
+        "or comma where one is written between digits ('-12.5', '3,07'); marks that do not look like digits "
+        "are left out (empty when none does).",
     )
-    digits: list[DigitInRow] = Field(min_length=1, description="One entry per digit, left to right.")
+    digits: list[DigitInRow] = Field(min_length=1, description="One entry per digit, left to right (digits only).")
+    marks: list[MarkInRow] = Field(
+        default_factory=list,
+        description="The signs read into number (a leading minus, a decimal point or comma), left to right.",
+    )
     refused_because: Literal["photograph"] | None = Field(
         default=None,
         description="'photograph' when the whole upload looks like a photograph of the world, not handwriting: "

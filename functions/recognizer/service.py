@@ -50,6 +50,7 @@ from recognizer.schemas import (
     Explanation,
     FeatureMap,
     FeatureMaps,
+    MarkInRow,
     MultiPredictionResponse,
     PredictionResponse,
     RefusedBecause,
@@ -63,7 +64,8 @@ from recognizer.sizes import size_text
 from recognizer.storage import NOT_A_DIGIT_LABEL, MapStore, new_prediction_id
 from recognizer.vision.readings import model_inputs
 from recognizer.vision.rows.fusion import with_row_reading
-from recognizer.vision.rows.segment import find_digits
+from recognizer.vision.rows.segment import find_row
+from recognizer.vision.rows.signs import standing, written_number
 
 INPUT_FILE, CONV1_FILE, CONV2_FILE = "input.png", "conv1.png", "conv2.png"
 
@@ -216,11 +218,12 @@ class Recognizer:
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
         photograph = self.networks.is_photograph(image)
         try:
-            found = find_digits(image, self.networks.for_rows())
+            row = find_row(image, self.networks.for_rows())
         except NoDigitFound:
             if not photograph:
                 raise
             raise NoDigitFound(f"no digit found: {PHOTOGRAPH_WARNING}") from None
+        found = row.digits
         inputs = [digit.model_input for digit in found]
         activations = self.networks.digit.run(np.stack(inputs))
         read = [
@@ -263,9 +266,16 @@ class Recognizer:
             warnings.append(PHOTOGRAPH_WARNING)
         elif left_out:
             warnings.append(left_out_warning(left_out))
-        number = "".join(str(digit.predicted_digit) for digit in digits if digit.is_digit)
+        kept = [(digit.box[0] + digit.box[2] / 2, str(digit.predicted_digit)) for digit in digits if digit.is_digit]
+        places = [(sign.box.centre_x, sign.symbol) for sign in row.signs]
+        signs = [row.signs[index] for index in standing([x for x, _ in kept], places)]
+        marks = [MarkInRow(symbol=sign.symbol, box=list(sign.box)) for sign in signs]
         return MultiPredictionResponse(
-            number=number, digits=digits, warnings=warnings, refused_because="photograph" if photograph else None
+            number=written_number(kept, [(sign.box.centre_x, sign.symbol) for sign in signs]),
+            digits=digits,
+            marks=marks,
+            warnings=warnings,
+            refused_because="photograph" if photograph else None,
         )
 
     # Several files -----------------------------------------------------------------------------

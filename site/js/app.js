@@ -282,11 +282,14 @@ function showRow(result) {
   };
   byId("multi-digits").replaceChildren(...chips);
   if (digits.length) select(0);
-  drawBoxes(digits);
+  drawBoxes(digits, result.marks ?? []);
 }
 
-/** Outlines each digit found, in the uploaded image's own pixels (an SVG over the preview). */
-function drawBoxes(digits) {
+const SIGN_LABELS = { "-": "minus", ".": "point", ",": "comma" };
+
+/** Outlines each digit and each sign (a minus, a decimal point or comma) found, in the
+ * uploaded image's own pixels (an SVG over the preview). */
+function drawBoxes(digits, marks = []) {
   const draw = () => {
     const { naturalWidth: width, naturalHeight: height } = ui.previewImg;
     ui.boxes.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -304,7 +307,22 @@ function drawBoxes(digits) {
       label.textContent = digit.is_digit === false ? "?" : String(digit.predicted_digit);
       return [rect, label];
     });
-    ui.boxes.replaceChildren(...shapes);
+    const signs = marks.flatMap((mark) => {
+      const [x, y, w, h] = mark.box;
+      const pad = stroke;
+      const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      const shape = { x: x - pad, y: y - pad, width: w + 2 * pad, height: h + 2 * pad, "stroke-width": stroke };
+      for (const [key, value] of Object.entries(shape)) rect.setAttribute(key, String(value));
+      rect.setAttribute("class", "sign-box");
+      const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      label.setAttribute("x", String(x - pad));
+      label.setAttribute("y", String(y + h + pad + stroke * 6));
+      label.setAttribute("font-size", String(stroke * 5));
+      label.setAttribute("class", "sign-label");
+      label.textContent = SIGN_LABELS[mark.symbol] ?? mark.symbol;
+      return [rect, label];
+    });
+    ui.boxes.replaceChildren(...shapes, ...signs);
   };
   if (ui.previewImg.complete && ui.previewImg.naturalWidth) draw();
   else ui.previewImg.addEventListener("load", draw, { once: true });

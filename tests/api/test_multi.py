@@ -12,7 +12,7 @@ from PIL import Image
 
 from recognizer.schemas import percent
 from training.data.realistic import mnist_glyph
-from training.data.rows import layout_digits
+from training.data.rows import box_iou, layout_digits, make_rows
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 DIGIT_FIELDS = {"predicted_digit", "confidence", "probabilities", "is_digit", "digit_probability", "box"}
@@ -43,7 +43,8 @@ def test_a_row_answers_the_number_and_each_digit_with_its_box(app_client, mnist_
     response = post_row(app_client, data)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"number", "digits", "warnings"}
+    assert set(body) == {"number", "digits", "marks", "warnings"}
+    assert body["marks"] == []
     assert len(body["digits"]) == 4
     assert body["number"] == "".join(str(d["predicted_digit"]) for d in body["digits"])
     for digit, box in zip(body["digits"], truth, strict=True):
@@ -112,3 +113,25 @@ def test_the_route_is_documented(app_client) -> None:
     operation = spec["paths"]["/api/predict/multi"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert {p["name"] for p in operation["parameters"]} == {"feature_maps", "explain"}
+
+
+def test_a_number_is_read_with_its_minus_and_its_decimal_point(app_client, mnist_sample) -> None:
+    """Rows of test-set digits with a leading minus, a decimal point or comma written in
+    (``training.data.rows``' signed kind): the number comes with its signs, each sign in
+    ``marks`` with its box on the sign's ink, and ``digits`` holds the digits alone."""
+    rows = list(make_rows(mnist_sample.images, mnist_sample.labels, 16, ("signed",), seed=11))
+    exact = 0
+    for made in rows:
+        response = post_row(app_client, made.data)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        signs = [mark["symbol"] for mark in body["marks"]]
+        assert signs == [c for c in body["number"] if not c.isdigit()]
+        assert [c for c in body["number"] if c.isdigit()] == [
+            str(d["predicted_digit"]) for d in body["digits"] if d["is_digit"]
+        ]
+        if body["number"] == made.number:
+            exact += 1
+            for mark, (symbol, box) in zip(body["marks"], made.marks, strict=True):
+                assert mark["symbol"] == symbol and box_iou(mark["box"], box) > 0.2, (mark, box)
+    assert exact >= 13, exact

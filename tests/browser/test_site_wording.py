@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.browser.test_site import save_digit, upload, wait_for_history
@@ -103,3 +104,34 @@ def test_a_photograph_is_called_one_on_the_card_and_in_a_row(site):
     left_out = site.by_test_id("multi-left-out")
     left_out.wait_for()
     assert left_out.inner_text() == "No number read: this looks like a photograph, not handwriting."
+
+
+def test_a_number_with_signs_shows_them_in_the_number_and_outlines_them(site, mnist_sample, tmp_path):
+    from training.data.rows import make_row
+
+    made = make_row("signed", mnist_sample.images[:3], mnist_sample.labels[:3], np.random.default_rng(5), dirt=False)
+    while not ("-" in made.number and ("." in made.number or "," in made.number)):
+        made = make_row(
+            "signed", mnist_sample.images[:3], mnist_sample.labels[:3], np.random.default_rng(len(made.data))
+        )
+    digit = {key: value for key, value in NOT_A_DIGIT.items() if key not in ("input_url", "feature_maps", "warnings")}
+    digits = [
+        {**digit, "predicted_digit": int(c), "is_digit": True, "confidence": 99.0, "box": list(box)}
+        for c, box in zip([c for c in made.number if c.isdigit()], made.boxes, strict=True)
+    ]
+    marks = [{"symbol": symbol, "box": list(box)} for symbol, box in made.marks]
+    page = site.open("/")
+    page.locator("#row-mode").check()
+    answer_with(site, "/api/predict/multi", {"number": made.number, "digits": digits, "marks": marks, "warnings": []})
+    path = tmp_path / ("row.jpg" if made.data[:2] == b"\xff\xd8" else "row.png")
+    path.write_bytes(made.data)
+    upload(site, path)
+    page.locator("#multi-number").filter(has_text=made.number).wait_for()
+    overlay = page.locator(".box-overlay")
+    overlay.locator("rect.sign-box").nth(len(marks) - 1).wait_for(state="attached")
+    labels = overlay.locator("text.sign-label").all_text_contents()
+    names = {"-": "minus", ".": "point", ",": "comma"}
+    assert labels == [names[symbol] for symbol, _ in made.marks]
+    assert overlay.locator("rect").count() == len(digits) + len(marks)
+    assert len(page.locator("#multi-digits button").all()) == len(digits)  # chips for digits only
+    page.screenshot(path=str(tmp_path / "signed-row.png"), full_page=True)

@@ -82,7 +82,7 @@ def test_the_row_reader_trains_and_exports_for_serving(data_dir, tmp_path) -> No
     import numpy as np
 
     from recognizer.networks.row_reader import MODEL_FILE, load_row_reader
-    from recognizer.vision.rows.strip import BLANK, STEPS, STRIP_HEIGHT, STRIP_WIDTH
+    from recognizer.vision.rows.strip import STEPS, STRIP_HEIGHT, STRIP_WIDTH, SYMBOLS
     from training.fitting import train_row_reader
 
     code = train_row_reader.main(
@@ -95,5 +95,6 @@ def test_the_row_reader_trains_and_exports_for_serving(data_dir, tmp_path) -> No
     assert report["validation_rows_read_exactly_alone"] == report["best_validation_exact"]  # LiteRT = Keras
     reader = load_row_reader(tmp_path / MODEL_FILE)
     probs = reader.read(np.zeros((2, STRIP_HEIGHT, STRIP_WIDTH), np.float32))
-    assert probs.shape == (2, STEPS, BLANK + 1)
+    assert probs.shape == (2, STEPS, len(SYMBOLS) + 1)
+    assert report["symbols"] == SYMBOLS
     assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-4)

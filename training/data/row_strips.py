@@ -1,9 +1,11 @@
 """Rows of training digits as the row reader sees them, with their numbers, for training it.
 
-Rows come from ``training.data.rows`` (paper, pencil, photos, ruled lines, touching digits, MNIST
-strips), made from training-split digits only. Each is decoded and mapped to ink as the
-service does (``row_parts.pieces_as_served``: its ink map and its pieces, specks and marks off
-the row dropped), then scaled into the row reader's strip (``recognizer.row_strip``).
+Rows come from ``training.data.rows`` (paper, pencil, photos, ruled lines, touching and
+overlapping digits, rows at an angle, MNIST strips), made from training-split digits only; a
+share of them have signs written in (a minus, a decimal point or comma) or dots of dirt. Each
+is decoded and mapped to ink as the service does (``row_parts.pieces_as_served``: its ink map
+and its pieces), then the row's band of ink scaled into the row reader's strip
+(``recognizer.vision.rows.strip``: ``row_band``, ``row_strip``).
 
     python -m training.data.row_strips --data-dir ../shared/data/mnist --rows 40000 --output /tmp/strips.npz
 
@@ -19,26 +21,31 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.vision.rows.pieces import kept_ink
-from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH, Strip, row_strip
+from recognizer.vision.rows.pieces import row_groups, row_height
+from recognizer.vision.rows.skew import levelling
+from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH, Strip, row_band, row_strip
 from training.data.row_parts import pieces_as_served
 from training.data.rows import make_rows
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Touching digits are where the row reader earns its place: those rows come most often.
+# Touching and overlapping digits are where the row reader earns its place: those rows come most often.
 STRIP_KINDS = (
     "touching",
     "close",
-    "touching",
+    "overlapping",
     "ruled",
     "touching",
     "photo",
-    "close",
+    "angled",
+    "overlapping",
     "spaced",
     "mnist_strip",
     "touching",
+    "close",
 )
+SIGNED_SHARE = 0.35  # rows with signs written in
+DIRTY_SHARE = 0.2  # rows with dots of dirt that are no sign
 
 
 @dataclass(frozen=True)
@@ -48,17 +55,26 @@ class StripSet:
 
 
 def strip_of_row(data: bytes, boxes) -> Strip | None:
-    """A row image file as the row reader's strip (None: the service finds no ink in it)."""
+    """A row image file as the row reader's strip, turned level first as the service turns it
+    (None: the service finds no ink in it)."""
     pieces = pieces_as_served(data, boxes)
     if pieces is None:
         return None
-    return row_strip(pieces.ink, kept_ink(pieces.ink.shape, pieces.groups), pieces.height)
+    ink, groups, height = pieces.ink, pieces.groups, pieces.height
+    turn = levelling(ink)
+    if turn is not None:
+        ink = turn.apply(ink)
+        groups = row_groups(ink)
+        if not groups:
+            return None
+        height = row_height(groups)
+    return row_strip(ink, row_band(ink, [group.box for group in groups], height), height)
 
 
 def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int]) -> tuple[list[np.ndarray], list[str]]:
     images, labels, count, seed = job
     strips, numbers = [], []
-    for row in make_rows(images, labels, count, STRIP_KINDS, seed=seed):
+    for row in make_rows(images, labels, count, STRIP_KINDS, seed=seed, signs=SIGNED_SHARE, dirt=DIRTY_SHARE):
         strip = strip_of_row(row.data, row.boxes)
         if strip is not None:
             strips.append(strip.pixels)
@@ -90,11 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", choices=("train", "val"), default="train")
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=2, help="processes making rows")
     args = parser.parse_args(argv)
     mnist = load_from_dir(args.data_dir)
     training, validation = default_split(mnist.train.images, mnist.train.labels)
     chosen = training if args.split == "train" else validation
-    made = strip_set(*chosen, args.rows, args.seed)
+    made = strip_set(*chosen, args.rows, args.seed, workers=args.workers)
     np.savez_compressed(args.output, strips=made.strips, numbers=np.asarray(made.numbers))
     print(f"{len(made.numbers)} strips -> {args.output}")
     return 0

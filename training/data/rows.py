@@ -13,7 +13,11 @@ in the file's pixels. Kinds:
   narrower one's width;
 - ``angled`` (issue #16): a house or meter number photographed at an angle: digits of uneven
   heights off a common baseline, the whole row rotated (+-12 degrees) and sheared (+-0.35),
-  uneven light and a shadow.
+  uneven light and a shadow;
+- ``signed`` (issue #25): a number with a leading minus, a decimal point or comma, or both
+  ("-12.5", "3,07"), on plain or photographed paper, sometimes with dots of dirt that are no
+  sign (``training.data.signs``). Any other kind but MNIST strips takes signs and dirt on
+  request (``make_row(..., signs=True, dirt=True)``), as the row reader's training rows do.
 
 Digits vary in size (+-15%) and sit slightly off a common baseline. The paper, light, lines
 and JPEG come from ``training.data.realistic`` (the single-digit uploads use the same ones).
@@ -22,6 +26,7 @@ Used by ``training.evaluation.evaluate_rows`` and the tests; the serving code ne
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +34,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
+from recognizer.vision.rows.cuts import stroke_px
 from training.data.realistic import (
     Rng,
     _dark_ink_colour,
@@ -43,8 +49,9 @@ from training.data.realistic import (
     _to_image,
     mnist_glyph,
 )
+from training.data.signs import add_dirt, sign_glyph
 
-KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip", "overlapping", "angled")
+KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip", "overlapping", "angled", "signed")
 FIRST_KINDS = KINDS[:6]  # what evaluate_rows reports by default, comparable from round to round
 MIN_DIGITS, MAX_DIGITS = 2, 6
 TOUCH_LEVEL = 0.5  # ink from which two digits count as touching
@@ -58,15 +65,18 @@ GAPS = {
     "photo": (0.1, 0.5),
     "overlapping": (0.04, 0.3),
     "angled": (0.05, 0.45),
+    "signed": (0.08, 0.45),
 }
+SIGN_GAPS = {"-": (0.05, 0.35), ".": (0.03, 0.2), ",": (0.03, 0.2)}  # a sign and its next digit
 
 
 @dataclass(frozen=True)
 class Row:
     kind: str
-    number: str  # the digits, left to right
+    number: str  # the number as written: its digits, with its signs ("-12.5") where it has some
     data: bytes  # the image file
     boxes: tuple[tuple[int, int, int, int], ...]  # x, y, w, h of each digit's ink, file pixels
+    marks: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()  # each sign and its ink's box
 
 
 @dataclass(frozen=True)
@@ -201,16 +211,46 @@ def mnist_strip(images: np.ndarray) -> bytes:
     return _encode(Image.fromarray(np.hstack(list(images)), mode="L"), "PNG")
 
 
-def make_row(kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng) -> Row:
-    """One row of the given MNIST digits as an image file of ``kind``."""
+def written_signs(digits: str, rng: Rng) -> str:
+    """``digits`` with signs written in: a leading minus, a point or comma between two digits,
+    or both (a comma one time in four)."""
+    lead = rng.random() < 0.55
+    pointed = len(digits) >= 2 and (not lead or rng.random() < 0.4)
+    if pointed:
+        at = int(rng.integers(1, len(digits)))
+        digits = digits[:at] + ("," if rng.random() < 0.25 else ".") + digits[at:]
+    return "-" + digits if lead or not pointed else digits
+
+
+def _ink_box_within(ink: np.ndarray, crop_box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero((ink > 0.1).any(axis=1)), np.flatnonzero((ink > 0.1).any(axis=0))
+    x, y = crop_box[0], crop_box[1]
+    return x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def make_row(
+    kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng, signs: bool = False, dirt: bool = False
+) -> Row:
+    """One row of the given MNIST digits as an image file of ``kind`` (``signed`` rows, and any
+    with ``signs``, have signs written in; ``dirt``: dots of dirt added)."""
     number = "".join(str(int(label)) for label in labels)
     if kind == "mnist_strip":
         boxes = tuple(_ink_box(image, offset=28 * i) for i, image in enumerate(images))
         return Row(kind, number, mnist_strip(images), boxes)
     height = int(rng.integers(28, 120))
-    glyphs = _render_glyphs(images, labels, height, rng, spread=0.25 if kind == "angled" else 0.15)
+    digit_glyphs = _render_glyphs(images, labels, height, rng, spread=0.25 if kind == "angled" else 0.15)
+    if signs or kind == "signed":
+        number = written_signs(number, rng)
+    stroke = float(np.median([stroke_px(g >= 0.5) for g in digit_glyphs]))
+    typical = int(np.median([g.shape[0] for g in digit_glyphs]))
+    pending = iter(digit_glyphs)
+    glyphs = [sign_glyph(c, typical, stroke, rng) if not c.isdigit() else next(pending) for c in number]
     low, high = GAPS[kind]
-    gaps = [float(rng.uniform(low, high)) for _ in range(len(glyphs) - 1)]
+    gaps = []
+    for left, right in itertools.pairwise(number):
+        sign = left if not left.isdigit() else right if not right.isdigit() else None
+        gaps.append(float(rng.uniform(*SIGN_GAPS[sign])) if sign else float(rng.uniform(low, high)))
+    signed_pair = [not (a.isdigit() and b.isdigit()) for a, b in itertools.pairwise(number)]
     overlap = None
     if kind == "overlapping":
         touch = [bool(rng.random() < 0.6) for _ in gaps]
@@ -223,14 +263,31 @@ def make_row(kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng) -> Row
         touch = [bool(rng.random() < 0.1) for _ in gaps]
     else:
         touch = [False] * len(gaps)
+    touch = [t and not s for t, s in zip(touch, signed_pair, strict=True)]  # signs stand apart
+    if overlap is not None:
+        overlap = [o if t else 0.0 for o, t in zip(overlap, touch, strict=True)]
     layout = layout_digits(
         glyphs, height, gaps, touch, rng, overlap=overlap, baseline_jitter=0.15 if kind == "angled" else 0.08
     )
+    if dirt:
+        layout = Layout(add_dirt(layout.alpha, layout.boxes, stroke, rng), layout.boxes)
+    placed = list(layout.boxes)
+    marks = tuple(
+        (c, _ink_box_within(glyph, box))
+        for c, glyph, box in zip(number, glyphs, placed, strict=True)
+        if not c.isdigit()
+    )
     if kind == "angled":
-        layout = at_an_angle(layout, rotation=float(rng.uniform(-12, 12)), shear=float(rng.uniform(-0.35, 0.35)))
-    image = _paper_row(layout, rng, kind)
+        rotation, shear = float(rng.uniform(-12, 12)), float(rng.uniform(-0.35, 0.35))
+        count = len(layout.boxes)
+        turned = at_an_angle(Layout(layout.alpha, layout.boxes + tuple(box for _, box in marks)), rotation, shear)
+        layout = Layout(turned.alpha, turned.boxes[:count])
+        marks = tuple((symbol, box) for (symbol, _), box in zip(marks, turned.boxes[count:], strict=True))
+    digit_boxes = tuple(box for c, box in zip(number, layout.boxes, strict=True) if c.isdigit())
+    paper = "photo" if kind == "signed" and rng.random() < 0.5 else kind
+    image = _paper_row(layout, rng, paper)
     data = _jpeg(image, rng, 60, 92) if rng.random() < 0.8 else _encode(image, "PNG")
-    return Row(kind, number, data, layout.boxes)
+    return Row(kind, number, data, digit_boxes, marks)
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -255,12 +312,21 @@ def row_rng(seed: int, kind: str, index: int) -> Rng:
 
 
 def make_rows(
-    images: np.ndarray, labels: np.ndarray, count: int, kinds: tuple[str, ...] = KINDS, seed: int = 0
+    images: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    kinds: tuple[str, ...] = KINDS,
+    seed: int = 0,
+    signs: float = 0.0,
+    dirt: float = 0.0,
 ) -> Iterator[Row]:
-    """``count`` rows, kinds in turn, 2-6 digits each drawn from ``images`` (seeded)."""
+    """``count`` rows, kinds in turn, 2-6 digits each drawn from ``images`` (seeded); a share
+    ``signs`` of them with signs written in, ``dirt`` with dots of dirt (drawn apart, so a
+    kind's rows are the same whatever the shares)."""
     for index in range(count):
         kind = kinds[index % len(kinds)]
         rng = row_rng(seed, kind, index)
+        extras = np.random.default_rng([seed, len(KINDS), index]).random(2)
         length = int(rng.integers(MIN_DIGITS, MAX_DIGITS + 1))
         chosen = rng.choice(len(images), size=length, replace=False)
-        yield make_row(kind, images[chosen], labels[chosen], rng)
+        yield make_row(kind, images[chosen], labels[chosen], rng, signs=extras[0] < signs, dirt=extras[1] < dirt)

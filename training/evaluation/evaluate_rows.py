@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         refused.append(left_out)
         right = read == row.number
         exact.append(right)
-        count_right.append(len(read) == len(row.number))
+        count_right.append(sum(c.isdigit() for c in read) == sum(c.isdigit() for c in row.number))
         segmented.append(boxes_match(boxes, row.boxes))
-        by_length[len(row.number)].append(right)
+        by_length[sum(c.isdigit() for c in row.number)].append(right)
         by_kind[row.kind].append(right)
         if not right:
             wrong.append(

@@ -3,8 +3,10 @@
     python -m training.fitting.train_row_reader --data-dir ../shared/data/mnist
 
 Rows of training-split digits (``training.data.row_strips``: paper, photos, ruled lines, touching
-digits) are the training set; rows of the validation-split digits choose the epoch (early
-stopping on whole rows read exactly). The test set plays no part. Writes
+and overlapping digits, rows at an angle, signs written in and dots of dirt) are the training
+set; the reader learns the ten digits and the signs (``SYMBOLS``: a minus, a decimal point, a
+decimal comma). Rows of the validation-split digits choose the epoch (early stopping on whole
+rows read exactly). The test set plays no part. Writes
 ``models/row_reader.tflite`` (served), ``models/row_reader.keras`` (the same weights, to train on
 from) and ``models/row_reader.json`` (how it was trained and how well it
 reads the validation rows on its own).
@@ -29,7 +31,8 @@ from recognizer.vision.rows.strip import (
     STEPS,
     STRIP_HEIGHT,
     STRIP_WIDTH,
-    best_path,
+    SYMBOLS,
+    read_symbols,
 )
 from training.data.mnist import load_from_dir
 from training.data.row_strips import StripSet, strip_set
@@ -38,7 +41,7 @@ from training.data.splits import default_split
 REPO = Path(__file__).resolve().parents[2]
 
 MODELS_DIR = REPO / "models"
-MAX_LABEL = 8  # longest number a training row holds is 6; room to spare
+MAX_LABEL = 10  # longest number a training row holds is 6 digits and 2 signs; room to spare
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,8 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def build_row_reader():
-    """Convolutions over the strip (height pooled away, width by 4), a 1-D convolution along
-    the row, and a softmax per step over the ten digits and CTC's blank (index 10)."""
+    """Convolutions over the strip (height pooled away, width by 4), two 1-D convolutions along
+    the row, and a softmax per step over the symbols and CTC's blank (the last index)."""
     import keras
     from keras import layers
 
@@ -81,13 +84,14 @@ def build_row_reader():
     x = layers.Reshape((STEPS, -1), name="steps")(x)
     x = layers.Dense(128, activation="relu", name="step_features")(x)
     x = layers.Conv1D(128, 5, padding="same", activation="relu", name="along_row")(x)
+    x = layers.Conv1D(128, 5, padding="same", activation="relu", name="along_row2")(x)
     x = layers.Dropout(0.2, name="dropout")(x)
     logits = layers.Dense(BLANK + 1, name="logits")(x)
     return keras.Model(inputs, logits, name="row_reader")
 
 
 def ctc_loss(labels, logits):
-    """CTC loss per row; ``labels`` [N, MAX_LABEL] digits padded with -1."""
+    """CTC loss per row; ``labels`` [N, MAX_LABEL] symbol indexes padded with -1."""
     import tensorflow as tf
 
     labels = tf.cast(labels, tf.int32)
@@ -105,7 +109,7 @@ def ctc_loss(labels, logits):
 def padded_labels(numbers: list[str]) -> np.ndarray:
     labels = np.full((len(numbers), MAX_LABEL), -1, dtype=np.int32)
     for index, number in enumerate(numbers):
-        labels[index, : len(number)] = [int(c) for c in number]
+        labels[index, : len(number)] = [SYMBOLS.index(c) for c in number]
     return labels
 
 
@@ -123,8 +127,14 @@ def shifted(strips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def read_numbers(probs: np.ndarray) -> list[str]:
-    """Best-path readings of per-step probabilities [N, STEPS, 11] (as the service reads them)."""
-    return ["".join(str(digit) for digit, _, _ in best_path(row)) for row in probs]
+    """Best-path readings of per-step probabilities [N, STEPS, symbols + 1] (as the service reads them)."""
+    return [read_symbols(row) for row in probs]
+
+
+def signed_share(probs: np.ndarray, numbers: list[str]) -> float | None:
+    """Of the rows with a sign, the share read exactly (None: no such row)."""
+    signed = [index for index, number in enumerate(numbers) if not number.isdigit()]
+    return round(exact_share(probs[signed], [numbers[i] for i in signed]), 4) if signed else None
 
 
 def exact_share(probs: np.ndarray, numbers: list[str]) -> float:
@@ -190,12 +200,15 @@ def main(argv: list[str] | None = None) -> int:
             model.save(args.models_dir / "row_reader.keras")
 
     lite = LiteRTRowReader(content=content)
-    lite_exact = exact_share(lite.read(val.strips), val.numbers)
+    lite_probs = lite.read(val.strips)
+    lite_exact = exact_share(lite_probs, val.numbers)
     report = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_rows": len(train.numbers),
         "validation_rows": len(val.numbers),
         "rows_from": "training.data.row_strips: rows of the training split's digits; validation rows of the held-out split's",
+        "symbols": SYMBOLS,
+        "signed_validation_exact": signed_share(lite_probs, val.numbers),
         "best_epoch": best_epoch,
         "best_validation_exact": round(best_exact, 4),
         "validation_rows_read_exactly_alone": round(lite_exact, 4),

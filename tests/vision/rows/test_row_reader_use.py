@@ -9,17 +9,18 @@ import pytest
 from recognizer.decoding import decode_upload
 from recognizer.networks.row_reader import MODEL_FILE, load_row_reader
 from recognizer.settings import REPO_MODELS, Settings
+from recognizer.vision.geometry import Box
 from recognizer.vision.rows.choose import choose_exactly, choose_parts, cut_options
 from recognizer.vision.rows.cuts import stroke_px
 from recognizer.vision.rows.fusion import (
     PieceReading,
     digits_per_piece,
     fold_unread,
+    read_whole_row,
     with_row_reading,
 )
 from recognizer.vision.rows.pieces import (
     components_as_groups,
-    kept_ink,
     row_groups,
     row_height,
 )
@@ -31,9 +32,11 @@ from recognizer.vision.rows.strip import (
     STEPS,
     STRIP_HEIGHT,
     STRIP_WIDTH,
+    SYMBOLS,
     Emission,
     Strip,
     best_reading,
+    row_band,
     row_strip,
 )
 from tests.vision.rows.test_segment import (
@@ -107,6 +110,17 @@ def test_a_long_row_is_shrunk_to_fit_the_strip_and_only_kept_ink_counts() -> Non
 # --- the best reading --------------------------------------------------------------------
 
 
+def test_the_band_holds_the_small_marks_beside_the_pieces_and_nothing_far_above_or_beside() -> None:
+    # Two digits 40 tall, a point between them on the baseline, a minus before them, a speck
+    # far above and a mark far to the right: the band holds the first four, not the last two.
+    boxes = [(100, 60, 24, 40), (140, 60, 24, 40)]
+    ink = blocks((300, 600), [*boxes, (130, 94, 4, 4), (70, 78, 16, 4), (120, 5, 4, 4), (400, 60, 20, 40)])
+    band = row_band(ink, [Box(*box) for box in boxes], 40.0)
+    assert band[60:100, 100:164].sum() == (ink[60:100, 100:164] > 0).sum()
+    assert band[94:98, 130:134].all() and band[78:82, 70:86].all()
+    assert not band[5:9, 120:124].any() and not band[:, 400:].any()
+
+
 def test_the_best_reading_merges_repeats_and_keeps_digits_parted_by_blanks() -> None:
     b = BLANK
     strip = Strip(np.zeros((32, 224), np.float32), scale=0.5, left=100.0)
@@ -116,6 +130,23 @@ def test_the_best_reading_merges_repeats_and_keeps_digits_parted_by_blanks() -> 
     assert read[0].x == pytest.approx(108.0)
     assert [e.x for e in read] == sorted(e.x for e in read)
     assert all(e.probability == pytest.approx(0.99) for e in read)
+
+
+def test_the_best_reading_reads_signs_as_symbols_of_their_own() -> None:
+    b, minus, point = BLANK, SYMBOLS.index("-"), SYMBOLS.index(".")
+    strip = Strip(np.zeros((32, 224), np.float32), scale=1.0, left=0.0)
+    read = best_reading(probs_for([b, minus, b, 1, b, 2, point, 5, b]), strip)
+    assert "".join(e.symbol for e in read) == "-12.5"
+    assert [e.is_digit for e in read] == [False, True, True, False, True]
+    assert [e.digit for e in read if e.is_digit] == [1, 2, 5]
+
+
+def test_a_reader_of_digits_alone_is_still_read() -> None:
+    """A reader trained before signs has 11 outputs, the blank last."""
+    probs = np.full((STEPS, 11), 0.01, np.float32)
+    probs[np.arange(STEPS), [10, 4, 10, 2] + [10] * (STEPS - 4)] = 0.99
+    strip = Strip(np.zeros((32, 224), np.float32), scale=1.0, left=0.0)
+    assert [e.symbol for e in best_reading(probs, strip)] == ["4", "2"]
 
 
 # --- the model file ----------------------------------------------------------------------
@@ -129,11 +160,12 @@ def test_the_committed_row_reader_has_its_signature_and_reads_rows(mnist_sample)
     for made in rows:
         mapped = row_ink_map(decode_upload(made.data, max_pixels=MAX_PIXELS), 400)
         groups = row_groups(mapped.ink)
-        strips.append(row_strip(mapped.ink, kept_ink(mapped.ink.shape, groups), row_height(groups)))
+        band = row_band(mapped.ink, [g.box for g in groups], row_height(groups))
+        strips.append(row_strip(mapped.ink, band, row_height(groups)))
     probs = reader.read(np.stack([s.pixels for s in strips]))
-    assert probs.shape == (24, STEPS, BLANK + 1)
+    assert probs.shape == (24, STEPS, len(SYMBOLS) + 1)
     assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-4)
-    read = ["".join(str(e.digit) for e in best_reading(p, s)) for p, s in zip(probs, strips, strict=True)]
+    read = ["".join(e.symbol for e in best_reading(p, s)) for p, s in zip(probs, strips, strict=True)]
     # Test-set digits, spaced or close: the reader alone gets nearly every whole number.
     assert sum(r == made.number for r, made in zip(read, rows, strict=True)) >= 20, read
 
@@ -171,12 +203,12 @@ def test_digits_read_are_counted_in_the_piece_that_holds_them() -> None:
     groups = row_groups(ink)
     assert len(groups) == 2
     b = BLANK
-    # Strip scale 0.5 from ink column 39 (the kept mask's fringe): the 4 reads over the first
-    # block (ink column 47), the 5 and the 6 over the second (135 and 179).
+    # Strip scale 0.5 from ink column 40: the 4 reads over the first block (ink column 48), the
+    # 5 and the 6 over the second (136 and 180).
     reader = FakeReader([b, 4, 4, b, b, b, b, b, b, b, b, b, 5, 5, b, b, b, b, 6, b])
-    read = digits_per_piece(ink, groups, 40.0, reader)
+    read = digits_per_piece(read_whole_row(ink, groups, 40.0, reader), groups)
     assert [[e.digit for e in piece.digits] for piece in read] == [[4], [5, 6]]
-    assert [round(e.x) for piece in read for e in piece.digits] == [47, 135, 179]
+    assert [round(e.x) for piece in read for e in piece.digits] == [48, 136, 180]
     assert reader.strips[0].shape == (1, STRIP_HEIGHT, STRIP_WIDTH)
 
 
@@ -213,7 +245,7 @@ def test_a_digit_read_by_both_gets_both_readings_combined() -> None:
 
 
 def emission(digit: int, x: float, probability: float = 0.99) -> Emission:
-    return Emission(digit, x, probability, np.eye(10)[digit])
+    return Emission(str(digit), x, probability, np.eye(10)[digit])
 
 
 def test_a_piece_the_reader_reads_nothing_in_joins_its_nearest_neighbour() -> None:
@@ -237,8 +269,9 @@ def test_the_reader_is_only_sure_a_piece_holds_no_digit_when_sure_of_the_whole_r
     groups = row_groups(ink)
     b = BLANK
     symbols = [b, 4, 4] + [b] * 20
-    assert [r.no_digit for r in digits_per_piece(ink, groups, 40.0, FakeReader(symbols))] == [False, True]
-    unsure = digits_per_piece(ink, groups, 40.0, FakeReader(symbols, peak=0.6))
+    sure = digits_per_piece(read_whole_row(ink, groups, 40.0, FakeReader(symbols)), groups)
+    assert [r.no_digit for r in sure] == [False, True]
+    unsure = digits_per_piece(read_whole_row(ink, groups, 40.0, FakeReader(symbols, peak=0.6)), groups)
     assert [r.no_digit for r in unsure] == [False, False]
 
 

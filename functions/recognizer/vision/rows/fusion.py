@@ -1,6 +1,7 @@
 """The whole-row reader's reading and the segmenter's pieces, combined.
 
-In: a row's pieces and the row reader's best reading (``strip.Emission``s). Out: which digits
+In: a row's pieces and the row reader's best reading (``strip.Emission``s; its signs are
+``signs``' concern). Out: which digits
 of the reading lie in which piece, pieces it surely reads no digit in folded into their
 neighbour, and each digit's probabilities combined with the digit network's.
 """
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.vision.rows.pieces import Group, kept_ink, merged
-from recognizer.vision.rows.strip import Emission, RowReader, best_reading, row_strip
+from recognizer.vision.rows.pieces import Group, merged
+from recognizer.vision.rows.strip import Emission, RowReader, best_reading, row_band, row_strip
 from recognizer.vision.rows.tuning import FUSION, PIECES
 
 
@@ -26,11 +27,17 @@ class PieceReading:
     no_digit: bool  # it reads no digit over the piece, and every digit it reads in the row surely
 
 
-def digits_per_piece(ink: np.ndarray, groups: list[Group], height: float, reader: RowReader) -> list[PieceReading]:
-    """The digits the whole-row reader reads in each piece, left to right (each goes to the
+def read_whole_row(ink: np.ndarray, groups: Sequence[Group], height: float, reader: RowReader) -> list[Emission]:
+    """The whole-row reader's best reading of the row's band of ink (its pieces and the small
+    marks between them), left to right."""
+    strip = row_strip(ink, row_band(ink, [g.box for g in groups], height), height)
+    return best_reading(reader.read(strip.pixels[None])[0], strip)
+
+
+def digits_per_piece(reading: Sequence[Emission], groups: list[Group]) -> list[PieceReading]:
+    """The digits the whole-row reader read in each piece, left to right (each goes to the
     piece whose columns hold it, or the nearest), and where it is sure there is none."""
-    strip = row_strip(ink, kept_ink(ink.shape, groups), height)
-    emissions = best_reading(reader.read(strip.pixels[None])[0], strip)
+    emissions = [e for e in reading if e.is_digit]
     read: list[list[Emission]] = [[] for _ in groups]
     for emission in emissions:
         distance = [max(g.box.x - emission.x, emission.x - g.box.right, 0.0) for g in groups]

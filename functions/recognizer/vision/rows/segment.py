@@ -8,11 +8,12 @@
    unless a piece looks like one digit, candidate parts are all read in one batch and the
    parts most likely each to be one digit kept; where the whole-row reader surely reads how
    many digits a piece holds, that many parts are kept, and pieces it surely reads no digit
-   in join their neighbour (``fusion``);
-4. each digit's box in the uploaded image's pixels, sorted left to right.
+   in join their neighbour (``fusion``); the signs it reads (a minus, a decimal point or
+   comma) are taken out of the ink first (``signs``);
+4. each digit's and sign's box in the uploaded image's pixels, sorted left to right.
 
 In: a decoded upload (Pillow image), a ``ModelRunner`` (the digit network), optionally the
-probe and the row reader. Out: ``FoundDigit``s.
+probe and the row reader. Out: ``FoundRow``: ``FoundDigit``s and ``FoundSign``s.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from recognizer.vision.rows.choose import (
     cut_options,
 )
 from recognizer.vision.rows.cuts import stroke_px
-from recognizer.vision.rows.fusion import PieceReading, digits_per_piece, fold_unread, read_alike
+from recognizer.vision.rows.fusion import PieceReading, digits_per_piece, fold_unread, read_alike, read_whole_row
 from recognizer.vision.rows.pieces import Group, crop_ink, may_hold_several, row_groups, row_height, typical_width
+from recognizer.vision.rows.signs import Sign, take_signs
 from recognizer.vision.rows.skew import Turn, levelling
 from recognizer.vision.rows.strip import Emission, RowReader
 from recognizer.vision.rows.tuning import CUTS, FUSION, WORKING
@@ -54,6 +56,22 @@ class FoundDigit:
     box: Box  # in the uploaded image's pixels
     read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
     clump: int | None = None  # which clump of touching digits it was cut from (None: a piece alone)
+
+
+@dataclass(frozen=True)
+class FoundSign:
+    """A sign of the row's number (a minus, a decimal point or comma) and its upload box."""
+
+    symbol: str
+    box: Box  # in the uploaded image's pixels
+
+
+@dataclass(frozen=True)
+class FoundRow:
+    """A row's digits and signs, each left to right."""
+
+    digits: list[FoundDigit]
+    signs: list[FoundSign]
 
 
 @dataclass(frozen=True)
@@ -73,19 +91,37 @@ def marked_cut(parts: list[Group], piece: int) -> list[Group]:
     return [dataclasses.replace(part, clump=piece) for part in parts] if len(parts) > 1 else parts
 
 
-def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]:
-    """The digits of a row in an ink map, left to right (see ``RowModels`` for what each
-    network adds)."""
+@dataclass(frozen=True)
+class RowPieces:
+    """A row's digits (groups of ink, left to right) and signs in an ink map, and that map
+    with the signs' ink cleared."""
+
+    ink: np.ndarray
+    groups: list[Group]
+    signs: list[Sign]
+
+
+def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
+    """The digits and signs of a row in an ink map, left to right (see ``RowModels`` for what
+    each network adds; signs need the row reader)."""
     groups = row_groups(ink)
     run, probe, reader = models.run, models.probe, models.reader
     if not groups or run is None:
-        return groups
+        return RowPieces(ink, groups, [])
     height = row_height(groups)
-    digit_width = typical_width(groups, height)
+    signs: list[Sign] = []
     if reader is None:
         read = [PieceReading([], False) for _ in groups]
     else:
-        groups, read = fold_unread(groups, digits_per_piece(ink, groups, height, reader), height)
+        whole = read_whole_row(ink, groups, height, reader)
+        ink, signs = take_signs(ink, whole, height)
+        if signs:
+            groups = row_groups(ink)
+            if not groups:
+                return RowPieces(ink, groups, [])
+            height = row_height(groups)
+        groups, read = fold_unread(groups, digits_per_piece(whole, groups), height)
+    digit_width = typical_width(groups, height)
     settled: list[Group] = []
     undecided: list[tuple[Group, list[Emission], int]] = []
     for piece, (group, reading) in enumerate(zip(groups, read, strict=True)):
@@ -108,7 +144,7 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> list[Group]
     for (group, in_piece, piece), stroke, one in zip(undecided, strokes, sure_one, strict=True):
         parts = [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
         settled += read_alike(marked_cut(parts, piece), in_piece)
-    return sorted(settled, key=lambda g: g.centre_x)
+    return RowPieces(ink, sorted(settled, key=lambda g: g.centre_x), signs)
 
 
 def working_side(size: tuple[int, int]) -> int:
@@ -154,23 +190,25 @@ def row_ink_map(image: Image.Image, side: int, dark_ink: bool | None = None) -> 
 
 @dataclass(frozen=True)
 class Segmented:
-    """A row's digits as found in its ink map, turned level first when it was at an angle."""
+    """A row's digits and signs as found in its ink map, turned level first when it was at an angle."""
 
-    ink: np.ndarray  # the map the groups were found in (levelled when ``turn`` is not None)
+    ink: np.ndarray  # the map the groups were found in (levelled when ``turn`` is not None), signs cleared
     groups: list[Group]
+    signs: list[Sign]
     turn: Turn | None  # how the original map was turned (None: not turned)
     shape: tuple[int, int]  # the original map's shape
 
-    def box_of(self, group: Group) -> Box:
-        """The group's box in the original map."""
-        return group.box if self.turn is None else self.turn.box_back(group.box, self.shape)
+    def box_of(self, box: Box) -> Box:
+        """A box of the (levelled) map in the original map."""
+        return box if self.turn is None else self.turn.box_back(box, self.shape)
 
 
 def segment_level(ink: np.ndarray, models: RowModels = RowModels()) -> Segmented:
     """``segment_ink`` of the row turned level first, when it is at an angle."""
     turn = levelling(ink)
     level = ink if turn is None else turn.apply(ink)
-    return Segmented(level, segment_ink(level, models), turn, ink.shape)
+    found = segment_ink(level, models)
+    return Segmented(found.ink, found.groups, found.signs, turn, ink.shape)
 
 
 def _second_look(
@@ -202,6 +240,12 @@ def _second_look(
 
 def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[FoundDigit]:
     """The digits of a row in a decoded upload, left to right, boxes in upload pixels
+    (``find_row`` without the signs)."""
+    return find_row(image, models).digits
+
+
+def find_row(image: Image.Image, models: RowModels = RowModels()) -> FoundRow:
+    """The digits and signs of a row in a decoded upload, left to right, boxes in upload pixels
     (see ``RowModels`` for what each network adds).
 
     Raises NoDigitFound when there is no ink worth calling a digit.
@@ -215,7 +259,7 @@ def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[Fou
         raise NoDigitFound("no digit found: only specks of ink")
     height = row_height(segmented.groups)
     if height < WORKING.refine_below and image.size[0] / first.ink.shape[1] > 1.5:
-        boxes = [segmented.box_of(group) for group in segmented.groups]
+        boxes = [segmented.box_of(group.box) for group in segmented.groups]
         region = boxes[0]
         for box in boxes[1:]:
             region = region.union(box)
@@ -226,6 +270,7 @@ def find_digits(image: Image.Image, models: RowModels = RowModels()) -> list[Fou
     found = []
     for group in segmented.groups:
         crop = crop_ink(segmented.ink, group)
-        box = frame.to_upload(segmented.box_of(group), upload_size)
+        box = frame.to_upload(segmented.box_of(group.box), upload_size)
         found.append(FoundDigit(crop, normalize_digit(crop), box, group.read_as, group.clump))
-    return found
+    signs = [FoundSign(s.symbol, frame.to_upload(segmented.box_of(s.box), upload_size)) for s in segmented.signs]
+    return FoundRow(found, signs)

@@ -108,3 +108,18 @@ class ReaderFusion:
 
 
 FUSION = ReaderFusion()
+
+
+@dataclass(frozen=True)
+class SignRules:
+    """Which small pieces of ink the whole-row reader's signs may be (``signs``)."""
+
+    least_probability: float = 0.5  # a sign read less surely than this is left out
+    reach: float = 0.4  # a sign's ink lies at most this far from where the reader read it
+    max_height: float = 0.5  # a sign is at most this tall ...
+    max_bar: float = 1.2  # ... a minus at most this wide ...
+    bar_aspect: float = 1.3  # ... and this many times wider than tall;
+    max_dot: float = 0.45  # a point or comma at most this wide
+
+
+SIGNS = SignRules()
