@@ -81,3 +81,14 @@ def test_dirt_never_lands_on_the_baseline_between_two_digits() -> None:
     for seed in range(30):
         alpha = add_dirt(np.zeros((140, 160), np.float32), boxes, 5.0, np.random.default_rng(seed))
         assert not alpha[70:100, 50:70].any()
+
+
+def test_a_marked_row_holds_one_mark_that_is_no_digit_and_its_number_is_the_digits(mnist_sample) -> None:
+    made = list(row_kinds.make_rows(mnist_sample.images, mnist_sample.labels, 12, ("marked",), seed=6))
+    for row in made:
+        assert row.number.isdigit() and len(row.boxes) == len(row.number) and row.marks == ()
+        grey = np.asarray(Image.open(io.BytesIO(row.data)).convert("L"), dtype=np.float32)
+        ink = grey < np.median(grey) - 60
+        for x, y, w, h in row.boxes:
+            ink[y : y + h, x : x + w] = False
+        assert ink.sum() > 20  # ink outside every digit's box: the mark

@@ -17,7 +17,10 @@ in the file's pixels. Kinds:
 - ``signed`` (issue #25): a number with a leading minus, a decimal point or comma, or both
   ("-12.5", "3,07"), on plain or photographed paper, sometimes with dots of dirt that are no
   sign (``training.data.signs``). Any other kind but MNIST strips takes signs and dirt on
-  request (``make_row(..., signs=True, dirt=True)``), as the row reader's training rows do.
+  request (``make_row(..., signs=True, dirt=True)``), as the row reader's training rows do;
+- ``marked`` (issue #25): one mark that is no digit among the digits (a letter or symbol in a
+  handwriting font no model trained on, or a scribble or hatching in the evaluation's style), as
+  tall as a digit; the true number is the digits alone. Scored apart: is the mark left out?
 
 Digits vary in size (+-15%) and sit slightly off a common baseline. The paper, light, lines
 and JPEG come from ``training.data.realistic`` (the single-digit uploads use the same ones).
@@ -51,7 +54,7 @@ from training.data.realistic import (
 )
 from training.data.signs import add_dirt, sign_glyph
 
-KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip", "overlapping", "angled", "signed")
+KINDS = ("spaced", "close", "touching", "ruled", "photo", "mnist_strip", "overlapping", "angled", "signed", "marked")
 FIRST_KINDS = KINDS[:6]  # what evaluate_rows reports by default, comparable from round to round
 MIN_DIGITS, MAX_DIGITS = 2, 6
 TOUCH_LEVEL = 0.5  # ink from which two digits count as touching
@@ -66,7 +69,9 @@ GAPS = {
     "overlapping": (0.04, 0.3),
     "angled": (0.05, 0.45),
     "signed": (0.08, 0.45),
+    "marked": (0.15, 0.5),
 }
+STRAY_CHARACTERS = "ACEFHKLMNPRUVWXYaefhkmnprtuvwxy#&@%$?+=*<>"  # no "-", ".", ",": those are signs
 SIGN_GAPS = {"-": (0.05, 0.35), ".": (0.03, 0.2), ",": (0.03, 0.2)}  # a sign and its next digit
 
 
@@ -211,6 +216,32 @@ def mnist_strip(images: np.ndarray) -> bytes:
     return _encode(Image.fromarray(np.hstack(list(images)), mode="L"), "PNG")
 
 
+def stray_mark(height: int, rng: Rng) -> np.ndarray:
+    """A mark that is no digit, as an ink crop ``height`` tall at most: a letter or symbol in a
+    handwriting font of the evaluation's (``realistic.HANDWRITING_FONTS``), or, without them, a
+    drawing in the evaluation's style."""
+    from PIL import ImageFont
+
+    from recognizer.vision.digit import crop_to_ink
+    from training.data import non_digits
+    from training.data.realistic import handwriting_fonts
+
+    fonts = handwriting_fonts()
+    ink = None
+    if fonts and rng.random() < 0.7:
+        face = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), 64)
+        char = STRAY_CHARACTERS[int(rng.integers(len(STRAY_CHARACTERS)))]
+        if non_digits.has_glyph(face, char, 64):
+            ink = non_digits.varied(crop_to_ink(non_digits.text_ink(char, face, 64), level=0.02), rng, 0.2, 8)
+    if ink is None:
+        name = ("zigzag", "loops", "hatching", "strokes")[int(rng.integers(4))]
+        ink = crop_to_ink(non_digits.drawing(name, rng, non_digits.EVALUATION_STYLE), level=0.02)
+    factor = height / max(ink.shape)
+    size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
+    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR))
+    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+
+
 def written_signs(digits: str, rng: Rng) -> str:
     """``digits`` with signs written in: a leading minus, a point or comma between two digits,
     or both (a comma one time in four)."""
@@ -243,12 +274,18 @@ def make_row(
         number = written_signs(number, rng)
     stroke = float(np.median([stroke_px(g >= 0.5) for g in digit_glyphs]))
     typical = int(np.median([g.shape[0] for g in digit_glyphs]))
+    if kind == "marked":  # the stray mark stands as "?" in the layout, and leaves the number after
+        at = int(rng.integers(0, len(number) + 1))
+        number = number[:at] + "?" + number[at:]
     pending = iter(digit_glyphs)
-    glyphs = [sign_glyph(c, typical, stroke, rng) if not c.isdigit() else next(pending) for c in number]
+    glyphs = [
+        next(pending) if c.isdigit() else stray_mark(typical, rng) if c == "?" else sign_glyph(c, typical, stroke, rng)
+        for c in number
+    ]
     low, high = GAPS[kind]
     gaps = []
     for left, right in itertools.pairwise(number):
-        sign = left if not left.isdigit() else right if not right.isdigit() else None
+        sign = next((c for c in (left, right) if c in SIGN_GAPS), None)
         gaps.append(float(rng.uniform(*SIGN_GAPS[sign])) if sign else float(rng.uniform(low, high)))
     signed_pair = [not (a.isdigit() and b.isdigit()) for a, b in itertools.pairwise(number)]
     overlap = None
@@ -273,9 +310,7 @@ def make_row(
         layout = Layout(add_dirt(layout.alpha, layout.boxes, stroke, rng), layout.boxes)
     placed = list(layout.boxes)
     marks = tuple(
-        (c, _ink_box_within(glyph, box))
-        for c, glyph, box in zip(number, glyphs, placed, strict=True)
-        if not c.isdigit()
+        (c, _ink_box_within(glyph, box)) for c, glyph, box in zip(number, glyphs, placed, strict=True) if c in SIGN_GAPS
     )
     if kind == "angled":
         rotation, shear = float(rng.uniform(-12, 12)), float(rng.uniform(-0.35, 0.35))
@@ -284,6 +319,7 @@ def make_row(
         layout = Layout(turned.alpha, turned.boxes[:count])
         marks = tuple((symbol, box) for (symbol, _), box in zip(marks, turned.boxes[count:], strict=True))
     digit_boxes = tuple(box for c, box in zip(number, layout.boxes, strict=True) if c.isdigit())
+    number = number.replace("?", "")
     paper = "photo" if kind == "signed" and rng.random() < 0.5 else kind
     image = _paper_row(layout, rng, paper)
     data = _jpeg(image, rng, 60, 92) if rng.random() < 0.8 else _encode(image, "PNG")
