@@ -1,6 +1,6 @@
 """Export the trained model for serving: Keras file, and LiteRT with the ``serving_default`` signature.
 
-The LiteRT signature (DESIGN.md contract 2, extended): input ``image`` float32 [N,28,28,1] in
+The LiteRT signature (docs/architecture.md, contract 2): input ``image`` float32 [N,28,28,1] in
 [0,1]; outputs ``probs`` [N,10] (each digit's probability if it is one), ``digit`` [N,1] (the
 probability that it is a digit), ``conv1`` [N,26,26,32], ``conv2`` [N,11,11,64]. The calibration
 temperature is part of the graph; the refusal threshold is written beside it (``digits.json``).
