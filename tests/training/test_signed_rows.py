@@ -92,3 +92,29 @@ def test_a_marked_row_holds_one_mark_that_is_no_digit_and_its_number_is_the_digi
         for x, y, w, h in row.boxes:
             ink[y : y + h, x : x + w] = False
         assert ink.sum() > 20  # ink outside every digit's box: the mark
+
+
+def test_rows_with_a_training_stray_mark_keep_the_digits_as_their_number(mnist_sample) -> None:
+    kinds = ("spaced", "touching", "photo")
+    plain = list(row_kinds.make_rows(mnist_sample.images, mnist_sample.labels, 12, kinds, seed=6))
+    strayed = list(row_kinds.make_rows(mnist_sample.images, mnist_sample.labels, 12, kinds, seed=6, strays=1.0))
+    for before, after in zip(plain, strayed, strict=True):
+        assert after.number == before.number and len(after.boxes) == len(before.number)
+        grey = np.asarray(Image.open(io.BytesIO(after.data)).convert("L"), dtype=np.float32)
+        ink = grey < np.median(grey) - 60
+        for x, y, w, h in after.boxes:
+            ink[y : y + h, x : x + w] = False
+        assert ink.sum() > 20  # ink outside every digit's box: the mark
+
+
+def test_training_stray_marks_come_from_the_training_sources_only(monkeypatch) -> None:
+    from training.data import realistic
+
+    def evaluation_fonts() -> list:
+        raise AssertionError("the evaluation's handwriting fonts are for the marked kind only")
+
+    monkeypatch.setattr(realistic, "handwriting_fonts", evaluation_fonts)
+    rng = np.random.default_rng(2)
+    marks = [row_kinds.training_stray_mark(50, rng) for _ in range(30)]
+    assert all(0 < max(m.shape) <= 50 and m.max() > 0.5 for m in marks)
+    assert not set(row_kinds.TRAINING_STRAY_CHARACTERS) & set("-_~.,0123456789")

@@ -2,7 +2,8 @@
 
 Rows come from ``training.data.rows`` (paper, pencil, photos, ruled lines, touching and
 overlapping digits, rows at an angle, MNIST strips), made from training-split digits only; a
-share of them have signs written in (a minus, a decimal point or comma) or dots of dirt. Each
+share of them have signs written in (a minus, a decimal point or comma), dots of dirt, or a
+mark that is no digit (labelled as nothing: the reader learns to leave it out). Each
 is decoded and mapped to ink as the service does (``row_parts.pieces_as_served``: its ink map
 and its pieces), then the row's band of ink scaled into the row reader's strip
 (``recognizer.vision.rows.strip``: ``row_band``, ``row_strip``).
@@ -46,6 +47,7 @@ STRIP_KINDS = (
 )
 SIGNED_SHARE = 0.35  # rows with signs written in
 DIRTY_SHARE = 0.2  # rows with dots of dirt that are no sign
+STRAY_SHARE = 0.15  # rows with a mark that is no digit (a letter, a "#", a scribble), read as nothing
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,11 @@ def strip_of_row(data: bytes, boxes) -> Strip | None:
     return row_strip(ink, row_band(ink, [group.box for group in groups], height), height)
 
 
-def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int]) -> tuple[list[np.ndarray], list[str]]:
-    images, labels, count, seed = job
+def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int, float]) -> tuple[list[np.ndarray], list[str]]:
+    images, labels, count, seed, strays = job
     strips, numbers = [], []
-    for row in make_rows(images, labels, count, STRIP_KINDS, seed=seed, signs=SIGNED_SHARE, dirt=DIRTY_SHARE):
+    made = make_rows(images, labels, count, STRIP_KINDS, seed=seed, signs=SIGNED_SHARE, dirt=DIRTY_SHARE, strays=strays)
+    for row in made:
         strip = strip_of_row(row.data, row.boxes)
         if strip is not None:
             strips.append(strip.pixels)
@@ -82,10 +85,13 @@ def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int]) -> tuple[list[np.nd
     return strips, numbers
 
 
-def strip_set(images: np.ndarray, labels: np.ndarray, rows: int, seed: int, workers: int = 2) -> StripSet:
-    """``rows`` rows of the given (training) digits as strips, seeded; made in ``workers`` processes."""
+def strip_set(
+    images: np.ndarray, labels: np.ndarray, rows: int, seed: int, workers: int = 2, strays: float = STRAY_SHARE
+) -> StripSet:
+    """``rows`` rows of the given (training) digits as strips, seeded, a share ``strays`` of them
+    with a stray mark; made in ``workers`` processes."""
     chunk = -(-rows // max(1, workers))
-    jobs = [(images, labels, min(chunk, rows - start), seed * 1000 + start) for start in range(0, rows, chunk)]
+    jobs = [(images, labels, min(chunk, rows - start), seed * 1000 + start, strays) for start in range(0, rows, chunk)]
     strips: list[np.ndarray] = []
     numbers: list[str] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -107,11 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("train", "val"), default="train")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--workers", type=int, default=2, help="processes making rows")
+    parser.add_argument("--strays", type=float, default=STRAY_SHARE, help="share of rows with a stray mark")
     args = parser.parse_args(argv)
     mnist = load_from_dir(args.data_dir)
     training, validation = default_split(mnist.train.images, mnist.train.labels)
     chosen = training if args.split == "train" else validation
-    made = strip_set(*chosen, args.rows, args.seed, workers=args.workers)
+    made = strip_set(*chosen, args.rows, args.seed, workers=args.workers, strays=args.strays)
     np.savez_compressed(args.output, strips=made.strips, numbers=np.asarray(made.numbers))
     print(f"{len(made.numbers)} strips -> {args.output}")
     return 0

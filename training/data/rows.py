@@ -29,9 +29,11 @@ Used by ``training.evaluation.evaluate_rows`` and the tests; the serving code ne
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -72,6 +74,10 @@ GAPS = {
     "marked": (0.15, 0.5),
 }
 STRAY_CHARACTERS = "ACEFHKLMNPRUVWXYaefhkmnprtuvwxy#&@%$?+=*<>"  # no "-", ".", ",": those are signs
+# The row reader's training marks: the digit network's non-digit characters less the sign-like
+# ones ("-", "_", "~": a minus), and its drawings less textures (no row holds a texture).
+TRAINING_STRAY_CHARACTERS = "ACEFHKLMNPRTUVWXYaefhkmnprtuvwxy#&@%$?+=*<>"
+TRAINING_STRAY_DRAWINGS = ("scribble", "zigzag", "loops", "spiral", "strokes", "hatching", "shape")
 SIGN_GAPS = {"-": (0.05, 0.35), ".": (0.03, 0.2), ",": (0.03, 0.2)}  # a sign and its next digit
 
 
@@ -216,6 +222,13 @@ def mnist_strip(images: np.ndarray) -> bytes:
     return _encode(Image.fromarray(np.hstack(list(images)), mode="L"), "PNG")
 
 
+def _scaled_to(ink: np.ndarray, height: int) -> np.ndarray:
+    factor = height / max(ink.shape)
+    size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
+    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR))
+    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+
+
 def stray_mark(height: int, rng: Rng) -> np.ndarray:
     """A mark that is no digit, as an ink crop ``height`` tall at most: a letter or symbol in a
     handwriting font of the evaluation's (``realistic.HANDWRITING_FONTS``), or, without them, a
@@ -236,10 +249,43 @@ def stray_mark(height: int, rng: Rng) -> np.ndarray:
     if ink is None:
         name = ("zigzag", "loops", "hatching", "strokes")[int(rng.integers(4))]
         ink = crop_to_ink(non_digits.drawing(name, rng, non_digits.EVALUATION_STYLE), level=0.02)
-    factor = height / max(ink.shape)
-    size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
-    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR))
-    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+    return _scaled_to(ink, height)
+
+
+@functools.cache
+def _training_mark_sources() -> tuple[list[Path], dict[str, list]]:
+    """The training fonts installed here and the pen glyphs of each stray character (read once:
+    parsing the Hershey files for every mark would cost more than drawing it)."""
+    from training.data import font_digits, stroke_fonts
+
+    pens = {c: stroke_fonts.glyphs(stroke_fonts.LATIN, c) for c in TRAINING_STRAY_CHARACTERS}
+    return font_digits.installed(font_digits.TRAINING_FONTS), pens
+
+
+def training_stray_mark(height: int, rng: Rng) -> np.ndarray:
+    """A mark that is no digit from the training sources only, as ``stray_mark`` gives: a letter
+    or symbol in a training font (``font_digits.TRAINING_FONTS``) or written with a pen (the
+    Hershey fonts, ``stroke_fonts``), or a scribble, hatching, spiral or shape in the training
+    style. For the row reader to learn to read nothing there."""
+    from PIL import ImageFont
+
+    from recognizer.vision.digit import crop_to_ink
+    from training.data import non_digits, stroke_fonts
+
+    char = TRAINING_STRAY_CHARACTERS[int(rng.integers(len(TRAINING_STRAY_CHARACTERS)))]
+    fonts, pens = _training_mark_sources()
+    ink = None
+    pick = rng.random()
+    if pick < 0.35 and fonts:
+        face = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), 64)
+        if non_digits.has_glyph(face, char, 64):
+            ink = non_digits.varied(crop_to_ink(non_digits.text_ink(char, face, 64), level=0.02), rng, 0.2, 8)
+    elif pick < 0.6 and pens.get(char):
+        ink = crop_to_ink(stroke_fonts.written(pens[char][int(rng.integers(len(pens[char])))], rng), level=0.02)
+    if ink is None:
+        name = TRAINING_STRAY_DRAWINGS[int(rng.integers(len(TRAINING_STRAY_DRAWINGS)))]
+        ink = crop_to_ink(non_digits.drawing(name, rng, non_digits.TRAINING_STYLE), level=0.02)
+    return _scaled_to(ink, height)
 
 
 def written_signs(digits: str, rng: Rng) -> str:
@@ -260,10 +306,18 @@ def _ink_box_within(ink: np.ndarray, crop_box: tuple[int, int, int, int]) -> tup
 
 
 def make_row(
-    kind: str, images: np.ndarray, labels: np.ndarray, rng: Rng, signs: bool = False, dirt: bool = False
+    kind: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    rng: Rng,
+    signs: bool = False,
+    dirt: bool = False,
+    stray: bool = False,
 ) -> Row:
     """One row of the given MNIST digits as an image file of ``kind`` (``signed`` rows, and any
-    with ``signs``, have signs written in; ``dirt``: dots of dirt added)."""
+    with ``signs``, have signs written in; ``dirt``: dots of dirt added; ``stray``: a mark that is
+    no digit from the training sources among the digits, as ``marked`` rows have one from the
+    evaluation's)."""
     number = "".join(str(int(label)) for label in labels)
     if kind == "mnist_strip":
         boxes = tuple(_ink_box(image, offset=28 * i) for i, image in enumerate(images))
@@ -274,12 +328,16 @@ def make_row(
         number = written_signs(number, rng)
     stroke = float(np.median([stroke_px(g >= 0.5) for g in digit_glyphs]))
     typical = int(np.median([g.shape[0] for g in digit_glyphs]))
-    if kind == "marked":  # the stray mark stands as "?" in the layout, and leaves the number after
+    if kind == "marked" or stray:  # the stray mark stands as "?" in the layout, and leaves the number after
         at = int(rng.integers(0, len(number) + 1))
         number = number[:at] + "?" + number[at:]
     pending = iter(digit_glyphs)
     glyphs = [
-        next(pending) if c.isdigit() else stray_mark(typical, rng) if c == "?" else sign_glyph(c, typical, stroke, rng)
+        next(pending)
+        if c.isdigit()
+        else (stray_mark if kind == "marked" else training_stray_mark)(typical, rng)
+        if c == "?"
+        else sign_glyph(c, typical, stroke, rng)
         for c in number
     ]
     low, high = GAPS[kind]
@@ -355,14 +413,24 @@ def make_rows(
     seed: int = 0,
     signs: float = 0.0,
     dirt: float = 0.0,
+    strays: float = 0.0,
 ) -> Iterator[Row]:
     """``count`` rows, kinds in turn, 2-6 digits each drawn from ``images`` (seeded); a share
-    ``signs`` of them with signs written in, ``dirt`` with dots of dirt (drawn apart, so a
-    kind's rows are the same whatever the shares)."""
+    ``signs`` of them with signs written in, ``dirt`` with dots of dirt, ``strays`` with a
+    stray mark from the training sources (drawn apart, so a kind's rows are the same whatever
+    the shares)."""
     for index in range(count):
         kind = kinds[index % len(kinds)]
         rng = row_rng(seed, kind, index)
-        extras = np.random.default_rng([seed, len(KINDS), index]).random(2)
+        extras = np.random.default_rng([seed, len(KINDS), index]).random(3)
         length = int(rng.integers(MIN_DIGITS, MAX_DIGITS + 1))
         chosen = rng.choice(len(images), size=length, replace=False)
-        yield make_row(kind, images[chosen], labels[chosen], rng, signs=extras[0] < signs, dirt=extras[1] < dirt)
+        yield make_row(
+            kind,
+            images[chosen],
+            labels[chosen],
+            rng,
+            signs=extras[0] < signs,
+            dirt=extras[1] < dirt,
+            stray=extras[2] < strays,
+        )

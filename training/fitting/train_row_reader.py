@@ -57,6 +57,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--strips", type=Path, nargs="+", help="training strips made beforehand (training.data.row_strips --output)"
     )
     parser.add_argument("--val-strips", type=Path, help="validation strips made beforehand")
+    parser.add_argument(
+        "--initial", type=Path, help="a row_reader.keras to go on training from (its weights; the schedule starts anew)"
+    )
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="where the cosine schedule starts")
     return parser.parse_args(argv)
 
 
@@ -180,9 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     val = load_strips(args.val_strips, lambda: strip_set(x_val, y_val, args.val_rows, seed=args.seed + 1))
     print(f"{len(train.numbers)} training rows, {len(val.numbers)} validation rows ({time.time() - started:.0f} s)")
 
-    model = build_row_reader()
+    model = keras.models.load_model(args.initial, compile=False) if args.initial else build_row_reader()
     steps = args.epochs * -(-len(train.numbers) // args.batch_size)
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps)), loss=ctc_loss)
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.learning_rate, steps)),
+        loss=ctc_loss,
+    )
     labels = padded_labels(train.numbers)
     rng = np.random.default_rng(args.seed)
     args.models_dir.mkdir(parents=True, exist_ok=True)
@@ -209,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows_from": "training.data.row_strips: rows of the training split's digits; validation rows of the held-out split's",
         "symbols": SYMBOLS,
         "signed_validation_exact": signed_share(lite_probs, val.numbers),
+        "started_from": str(args.initial) if args.initial else None,
         "best_epoch": best_epoch,
         "best_validation_exact": round(best_exact, 4),
         "validation_rows_read_exactly_alone": round(lite_exact, 4),
