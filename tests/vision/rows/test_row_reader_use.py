@@ -24,7 +24,7 @@ from recognizer.vision.rows.pieces import (
     row_groups,
     row_height,
 )
-from recognizer.vision.rows.segment import RowModels, find_digits, row_ink_map
+from recognizer.vision.rows.segment import RowModels, find_digits, row_ink_map, segment_ink
 from recognizer.vision.rows.strip import (
     BLANK,
     DIGIT_HEIGHT,
@@ -39,6 +39,7 @@ from recognizer.vision.rows.strip import (
     row_band,
     row_strip,
 )
+from tests.not_digits import mark_alpha
 from tests.vision.rows.test_segment import (
     MAX_PIXELS,
     NETWORKS,
@@ -262,6 +263,39 @@ def test_a_piece_the_reader_reads_nothing_in_joins_its_nearest_neighbour() -> No
     assert [g.box for g in folded] == [(40, 30, 40, 40), (120, 30, 30, 40), (300, 30, 8, 40)]
     assert folded[0].area == groups[0].area + groups[1].area
     assert [r.digits for r in read] == [sure[0].digits, sure[2].digits, []]
+
+
+def test_a_mark_as_large_as_a_digit_the_reader_reads_nothing_in_stays_apart_to_be_judged_whole() -> None:
+    ink = blocks((100, 400), [(40, 30, 30, 40), (80, 30, 30, 40), (160, 30, 30, 40)])
+    groups = sorted(components_as_groups(ink), key=lambda g: g.box[0])
+    read = [PieceReading([emission(4, 55)], False), PieceReading([], True), PieceReading([emission(7, 175)], False)]
+    folded, kept = fold_unread(groups, read, 40.0)
+    assert [g.box for g in folded] == [g.box for g in groups]  # 10 px from the 4, yet no stroke of it
+    assert [r.no_digit for r in kept] == [False, True, False]
+
+
+def test_a_mark_the_reader_reads_nothing_in_is_judged_whole_not_cut(mnist_sample) -> None:
+    """A "#" after "1 7", as wide as two digits: the reader reads the 1 and the 7 and nothing
+    over it, so it stays one piece (the digit network then judges it), not two "digits"."""
+    digits = row(mnist_sample, [1, 7], gaps=[0.5]).alpha
+    height = digits.shape[0]
+    hash_mark = mark_alpha("hash", size=int(height * 0.8))
+    wide = np.zeros((height, 2 * hash_mark.shape[1]), np.float32)
+    top = (height - hash_mark.shape[0]) // 2
+    wide[top : top + hash_mark.shape[0]] = np.repeat(hash_mark, 2, axis=1)
+    ink = np.hstack([digits, np.zeros((height, 20), np.float32), wide])
+    groups = row_groups(ink)
+    assert len(groups) == 3
+    row_tall = row_height(groups)
+    strip = row_strip(ink, row_band(ink, [g.box for g in groups], row_tall), row_tall)
+    steps = [round((MARGIN + (g.box.centre_x - strip.left) * strip.scale) / (STRIP_WIDTH / STEPS)) for g in groups]
+    symbols = [BLANK] * STEPS
+    symbols[steps[0]], symbols[steps[1]] = 1, 7
+    found = segment_ink(ink, RowModels(run_model, NETWORKS.probe, FakeReader(symbols))).groups
+    assert len(found) == 3 and found[2].box == groups[2].box
+    # Read as two digits there, the same mark is cut in two: the reader's reading decides.
+    symbols[steps[2] - 1], symbols[steps[2] + 1] = 4, 4
+    assert len(segment_ink(ink, RowModels(run_model, NETWORKS.probe, FakeReader(symbols))).groups) == 4
 
 
 def test_the_reader_is_only_sure_a_piece_holds_no_digit_when_sure_of_the_whole_row() -> None:

@@ -46,17 +46,22 @@ def digits_per_piece(reading: Sequence[Emission], groups: list[Group]) -> list[P
     return [PieceReading(digits, sure and not digits) for digits in read]
 
 
+def is_fragment(group: Group, height: float) -> bool:
+    """Small or thin enough to be a stroke that came apart from a digit (not a mark of its own)."""
+    return group.box.h < FUSION.fragment_height * height or group.box.w < FUSION.fragment_width * height
+
+
 def fold_unread(groups: list[Group], read: list[PieceReading], height: float) -> tuple[list[Group], list[PieceReading]]:
-    """Pieces the reader is sure hold no digit (a stroke of a digit that came apart) join the
-    nearest piece it reads when close enough (PIECES.fragment_reach); farther ones stay as they are."""
-    kept = [i for i, r in enumerate(read) if not r.no_digit]
-    if not kept or len(kept) == len(groups):
+    """Fragments the reader is sure hold no digit (a stroke of a digit that came apart) join the
+    nearest piece it reads when close enough (PIECES.fragment_reach). Farther ones, and marks as
+    large as a digit that it reads nothing in (a letter, a "#"), stay as they are, to be judged whole."""
+    readable = [i for i, r in enumerate(read) if not r.no_digit]
+    fragments = [i for i, r in enumerate(read) if r.no_digit and is_fragment(groups[i], height)]
+    if not readable or not fragments:
         return groups, read
-    folded = {i: groups[i] for i in kept}
-    for index, reading in enumerate(read):
-        if not reading.no_digit:
-            continue
-        gaps = {k: groups[index].box.distance(folded[k].box) for k in kept}
+    folded = {i: group for i, group in enumerate(groups) if i not in fragments}
+    for index in fragments:
+        gaps = {k: groups[index].box.distance(folded[k].box) for k in readable}
         nearest = min(gaps, key=gaps.__getitem__)
         if gaps[nearest] <= PIECES.fragment_reach * height:
             folded[nearest] = merged(folded[nearest], groups[index])

@@ -127,7 +127,8 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
     for piece, (group, reading) in enumerate(zip(groups, read, strict=True)):
         in_piece = reading.digits
         sure = bool(in_piece) and min(e.probability for e in in_piece) >= FUSION.sure
-        if not may_hold_several(group, height) or (sure and len(in_piece) == 1):
+        if reading.no_digit or not may_hold_several(group, height) or (sure and len(in_piece) == 1):
+            # A piece the reader surely reads nothing in is judged whole: a "#" is no two digits.
             settled += read_alike([group], in_piece)
         elif sure:
             # Told how many digits the piece holds, any part may be as wide as leaves room for
