@@ -3,6 +3,8 @@ uses its counts (cut a piece into exactly that many digits, or leave it whole)."
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,7 @@ from recognizer.vision.rows.fusion import (
 )
 from recognizer.vision.rows.pieces import (
     components_as_groups,
+    may_hold_several,
     row_groups,
     row_height,
 )
@@ -296,6 +299,34 @@ def test_a_mark_the_reader_reads_nothing_in_is_judged_whole_not_cut(mnist_sample
     # Read as two digits there, the same mark is cut in two: the reader's reading decides.
     symbols[steps[2] - 1], symbols[steps[2] + 1] = 4, 4
     assert len(segment_ink(ink, RowModels(run_model, NETWORKS.probe, FakeReader(symbols))).groups) == 4
+
+
+def reading_over(ink: np.ndarray, columns: dict[float, int]) -> FakeReader:
+    """A reader that reads each given digit over the given ink column of the row."""
+    groups = row_groups(ink)
+    height = row_height(groups)
+    strip = row_strip(ink, row_band(ink, [g.box for g in groups], height), height)
+    symbols = [BLANK] * STEPS
+    for column, digit in columns.items():
+        symbols[round((MARGIN + (column - strip.left) * strip.scale) / (STRIP_WIDTH / STEPS))] = digit
+    assert sum(s != BLANK for s in symbols) == len(columns)
+    return FakeReader(symbols)
+
+
+def test_a_narrow_piece_the_reader_surely_reads_as_two_digits_is_cut_where_it_read_them(mnist_sample) -> None:
+    """Two "1"s written into each other are too narrow a piece for the segmenter to cut; the
+    reader reads two digits there, so it is cut between them, and each part gets its reading."""
+    ink = touching_pair(mnist_sample, [1, 1], 0).alpha
+    (piece,) = row_groups(ink)
+    height = row_height([piece])
+    assert not may_hold_several(piece, height)
+    models = RowModels(run_model, NETWORKS.probe, None)
+    assert len(segment_ink(ink, models).groups) == 1  # the segmenter alone leaves it whole
+    reader = reading_over(ink, {piece.box.x: 1, piece.box.right: 1})  # two steps apart: read as two
+    parts = segment_ink(ink, dataclasses.replace(models, reader=reader)).groups
+    assert len(parts) == 2 and parts[0].box.x < parts[1].box.x
+    assert all(part.read_as is not None and part.read_as.argmax() == 1 for part in parts)
+    assert parts[0].area + parts[1].area == pytest.approx(piece.area, rel=0.05)
 
 
 def test_the_reader_is_only_sure_a_piece_holds_no_digit_when_sure_of_the_whole_row() -> None:

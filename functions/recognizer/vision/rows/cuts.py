@@ -9,6 +9,7 @@ overlap with no thin column between them can still be parted along a path throug
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,3 +153,21 @@ def candidate_parts(group: Group, height: float, widest: float | None = None) ->
                     keys.append((i, j))
                     parts.append(part)
     return CandidateParts(bounds, crossed, keys, parts)
+
+
+def parts_at(group: Group, columns: list[float], band: int, height: float) -> list[Group] | None:
+    """The piece cut within ``band`` columns of each of ``columns`` (the piece's own, ascending)
+    by the path that crosses the least ink there: for where the whole-row reader read its
+    digits (its alignment, not the piece's shape, says where they meet). None when a part comes
+    out empty, or narrower than CUTS.min_part of the row's ``height``."""
+    rows, width = group.box.h, group.box.w
+    paths = [np.zeros(rows, dtype=np.int64)]
+    for column in columns:
+        centre = int(np.clip(round(column), 1, width - 1))
+        path, _ = seam_near(group.mask, centre, band)
+        paths.append(np.maximum(path, paths[-1]))  # the cuts never cross
+    paths.append(np.full(rows, width, dtype=np.int64))
+    if min(float((right - left).mean()) for left, right in itertools.pairwise(paths)) < CUTS.min_part * height:
+        return None
+    parts = [part_between(group, left, right) for left, right in itertools.pairwise(paths)]
+    return None if any(part is None for part in parts) else [part for part in parts if part is not None]

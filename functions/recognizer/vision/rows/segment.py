@@ -19,6 +19,7 @@ probe and the row reader. Out: ``FoundRow``: ``FoundDigit``s and ``FoundSign``s.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from recognizer.vision.rows.choose import (
     clearly_one_digit,
     cut_options,
 )
-from recognizer.vision.rows.cuts import stroke_px
+from recognizer.vision.rows.cuts import parts_at, stroke_px
 from recognizer.vision.rows.fusion import PieceReading, digits_per_piece, fold_unread, read_alike, read_whole_row
 from recognizer.vision.rows.pieces import Group, crop_ink, may_hold_several, row_groups, row_height, typical_width
 from recognizer.vision.rows.signs import Sign, take_signs
@@ -101,6 +102,14 @@ class RowPieces:
     signs: list[Sign]
 
 
+def at_reading(group: Group, read: list[Emission], height: float) -> list[Group] | None:
+    """The piece cut midway between the digits the whole-row reader read in it (each cut within
+    a quarter of the way to either digit, so it never runs round one of them)."""
+    pairs = list(itertools.pairwise(read))
+    band = int(min(CUTS.seam_band * height, min(b.x - a.x for a, b in pairs) / 4))
+    return parts_at(group, [(a.x + b.x) / 2 - group.box.x for a, b in pairs], max(1, band), height)
+
+
 def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
     """The digits and signs of a row in an ink map, left to right (see ``RowModels`` for what
     each network adds; signs need the row reader)."""
@@ -124,27 +133,37 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
     digit_width = typical_width(groups, height)
     settled: list[Group] = []
     undecided: list[tuple[Group, list[Emission], int]] = []
+    narrow_read_as_several: list[tuple[Group, list[Emission], int]] = []
     for piece, (group, reading) in enumerate(zip(groups, read, strict=True)):
         in_piece = reading.digits
         sure = bool(in_piece) and min(e.probability for e in in_piece) >= FUSION.sure
-        if reading.no_digit or not may_hold_several(group, height) or (sure and len(in_piece) == 1):
+        if reading.no_digit or (sure and len(in_piece) == 1):
             # A piece the reader surely reads nothing in is judged whole: a "#" is no two digits.
             settled += read_alike([group], in_piece)
-        elif sure:
+        elif sure and may_hold_several(group, height):
             # Told how many digits the piece holds, any part may be as wide as leaves room for
             # the others: wide digits in a tight row are wider than CUTS.max_part of its height.
             widest = max(CUTS.max_part * height, group.box.w - (len(in_piece) - 1) * CUTS.min_part * height)
             options = cut_options(group, ink, height, digit_width, run, probe, stroke_px(group.mask), widest)
-            parts = marked_cut(choose_exactly(options, len(in_piece)) or choose_parts(options), piece)
-            settled += read_alike(parts, in_piece)
+            parts = choose_exactly(options, len(in_piece)) or at_reading(group, in_piece, height)
+            settled += read_alike(marked_cut(parts or choose_parts(options), piece), in_piece)
+        elif sure:
+            narrow_read_as_several.append((group, in_piece, piece))
+        elif not may_hold_several(group, height):
+            settled += read_alike([group], in_piece)
         else:
             undecided.append((group, in_piece, piece))
-    strokes = [stroke_px(g.mask) for g, _, _ in undecided]
-    pieces = [g for g, _, _ in undecided]
-    sure_one = clearly_one_digit(pieces, strokes, ink, height, digit_width, run, probe) if undecided else []
-    for (group, in_piece, piece), stroke, one in zip(undecided, strokes, sure_one, strict=True):
+    strokes = [stroke_px(g.mask) for g, _, _ in undecided + narrow_read_as_several]
+    pieces = [g for g, _, _ in undecided + narrow_read_as_several]
+    sure_one = clearly_one_digit(pieces, strokes, ink, height, digit_width, run, probe) if pieces else []
+    for (group, in_piece, piece), stroke, one in zip(undecided, strokes, sure_one, strict=False):
         parts = [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
         settled += read_alike(marked_cut(parts, piece), in_piece)
+    # A piece too narrow to cut by its shape that the reader surely reads as several digits
+    # ("11" written close) is cut where it read them, unless it looks like one digit whole.
+    for (group, in_piece, piece), one in zip(narrow_read_as_several, sure_one[len(undecided) :], strict=True):
+        parts = None if one else at_reading(group, in_piece, height)
+        settled += read_alike(marked_cut(parts or [group], piece), in_piece)
     return RowPieces(ink, sorted(settled, key=lambda g: g.centre_x), signs)
 
 
