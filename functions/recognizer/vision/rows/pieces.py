@@ -176,7 +176,7 @@ def keep_row(groups: list[Group]) -> list[Group]:
     if not groups:
         return groups
     height = row_height(groups)
-    centre = float(np.median([g.centre_y for g in groups if g.box.h >= 0.5 * height]))
+    centre = float(np.median([g.centre_y for g in groups if g.box.h >= PIECES.centre_line_from * height]))
     return [g for g in groups if abs(g.centre_y - centre) <= PIECES.row_band * height]
 
 
@@ -208,9 +208,11 @@ def kept_ink(shape: tuple[int, int], groups: Sequence[Group]) -> np.ndarray:
 def typical_width(groups: Sequence[Group], height: float) -> float:
     """A digit's width in this row: the median of the groups that look like one digit ("1"s,
     being narrow, and pieces wide enough to be several, left out)."""
-    single = [g.box.w for g in groups if 0.4 * height <= g.box.w <= CUTS.split_from * height]
+    narrowest = CUTS.single_from * height
+    single = [g.box.w for g in groups if narrowest <= g.box.w <= CUTS.split_from * height]
     if single:
-        return float(np.clip(np.median(single), 0.45 * height, 0.8 * height))
+        low, high = CUTS.typical_range
+        return float(np.clip(np.median(single), low * height, high * height))
     return CUTS.typical_width * height
 
 

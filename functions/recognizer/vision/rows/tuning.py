@@ -58,7 +58,8 @@ class PieceRules:
     thin_shared: float = 0.5  # ... and sharing this much of its own height with the neighbour's rows
     tall_group: float = 0.5  # the row's height is the median of the pieces at least this tall (of the tallest)
     min_near_gap: float = 2.0  # pixels: "this close" is never less than this
-    row_band: float = 0.75  # a digit's centre lies within this of the row's centre line
+    row_band: float = 0.75  # a digit's centre lies within this of the row's centre line ...
+    centre_line_from: float = 0.5  # ... drawn through the pieces at least this tall
 
 
 PIECES = PieceRules()
@@ -70,7 +71,9 @@ class CutRules:
 
     split_from: float = 0.8  # pieces wider than this, or ...
     split_aspect: float = 0.6  # ... wider than this many times their own height, may hold several
-    typical_width: float = 0.62  # a digit's width when the row shows none on its own
+    typical_width: float = 0.62  # a digit's width when the row shows none on its own; otherwise the
+    single_from: float = 0.4  # median width of the pieces at least this wide (and at most split_from) ...
+    typical_range: tuple[float, float] = (0.45, 0.8)  # ... within this range
     min_part: float = 0.05  # a part cut from a piece is at least this wide (a "1" is little more than its stroke) ...
     max_part: float = 1.15  # ... at most this wide ...
     min_part_height: float = 0.55  # ... and at least this tall
