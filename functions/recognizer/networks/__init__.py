@@ -60,7 +60,12 @@ class Networks:
 
     def for_rows(self) -> RowModels:
         """What the row segmenter needs of them."""
-        return RowModels(run=self.digit.run, probe=self.probe, reader=self.row_reader)
+        return RowModels(
+            run=self.digit.run,
+            probe=self.probe,
+            reader=self.row_reader,
+            not_digit_below=self.not_digit_below.in_row,
+        )
 
 
 def load_networks(

@@ -27,6 +27,9 @@ class Activations(Protocol):
     def probs(self) -> np.ndarray: ...  # [N, 10] softmax
 
     @property
+    def digit(self) -> np.ndarray: ...  # [N, 1] P(the input is a digit at all)
+
+    @property
     def conv1(self) -> np.ndarray: ...  # [N, 26, 26, 32]
 
     @property
@@ -189,19 +192,21 @@ def _best_reading(options: CutOptions, count: int | None) -> list[Group] | None:
     return chosen[::-1]
 
 
+def read_whole(groups: list[Group], strokes: list[float], ink: np.ndarray, run: ModelRunner) -> Activations:
+    """The digit network's answer for each piece read whole (one batch)."""
+    return run(np.stack([normalize_part(crop_ink(ink, g), s) for g, s in zip(groups, strokes, strict=True)]))
+
+
 def clearly_one_digit(
     groups: list[Group],
-    strokes: list[float],
-    ink: np.ndarray,
+    whole: Activations | None,
     height: float,
     digit_width: float,
-    run: ModelRunner,
     probe: OneDigitScorer | None,
 ) -> list[bool]:
-    """Which pieces need no cutting: read whole in one batch, they look like one digit
-    (by the probe; without it, by being no wider than 1.3 typical digits)."""
-    if probe is None:
+    """Which pieces need no cutting: read whole (``whole``, ``read_whole``'s answer), they look
+    like one digit (by the probe; without it, by being no wider than 1.3 typical digits)."""
+    if probe is None or whole is None:
         return [g.box.w <= CUTS.split_from * height or g.box.w <= 1.3 * digit_width for g in groups]
-    activations = run(np.stack([normalize_part(crop_ink(ink, g), s) for g, s in zip(groups, strokes, strict=True)]))
-    features = part_features(groups, activations, [(0.0, 0.0)] * len(groups), [True] * len(groups), height, digit_width)
+    features = part_features(groups, whole, [(0.0, 0.0)] * len(groups), [True] * len(groups), height, digit_width)
     return (probe.log_one_digit(features) >= np.log(CUTS.sure_one_digit)).tolist()

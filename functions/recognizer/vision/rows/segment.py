@@ -37,6 +37,7 @@ from recognizer.vision.rows.choose import (
     choose_parts,
     clearly_one_digit,
     cut_options,
+    read_whole,
 )
 from recognizer.vision.rows.cuts import parts_at, stroke_px
 from recognizer.vision.rows.fusion import PieceReading, digits_per_piece, fold_unread, read_alike, read_whole_row
@@ -80,11 +81,14 @@ class RowModels:
     """The networks the segmenter consults, each optional: ``run``, the digit network (needed
     to cut touching digits apart; without it they stay whole); ``probe``, the digit probe
     (without it, parts are scored by their shape); ``reader``, the whole-row reader (says how
-    many digits each piece holds; the cuts are still the segmenter's)."""
+    many digits each piece holds; the cuts are still the segmenter's). ``not_digit_below``: the
+    digit network's P(digit) under which the service refuses a digit of a row; a piece the
+    reader reads no digit in surely and the network refuses whole is left whole."""
 
     run: ModelRunner | None = None
     probe: OneDigitScorer | None = None
     reader: RowReader | None = None
+    not_digit_below: float = 0.0
 
 
 def marked_cut(parts: list[Group], piece: int) -> list[Group]:
@@ -155,9 +159,17 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
             undecided.append((group, in_piece, piece))
     strokes = [stroke_px(g.mask) for g, _, _ in undecided + narrow_read_as_several]
     pieces = [g for g, _, _ in undecided + narrow_read_as_several]
-    sure_one = clearly_one_digit(pieces, strokes, ink, height, digit_width, run, probe) if pieces else []
-    for (group, in_piece, piece), stroke, one in zip(undecided, strokes, sure_one, strict=False):
-        parts = [group] if one else choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
+    judged = read_whole(pieces, strokes, ink, run) if pieces else None
+    sure_one = clearly_one_digit(pieces, judged, height, digit_width, probe) if pieces else []
+    refused = [False] * len(pieces) if judged is None else (judged.digit[:, 0] < models.not_digit_below).tolist()
+    for (group, in_piece, piece), stroke, one, no_digit in zip(undecided, strokes, sure_one, refused, strict=False):
+        # A clump is judged whole before it is cut: one the digit network refuses whole and the
+        # reader reads no digit in surely is a mark (a "#", a letter), not digits to cut apart.
+        unread = reader is not None and all(e.probability < FUSION.sure for e in in_piece)
+        if one or (unread and no_digit):
+            parts = [group]
+        else:
+            parts = choose_parts(cut_options(group, ink, height, digit_width, run, probe, stroke))
         settled += read_alike(marked_cut(parts, piece), in_piece)
     # A piece too narrow to cut by its shape that the reader surely reads as several digits
     # ("11" written close) is cut where it read them, unless it looks like one digit whole.
