@@ -126,9 +126,11 @@ def test_a_row_is_read_left_to_right_with_boxes(offline: Recognizer, mnist_sampl
         assert digit.is_digit
 
 
-def test_a_mark_in_a_row_is_left_out_of_the_number_and_said_so(offline: Recognizer, mnist_sample) -> None:
+@pytest.mark.parametrize("mark", ["letter_k", "hash", "star", "spiral", "zigzag"])
+def test_a_mark_in_a_row_is_left_out_of_the_number_and_said_so(offline: Recognizer, mnist_sample, mark: str) -> None:
+    """Judged whole, not cut into "digits": a "#" is no "44" (issue #25)."""
     layout = row(mnist_sample, [4, 0, 7], [0.6, 0.6])
-    answer = offline.read_row(on_paper(with_mark(layout.alpha, "letter_k")))
+    answer = offline.read_row(on_paper(with_mark(layout.alpha, mark)))
     assert answer.number == "407"
     assert [digit.is_digit for digit in answer.digits] == [True, True, True, False]
     mark = answer.digits[-1]
