@@ -6,8 +6,9 @@ alone how many digits a piece of touching ink holds. The row reader sees the who
 piece holds and where they sit.
 
 Model file: ``models/row_reader.tflite``, signature ``serving_default``: input ``strip``
-float32 [N, 32, 224, 1] in [0, 1] (white ink on black), output ``probs`` [N, 56, 11]
-(softmax per column band; index 10 is CTC's blank).
+float32 [N, 32, 224, 1] in [0, 1] (white ink on black), output ``probs`` [N, 56, 14]
+(softmax per column band over ``strip.SYMBOLS``, the digits and ``-.,``; the last index is
+CTC's blank). A reader trained on digits alone has 11 outputs and is read as digits only.
 """
 
 from __future__ import annotations
