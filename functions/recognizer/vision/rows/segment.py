@@ -291,7 +291,8 @@ def find_row(image: Image.Image, models: RowModels = RowModels()) -> FoundRow:
         raise NoDigitFound("no digit found: only specks of ink")
     height = row_height(segmented.groups)
     if height < WORKING.refine_below and image.size[0] / first.ink.shape[1] > 1.5:
-        boxes = [segmented.box_of(group.box) for group in segmented.groups]
+        # The signs too: a minus before the first digit lies outside the digits' region.
+        boxes = [segmented.box_of(piece.box) for piece in [*segmented.groups, *segmented.signs]]
         region = boxes[0]
         for box in boxes[1:]:
             region = region.union(box)
