@@ -135,3 +135,23 @@ def test_a_number_is_read_with_its_minus_and_its_decimal_point(app_client, mnist
             for mark, (symbol, box) in zip(body["marks"], made.marks, strict=True):
                 assert mark["symbol"] == symbol and box_iou(mark["box"], box) > 0.2, (mark, box)
     assert exact >= 13, exact
+
+
+def test_a_small_signed_number_on_a_large_page_keeps_its_minus(app_client, mnist_sample) -> None:
+    """A number small in a large photo is re-read from the upload's own pixels; that second look
+    must take in its signs, not only its digits (a minus lies before the first digit: without
+    them in its region, 1 of these 6 kept its minus)."""
+    rows = make_rows(mnist_sample.images, mnist_sample.labels, 40, ("signed",), seed=11)
+    signed = [made for made in rows if made.number.startswith("-")][:6]
+    kept = 0
+    for made in signed:
+        row = Image.open(io.BytesIO(made.data)).convert("L")
+        tallest = max(box[3] for box in made.boxes)
+        small = np.asarray(row.resize((row.width * 36 // tallest, row.height * 36 // tallest)))
+        rows_around, columns_around = small.shape[0], small.shape[1]
+        page = np.pad(small, ((2 * rows_around, rows_around), (columns_around, 2 * columns_around)), mode="edge")
+        buffer = io.BytesIO()
+        Image.fromarray(page).save(buffer, format="PNG")
+        body = post_row(app_client, buffer.getvalue()).json()
+        kept += body["number"].startswith("-") and body["marks"][0]["symbol"] == "-"
+    assert len(signed) == 6 and kept >= 4, kept

@@ -361,3 +361,10 @@ def test_wide_digits_told_apart_by_the_reader_are_cut_into_as_many(mnist_sample)
     found = find_digits(image, RowModels(run_model, NETWORKS.probe, FakeReader([b, b, 0, b, b, b, b, b, 0, b])))
     assert len(found) == 2
     assert found[0].box[0] + found[0].box[2] <= found[1].box[0] + 0.4 * found[1].box[2]
+
+
+def test_a_part_too_faint_to_crop_reads_as_nothing_not_as_no_digit_in_the_row() -> None:
+    from recognizer.vision.rows.cuts import normalize_part
+
+    faint = np.full((30, 12), 0.01, np.float32)  # a sliver of a piece's soft edge
+    assert not normalize_part(faint, 2.0).any()

@@ -32,8 +32,12 @@ def stroke_px(mask: np.ndarray) -> float:
 def normalize_part(ink: np.ndarray, stroke: float) -> np.ndarray:
     """``normalize_digit`` for a candidate part whose stroke width (``stroke`` pixels of
     ``ink``) is known from its whole piece: measuring it again for each of dozens of parts
-    would cost most of the time a row takes."""
-    digit = crop_to_ink(np.asarray(ink, dtype=np.float32))
+    would cost most of the time a row takes. A part too faint to crop reads as nothing (a
+    blank input), never as the whole row's "no digit"."""
+    try:
+        digit = crop_to_ink(np.asarray(ink, dtype=np.float32))
+    except NoDigitFound:  # a sliver of a piece's soft edge, fainter than the crop's level
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
     box = MNIST_BOX * STROKE_SCALE
     width = stroke * box / max(digit.shape)
     digit = fit_longest_side(digit, box)
