@@ -292,7 +292,8 @@ def find_row(image: Image.Image, models: RowModels = RowModels()) -> FoundRow:
     height = row_height(segmented.groups)
     if height < WORKING.refine_below and image.size[0] / first.ink.shape[1] > 1.5:
         # The signs too: a minus before the first digit lies outside the digits' region.
-        boxes = [segmented.box_of(piece.box) for piece in [*segmented.groups, *segmented.signs]]
+        pieces = [group.box for group in segmented.groups] + [sign.box for sign in segmented.signs]
+        boxes = [segmented.box_of(box) for box in pieces]
         region = boxes[0]
         for box in boxes[1:]:
             region = region.union(box)
