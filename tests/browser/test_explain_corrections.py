@@ -105,7 +105,7 @@ def test_the_evidence_map_is_beside_the_input_with_a_legend_words_and_keys(site,
 
 def test_the_drawing_can_show_its_evidence_live(site, tmp_path):
     page = site.open("/")
-    with page.expect_response(lambda r: is_predict(r) and r.status == 200):
+    with page.expect_response(lambda r: is_predict(r) and r.status == 200, timeout=30_000):
         draw_seven(site)
     overlay = site.by_test_id("draw-evidence")
     assert overlay.is_hidden()  # only when asked for
@@ -117,7 +117,7 @@ def test_the_drawing_can_show_its_evidence_live(site, tmp_path):
     # A new stroke makes the map stale: it goes, and comes back with the next answer.
     canvas = site.by_test_id("draw-canvas")
     box = canvas.bounding_box()
-    with page.expect_response(lambda r: is_predict(r) and r.status == 200):
+    with page.expect_response(lambda r: is_predict(r) and r.status == 200, timeout=30_000):
         page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.52 * box["height"])
         page.mouse.down()
         assert overlay.is_hidden()
