@@ -246,6 +246,7 @@ class Recognizer:
         digits = []
         for digit, answer, probabilities in zip(found, answers, read, strict=True):
             looks_like_digit = answer.is_digit if digit.clump is None else clump_is_digit[digit.clump]
+            looks_like_digit = looks_like_digit and not digit.unread
             digits.append(
                 DigitInRow(
                     predicted_digit=int(probabilities.argmax()),

@@ -296,6 +296,7 @@ def test_a_mark_the_reader_reads_nothing_in_is_judged_whole_not_cut(mnist_sample
     symbols[steps[0]], symbols[steps[1]] = 1, 7
     found = segment_ink(ink, RowModels(run_model, NETWORKS.probe, FakeReader(symbols))).groups
     assert len(found) == 3 and found[2].box == groups[2].box
+    assert [g.unread for g in found] == [False, False, True]  # a mark: the service leaves it out
     # Read as two digits there, the same mark is cut in two: the reader's reading decides.
     symbols[steps[2] - 1], symbols[steps[2] + 1] = 4, 4
     assert len(segment_ink(ink, RowModels(run_model, NETWORKS.probe, FakeReader(symbols))).groups) == 4

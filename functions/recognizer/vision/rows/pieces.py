@@ -28,6 +28,7 @@ class Group:
     mask: np.ndarray  # bool [h, w]: the group's pixels inside its box
     read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
     clump: int | None = None  # the piece of ink it was cut from, when that held several digits
+    unread: bool = False  # the whole-row reader, sure of the row's digits, reads none in it: a mark
 
     @property
     def area(self) -> int:

@@ -58,6 +58,7 @@ class FoundDigit:
     box: Box  # in the uploaded image's pixels
     read_as: np.ndarray | None = None  # float64 [10]: the whole-row reader's reading of it, if any
     clump: int | None = None  # which clump of touching digits it was cut from (None: a piece alone)
+    unread: bool = False  # the whole-row reader, sure of the row's digits, reads none in it: a mark
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,11 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
     for piece, (group, reading) in enumerate(zip(groups, read, strict=True)):
         in_piece = reading.digits
         sure = bool(in_piece) and min(e.probability for e in in_piece) >= FUSION.sure
-        if reading.no_digit or (sure and len(in_piece) == 1):
-            # A piece the reader surely reads nothing in is judged whole: a "#" is no two digits.
+        if reading.no_digit:
+            # Sure of the row's digits, the reader reads none in this piece (a letter, a "#"):
+            # a mark, judged whole and left out whatever the digit network makes of it alone.
+            settled.append(dataclasses.replace(group, unread=True))
+        elif sure and len(in_piece) == 1:
             settled += read_alike([group], in_piece)
         elif sure and may_hold_several(group, height):
             # Told how many digits the piece holds, any part may be as wide as leaves room for
@@ -305,6 +309,6 @@ def find_row(image: Image.Image, models: RowModels = RowModels()) -> FoundRow:
     for group in segmented.groups:
         crop = crop_ink(segmented.ink, group)
         box = frame.to_upload(segmented.box_of(group.box), upload_size)
-        found.append(FoundDigit(crop, normalize_digit(crop), box, group.read_as, group.clump))
+        found.append(FoundDigit(crop, normalize_digit(crop), box, group.read_as, group.clump, group.unread))
     signs = [FoundSign(s.symbol, frame.to_upload(segmented.box_of(s.box), upload_size)) for s in segmented.signs]
     return FoundRow(found, signs)
