@@ -66,6 +66,7 @@ from recognizer.vision.readings import model_inputs
 from recognizer.vision.rows.fusion import with_row_reading
 from recognizer.vision.rows.segment import find_row
 from recognizer.vision.rows.signs import standing, written_number
+from recognizer.vision.rows.tuning import FUSION
 
 INPUT_FILE, CONV1_FILE, CONV2_FILE = "input.png", "conv1.png", "conv2.png"
 
@@ -246,7 +247,9 @@ class Recognizer:
         digits = []
         for digit, answer, probabilities in zip(found, answers, read, strict=True):
             looks_like_digit = answer.is_digit if digit.clump is None else clump_is_digit[digit.clump]
-            looks_like_digit = looks_like_digit and not digit.unread
+            # A piece the reader reads no digit in (sure of the row's others) is a mark unless
+            # the network, alone, is all but certain it is a digit.
+            looks_like_digit = looks_like_digit and not (digit.unread and answer.digit_probability < FUSION.mark_unless)
             digits.append(
                 DigitInRow(
                     predicted_digit=int(probabilities.argmax()),

@@ -109,7 +109,8 @@ class ReaderFusion:
     weight: float = 1.0  # the whole-row reader's reading of a digit counts this much beside the network's
     sure: float = 0.95  # the reader's count for a piece stands when it reads each digit there this surely
     fragment_height: float = 0.7  # a piece it reads nothing in is a stroke come apart when less tall than this ...
-    fragment_width: float = 0.25  # ... or narrower than this (of the row's height); a larger one is a mark
+    fragment_width: float = 0.25  # ... or narrower than this (of the row's height); a larger one is a mark,
+    mark_unless: float = 0.95  # left out unless the digit network alone is this sure it is a digit
 
 
 FUSION = ReaderFusion()
