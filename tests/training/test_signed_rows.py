@@ -83,15 +83,20 @@ def test_dirt_never_lands_on_the_baseline_between_two_digits() -> None:
         assert not alpha[70:100, 50:70].any()
 
 
+def ink_outside_digits(row: row_kinds.Row) -> int:
+    """Pixels of ink in the row's image outside every digit's box."""
+    grey = np.asarray(Image.open(io.BytesIO(row.data)).convert("L"), dtype=np.float32)
+    ink = grey < np.median(grey) - 60
+    for x, y, w, h in row.boxes:
+        ink[y : y + h, x : x + w] = False
+    return int(ink.sum())
+
+
 def test_a_marked_row_holds_one_mark_that_is_no_digit_and_its_number_is_the_digits(mnist_sample) -> None:
     made = list(row_kinds.make_rows(mnist_sample.images, mnist_sample.labels, 12, ("marked",), seed=6))
     for row in made:
         assert row.number.isdigit() and len(row.boxes) == len(row.number) and row.marks == ()
-        grey = np.asarray(Image.open(io.BytesIO(row.data)).convert("L"), dtype=np.float32)
-        ink = grey < np.median(grey) - 60
-        for x, y, w, h in row.boxes:
-            ink[y : y + h, x : x + w] = False
-        assert ink.sum() > 20  # ink outside every digit's box: the mark
+        assert ink_outside_digits(row) > 20  # the mark
 
 
 def test_rows_with_a_training_stray_mark_keep_the_digits_as_their_number(mnist_sample) -> None:
@@ -100,11 +105,7 @@ def test_rows_with_a_training_stray_mark_keep_the_digits_as_their_number(mnist_s
     strayed = list(row_kinds.make_rows(mnist_sample.images, mnist_sample.labels, 12, kinds, seed=6, strays=1.0))
     for before, after in zip(plain, strayed, strict=True):
         assert after.number == before.number and len(after.boxes) == len(before.number)
-        grey = np.asarray(Image.open(io.BytesIO(after.data)).convert("L"), dtype=np.float32)
-        ink = grey < np.median(grey) - 60
-        for x, y, w, h in after.boxes:
-            ink[y : y + h, x : x + w] = False
-        assert ink.sum() > 20  # ink outside every digit's box: the mark
+        assert ink_outside_digits(after) > 20  # the mark
 
 
 def test_training_stray_marks_come_from_the_training_sources_only(monkeypatch) -> None:
