@@ -111,6 +111,8 @@ def test_drawing_on_the_canvas_predicts_without_a_click(site):
     digit.wait_for()
     assert re.fullmatch(r"[0-9]", digit.inner_text())
     assert PERCENT.match(site.by_test_id("confidence").inner_text())
+    # The answer is shown before its thumbnail is made and the history entry saved.
+    wait_for_history(site, 1)
     assert len(history_ids(site)) == 1
 
     # A second stroke re-reads the same drawing: still one history entry, the old one deleted.
