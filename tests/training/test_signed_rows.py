@@ -119,3 +119,38 @@ def test_training_stray_marks_come_from_the_training_sources_only(monkeypatch) -
     marks = [row_kinds.training_stray_mark(50, rng) for _ in range(30)]
     assert all(0 < max(m.shape) <= 50 and m.max() > 0.5 for m in marks)
     assert not set(row_kinds.TRAINING_STRAY_CHARACTERS) & set("-_~.,0123456789")
+
+
+def test_some_training_letters_are_written_in_a_hand_style(monkeypatch) -> None:
+    styled: list[np.ndarray] = []
+    real = row_kinds._in_a_hand_style
+
+    def watched(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        styled.append(out := real(ink, rng))
+        return out
+
+    monkeypatch.setattr(row_kinds, "_in_a_hand_style", watched)
+    rng = np.random.default_rng(4)
+    marks = [row_kinds.training_stray_mark(50, rng) for _ in range(40)]
+    assert 3 <= len(styled) < len(marks)  # about a quarter: half the letters, none of the drawings
+    assert all(mark.max() > 0.5 for mark in styled)
+
+
+def test_strips_are_made_of_the_kinds_asked_for(mnist_sample, monkeypatch) -> None:
+    from training.data import row_strips
+
+    asked: list[str] = []
+    real = row_kinds.make_row
+
+    def watched(kind: str, *args, **kwargs):
+        asked.append(kind)
+        return real(kind, *args, **kwargs)
+
+    monkeypatch.setattr(row_strips, "make_rows", row_kinds.make_rows)
+    monkeypatch.setattr(row_kinds, "make_row", watched)
+    made = row_strips.strip_set(
+        mnist_sample.images, mnist_sample.labels, 6, seed=1, workers=1, kinds=("overlapping", "touching")
+    )
+    assert asked == ["overlapping", "touching"] * 3
+    assert made.strips.shape[1:] == (32, 224) and len(made.numbers) == made.strips.shape[0] >= 5
+    assert all(number.replace("-", "").replace(".", "").replace(",", "").isdigit() for number in made.numbers)

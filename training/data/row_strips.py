@@ -73,10 +73,12 @@ def strip_of_row(data: bytes, boxes) -> Strip | None:
     return row_strip(ink, row_band(ink, [group.box for group in groups], height), height)
 
 
-def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int, float]) -> tuple[list[np.ndarray], list[str]]:
-    images, labels, count, seed, strays = job
+def _strips_of(
+    job: tuple[np.ndarray, np.ndarray, int, int, float, tuple[str, ...]],
+) -> tuple[list[np.ndarray], list[str]]:
+    images, labels, count, seed, strays, kinds = job
     strips, numbers = [], []
-    made = make_rows(images, labels, count, STRIP_KINDS, seed=seed, signs=SIGNED_SHARE, dirt=DIRTY_SHARE, strays=strays)
+    made = make_rows(images, labels, count, kinds, seed=seed, signs=SIGNED_SHARE, dirt=DIRTY_SHARE, strays=strays)
     for row in made:
         strip = strip_of_row(row.data, row.boxes)
         if strip is not None:
@@ -86,18 +88,32 @@ def _strips_of(job: tuple[np.ndarray, np.ndarray, int, int, float]) -> tuple[lis
 
 
 def strip_set(
-    images: np.ndarray, labels: np.ndarray, rows: int, seed: int, workers: int = 2, strays: float = STRAY_SHARE
+    images: np.ndarray,
+    labels: np.ndarray,
+    rows: int,
+    seed: int,
+    workers: int = 2,
+    strays: float = STRAY_SHARE,
+    kinds: tuple[str, ...] = STRIP_KINDS,
 ) -> StripSet:
-    """``rows`` rows of the given (training) digits as strips, seeded, a share ``strays`` of them
-    with a stray mark; made in ``workers`` processes."""
+    """``rows`` rows of the given (training) digits as strips, seeded, of ``kinds`` in turn
+    (a kind named twice comes twice as often), a share ``strays`` of them with a stray mark;
+    made in ``workers`` processes."""
     chunk = -(-rows // max(1, workers))
-    jobs = [(images, labels, min(chunk, rows - start), seed * 1000 + start, strays) for start in range(0, rows, chunk)]
+    jobs = [
+        (images, labels, min(chunk, rows - start), seed * 1000 + start, strays, kinds)
+        for start in range(0, rows, chunk)
+    ]
     strips: list[np.ndarray] = []
     numbers: list[str] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for part_strips, part_numbers in pool.map(_strips_of, jobs):
-            strips += part_strips
-            numbers += part_numbers
+    if len(jobs) == 1:  # one worker: made here, no process to start
+        parts = [_strips_of(jobs[0])]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_strips_of, jobs))
+    for part_strips, part_numbers in parts:
+        strips += part_strips
+        numbers += part_numbers
     pixels = np.stack(strips) if strips else np.zeros((0, STRIP_HEIGHT, STRIP_WIDTH), np.float32)
     return StripSet(pixels.astype(np.float32), numbers)
 
@@ -114,11 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--workers", type=int, default=2, help="processes making rows")
     parser.add_argument("--strays", type=float, default=STRAY_SHARE, help="share of rows with a stray mark")
+    parser.add_argument(
+        "--kinds", nargs="+", default=list(STRIP_KINDS), help="row kinds, in turn (name one twice for twice as many)"
+    )
     args = parser.parse_args(argv)
     mnist = load_from_dir(args.data_dir)
     training, validation = default_split(mnist.train.images, mnist.train.labels)
     chosen = training if args.split == "train" else validation
-    made = strip_set(*chosen, args.rows, args.seed, workers=args.workers, strays=args.strays)
+    made = strip_set(*chosen, args.rows, args.seed, workers=args.workers, strays=args.strays, kinds=tuple(args.kinds))
     np.savez_compressed(args.output, strips=made.strips, numbers=np.asarray(made.numbers))
     print(f"{len(made.numbers)} strips -> {args.output}")
     return 0

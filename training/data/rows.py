@@ -77,6 +77,7 @@ STRAY_CHARACTERS = "ACEFHKLMNPRUVWXYaefhkmnprtuvwxy#&@%$?+=*<>"  # no "-", ".", 
 # The row reader's training marks: the digit network's non-digit characters less the sign-like
 # ones ("-", "_", "~": a minus), and its drawings less textures (no row holds a texture).
 TRAINING_STRAY_CHARACTERS = "ACEFHKLMNPRTUVWXYaefhkmnprtuvwxy#&@%$?+=*<>"
+STYLED_STRAY_SHARE = 0.5  # letters and symbols given a hand style before they go in a row
 TRAINING_STRAY_DRAWINGS = ("scribble", "zigzag", "loops", "spiral", "strokes", "hatching", "shape")
 SIGN_GAPS = {"-": (0.05, 0.35), ".": (0.03, 0.2), ",": (0.03, 0.2)}  # a sign and its next digit
 
@@ -265,8 +266,9 @@ def _training_mark_sources() -> tuple[list[Path], dict[str, list]]:
 def training_stray_mark(height: int, rng: Rng) -> np.ndarray:
     """A mark that is no digit from the training sources only, as ``stray_mark`` gives: a letter
     or symbol in a training font (``font_digits.TRAINING_FONTS``) or written with a pen (the
-    Hershey fonts, ``stroke_fonts``), or a scribble, hatching, spiral or shape in the training
-    style. For the row reader to learn to read nothing there."""
+    Hershey fonts, ``stroke_fonts``), half of those in a training hand style, or a scribble,
+    hatching, spiral or shape in the training style. For the row reader to learn to read nothing
+    there."""
     from PIL import ImageFont
 
     from recognizer.vision.digit import crop_to_ink
@@ -285,7 +287,25 @@ def training_stray_mark(height: int, rng: Rng) -> np.ndarray:
     if ink is None:
         name = TRAINING_STRAY_DRAWINGS[int(rng.integers(len(TRAINING_STRAY_DRAWINGS)))]
         ink = crop_to_ink(non_digits.drawing(name, rng, non_digits.TRAINING_STYLE), level=0.02)
+    elif rng.random() < STYLED_STRAY_SHARE:
+        ink = _in_a_hand_style(ink, rng)
     return _scaled_to(ink, height)
+
+
+def _in_a_hand_style(ink: np.ndarray, rng: Rng) -> np.ndarray:
+    """A letter's ink in one of the training digits' hand styles (``styled_digits.STYLES``:
+    slanted, broad nib, low resolution): unseen hands write letters that way too."""
+    from recognizer.errors import NoDigitFound
+    from recognizer.vision.digit import crop_to_ink
+    from training.data.realistic import ink_glyph
+    from training.data.styled_digits import STYLES
+
+    style = list(STYLES.values())[int(rng.integers(len(STYLES)))]
+    styled = style(ink_glyph(ink), rng)
+    try:
+        return crop_to_ink(styled, level=0.02)
+    except NoDigitFound:  # a style that left no ink (a thin mark in a few pixels): keep it as it was
+        return ink
 
 
 def written_signs(digits: str, rng: Rng) -> str:
