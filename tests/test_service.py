@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from recognizer.errors import NoDigitFound, StorageError, UploadTooLarge
+from recognizer.networks.scene import SceneRule
 from recognizer.schemas import BatchFailure, BatchPrediction, percent, percent_text
 from recognizer.service import Recognizer
 from tests.not_digits import MARKS, mark_alpha, mark_png
@@ -83,6 +84,28 @@ def test_without_the_scene_files_nothing_is_refused_as_a_photograph(offline: Rec
     except NoDigitFound:
         return
     assert answer.refused_because != "photograph"
+
+
+def test_a_likely_photograph_is_refused_when_its_digit_is_read_unsurely(offline: Recognizer, digit_png) -> None:
+    judge = offline.networks.scene
+    assert judge is not None
+    upload = digit_png(7)
+    plain = offline.predict_digit(upload)
+    sureness = max(plain.probabilities) * plain.digit_probability
+
+    def under(rule: SceneRule) -> Recognizer:
+        networks = dataclasses.replace(offline.networks, scene=dataclasses.replace(judge, rule=rule))
+        return dataclasses.replace(offline, networks=networks)
+
+    # P(photograph) of a clean digit is above 1e-9 and below 1 - 1e-9: "likely", never certain.
+    surely_read = under(SceneRule(1 - 1e-9, 1e-9, sureness - 1e-6)).predict_digit(upload)
+    assert surely_read.is_digit and surely_read.refused_because is None
+    unsurely_read = under(SceneRule(1 - 1e-9, 1e-9, sureness + 1e-6)).predict_digit(upload)
+    assert unsurely_read.is_digit is False and unsurely_read.refused_because == "photograph"
+    assert unsurely_read.predicted_digit == 7
+    assert unsurely_read.warnings[0].startswith("this looks like a photograph, not handwriting (closest digit: 7")
+    [in_a_batch] = under(SceneRule(1 - 1e-9, 1e-9, sureness + 1e-6)).predict_digits([upload], sent_to_s3=False)
+    assert not isinstance(in_a_batch, Exception) and in_a_batch.refused_because == "photograph"
 
 
 def with_mark(alpha: np.ndarray, mark: str, gap: int = 40) -> np.ndarray:

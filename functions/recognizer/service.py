@@ -40,6 +40,7 @@ from recognizer.feature_maps import (
 )
 from recognizer.networks import Networks, load_networks
 from recognizer.networks.digit_cnn import Activations, surest
+from recognizer.networks.scene import Scene
 from recognizer.schemas import (
     BatchFailure,
     BatchPrediction,
@@ -153,13 +154,13 @@ class Recognizer:
         ``explain`` adds the evidence map of the answer (one more forward pass, of the input
         with pieces of its ink hidden)."""
         image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
-        photograph = self.networks.is_photograph(image)
-        readings = readings_of(image, photograph)
+        scene = self.networks.scene_of(image)
+        readings = readings_of(image, scene.photograph)
         activations = self.networks.digit.run(np.stack(readings))
         best = surest(activations.probs, activations.digit)
         chosen = activations.row(best)
         evidence = self._evidence([readings[best]], chosen, explain)[0]
-        return self._answer(readings[best], chosen, store=store, evidence=evidence, photograph=photograph)
+        return self._answer(readings[best], chosen, store=store, evidence=evidence, scene=scene)
 
     def predict_inputs(
         self, model_inputs: Sequence[np.ndarray], *, store: bool = True, in_row: bool = False
@@ -180,13 +181,13 @@ class Recognizer:
         answers each with ``store=False``, with one forward pass for all of them; a file that
         cannot be read is its ClientError in its place."""
         readings: list[list[np.ndarray] | ClientError] = []
-        photographs: list[bool] = []
+        scenes: list[Scene] = []
         for data in uploads:
             try:
                 image = decode_for_recognition(self._checked_upload(data, sent_to_s3), self.settings)
-                photograph = self.networks.is_photograph(image)
-                readings.append(readings_of(image, photograph))
-                photographs.append(photograph)  # one per upload read, in order
+                scene = self.networks.scene_of(image)
+                readings.append(readings_of(image, scene.photograph))
+                scenes.append(scene)  # one per upload read, in order
             except ClientError as exc:
                 readings.append(exc)
         flat = [reading for item in readings if not isinstance(item, ClientError) for reading in item]
@@ -195,15 +196,15 @@ class Recognizer:
         activations = self.networks.digit.run(np.stack(flat))
         answers: list[PredictionResponse | ClientError] = []
         start = 0
-        answered = iter(photographs)
+        answered = iter(scenes)
         for item in readings:
             if isinstance(item, ClientError):
                 answers.append(item)
                 continue
             part = slice(start, start + len(item))
             best = surest(activations.probs[part], activations.digit[part])
-            photograph = next(answered)
-            answers.append(self._answer(item[best], activations.row(start + best), store=False, photograph=photograph))
+            scene = next(answered)
+            answers.append(self._answer(item[best], activations.row(start + best), store=False, scene=scene))
             start += len(item)
         return answers
 
@@ -351,18 +352,20 @@ class Recognizer:
         store: bool,
         in_row: bool = False,
         evidence: Evidence | None = None,
-        photograph: bool = False,
+        scene: Scene | None = None,
     ) -> PredictionResponse:
         """The answer for one input, its images stored (storage failure -> a warning).
-        ``photograph``: the scene judgement refused the whole upload; the closest digit is
-        still given."""
+        ``scene``: what the scene judgement said of the whole upload; one it refuses as a
+        photograph, read this surely, still gets its closest digit."""
         probabilities = normalised_probabilities(activations.probs[0])
         digit = int(np.argmax(probabilities))
         digit_probability = float(np.clip(activations.digit[0, 0], 0.0, 1.0))
         thresholds = self.networks.not_digit_below
         looks_like_digit = digit_probability >= (thresholds.in_row if in_row else thresholds.alone)
+        sureness = float(probabilities[digit]) * digit_probability
+        photograph = scene is not None and scene.refuses(sureness)
         is_digit = looks_like_digit and not photograph
-        confidence = percent(float(probabilities[digit]) * digit_probability)
+        confidence = percent(sureness)
         prediction_id = new_prediction_id()
         renderers: dict[str, Callable[[], bytes]] = {
             INPUT_FILE: partial(input_png, model_input),

@@ -15,7 +15,7 @@ from PIL import Image
 from recognizer.decoding import decode_for_recognition
 from recognizer.networks import Networks
 from recognizer.networks.contract import SCENE_FILE, SCENE_TFLITE
-from recognizer.networks.scene import load_scene_judge
+from recognizer.networks.scene import Scene, SceneRule, load_scene_judge
 from recognizer.settings import REPO_MODELS, Settings
 from recognizer.vision.scene import THUMBNAIL_SIDE, thumbnail
 from tests.conftest import MnistSample
@@ -66,6 +66,44 @@ def test_a_threshold_outside_zero_to_one_is_refused(tmp_path: Path) -> None:
     (tmp_path / SCENE_FILE).write_text(json.dumps({"photograph_above": 1.5}))
     with pytest.raises(ValueError, match="photograph_above"):
         load_scene_judge(REPO_MODELS / SCENE_TFLITE, tmp_path / SCENE_FILE)
+
+
+def test_a_rule_file_with_the_threshold_alone_refuses_nothing_for_being_read_unsurely(tmp_path: Path) -> None:
+    (tmp_path / SCENE_FILE).write_text(json.dumps({"photograph_above": 0.9}))
+    judge = load_scene_judge(REPO_MODELS / SCENE_TFLITE, tmp_path / SCENE_FILE)
+    assert judge is not None and judge.rule == SceneRule(0.9, 0.9, 0.0)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        {"photograph_above": 0.9, "photograph_likely_above": 0.95, "unless_read_surely": 0.5},
+        {"photograph_above": 0.9, "photograph_likely_above": 0.0, "unless_read_surely": 0.5},
+        {"photograph_above": 0.9, "photograph_likely_above": 0.5, "unless_read_surely": 1.5},
+    ],
+)
+def test_a_rule_out_of_order_or_range_is_refused(tmp_path: Path, saved: dict) -> None:
+    (tmp_path / SCENE_FILE).write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="photograph_likely_above"):
+        load_scene_judge(REPO_MODELS / SCENE_TFLITE, tmp_path / SCENE_FILE)
+
+
+@pytest.mark.parametrize(
+    ("probability", "confidence", "refused"),
+    [
+        (0.99, 0.0, True),  # certain: refused whatever it reads as
+        (0.99, 1.0, True),
+        (0.9, 0.5, True),  # likely, and read unsurely
+        (0.9, 0.8, False),  # likely, and read surely: a note photographed on a table
+        (0.7, 0.1, False),  # not likely enough
+    ],
+)
+def test_the_rule_joins_the_judgement_and_how_surely_a_digit_is_read(
+    probability: float, confidence: float, refused: bool
+) -> None:
+    scene = Scene(probability, SceneRule(photograph_above=0.98, likely_above=0.8, unless_read_surely=0.8))
+    assert scene.refuses(confidence) is refused
+    assert scene.photograph is (probability > 0.98)
 
 
 def test_the_shipped_threshold_says_how_it_was_chosen() -> None:

@@ -410,6 +410,17 @@ def scene_set(sources: WritingSources, part: str, count: int, seed: int) -> Scen
     return SceneSet(np.stack(thumbs), np.asarray(labels, np.int64), tuple(kinds))
 
 
+def writing_uploads(sources: WritingSources, part: str, count: int, seed: int) -> Iterator[tuple[str, bytes]]:
+    """``count`` pictures of writing as upload files (kind, data), the kinds in turn, notes
+    photographed on ``part``'s pictures: for choosing how the service refuses photographs
+    (``training.calibration.scene_rule``)."""
+    rng = np.random.default_rng(seed)
+    makers = [(kind, make) for kind, label, make in _makers(sources, part, rng) if label == WRITING]
+    for index in range(count):
+        kind, make = makers[index % len(makers)]
+        yield kind, make()
+
+
 def photograph_uploads(part: str, count: int, seed: int) -> Iterator[tuple[str, bytes]]:
     """``count`` photographs as upload files (kind, data), the kinds in turn: for evaluating the
     whole service on them (``training.evaluation.evaluate_non_digits``)."""

@@ -122,6 +122,25 @@ def refused_by(recognizer: Recognizer) -> Callable[[bytes], tuple[bool, str]]:
     return answer
 
 
+def digits_as_photographs(recognizer: Recognizer, data_dir: Path, per_kind: int) -> dict:
+    """MNIST test digits as uploads of every kind (``realistic.mnist_samples``, seed 0, as
+    ``evaluate_preprocessing`` makes them) through the service: the share of each kind refused
+    as a photograph (the cost of refusing photographs, in real digits)."""
+    from training.data.mnist import load_from_dir
+
+    test = load_from_dir(data_dir).test
+    shares: dict[str, float] = {}
+    for kind in realistic.KINDS:
+        refused = []
+        for sample in realistic.mnist_samples(kind, test.images, test.labels, per_kind, seed=0):
+            try:
+                refused.append(recognizer.predict_digit(sample.data, store=False).refused_because == "photograph")
+            except ClientError as exc:
+                refused.append("photograph" in exc.message)
+        shares[kind] = round(float(np.mean(refused)), 4)
+    return {"per_kind": per_kind, "refused_as_photographs": shares}
+
+
 def photographs(recognizer: Recognizer, count: int) -> dict:
     """Held-out photographs (``training.data.scenes``: packages, objects, graphics, screenshots the
     scene judgement never trained on) through the service: refused, and refused as photographs."""
@@ -158,6 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO_MODELS)
     parser.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--photographs", type=int, default=400, help="held-out photographs (0: none)")
+    parser.add_argument(
+        "--digits-per-kind",
+        type=int,
+        default=0,
+        help="MNIST test digits of each upload kind: how many refused as photographs",
+    )
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
 
@@ -202,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.photographs:
         summary["photographs"] = photographs(recognizer, args.photographs)
         print(f"{'photos':<10} {summary['photographs']['n']:>5} {summary['photographs']['refused']:>8.1%}")
+    if args.digits_per_kind:
+        summary["digits"] = digits_as_photographs(recognizer, args.data_dir, args.digits_per_kind)
+        worst = max(summary["digits"]["refused_as_photographs"].values())
+        print(f"{'digits':<10} {args.digits_per_kind:>5} per kind, at most {worst:.1%} of a kind as photographs")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {args.output}")

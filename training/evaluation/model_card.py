@@ -75,6 +75,14 @@ def non_digit_table(report: dict[str, Any]) -> list[str]:
             f"| held-out photographs (apart: {photographs['n']}) | {_pct(photographs['refused'], 1)} "
             f"({_pct(photographs['refused_as_photographs'], 1)} as photographs) |"
         )
+    digits = report.get("digits")
+    if digits:
+        shares = digits["refused_as_photographs"]
+        worst = max(shares, key=shares.get)
+        lines.append(
+            f"| MNIST test digits refused as photographs ({digits['per_kind']} of each of {len(shares)} upload kinds) "
+            f"| at most {_pct(shares[worst], 1)} ({worst}) |"
+        )
     return lines
 
 
@@ -154,6 +162,17 @@ def figures(models_dir: Path) -> str:
             *scene_table(scene),
             "",
         ]
+        joint = scene.get("scene_rule")
+        if joint:
+            figures = joint["validation"]
+            lines += [
+                f"With the digit network (`scene.json` `scene_rule`, `training.calibration.scene_rule`): {joint['rule']}. "
+                f"Validation photographs refused {_pct(figures['photographs_refused'], 1)} (by the threshold and the "
+                f"digit network without the rule: {_pct(figures['photographs_refused_by_the_threshold_alone'], 1)}); "
+                f"validation writing the service accepted, refused by it: {_pct(figures['writing_refused'], 2)} "
+                f"of {figures['writing_accepted_today']}.",
+                "",
+            ]
     rows = rows_table(_load(models_dir, "rows_eval.json"), _load(models_dir, "rows_eval_hands.json"))
     if len(rows) > 2:
         lines += ["`rows_eval.json`, `rows_eval_hands.json` (MNIST test digits):", "", *rows, ""]

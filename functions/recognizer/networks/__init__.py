@@ -27,7 +27,7 @@ from recognizer.networks.digit_cnn import (
 )
 from recognizer.networks.probe import DigitProbe, load_probe
 from recognizer.networks.row_reader import LiteRTRowReader, load_row_reader
-from recognizer.networks.scene import SceneJudge, load_scene_judge
+from recognizer.networks.scene import NO_SCENE, Scene, SceneJudge, load_scene_judge
 from recognizer.vision.rows.segment import RowModels
 from recognizer.vision.rows.strip import STRIP_HEIGHT, STRIP_WIDTH
 from recognizer.vision.scene import THUMBNAIL_SIDE
@@ -53,10 +53,15 @@ class Networks:
         if self.scene is not None:
             self.scene.photograph_probability(np.zeros((1, THUMBNAIL_SIDE, THUMBNAIL_SIDE, 3), np.float32))
 
+    def scene_of(self, image: Image.Image) -> Scene:
+        """What the scene judgement says of this decoded upload (without its model file: no
+        photograph, ever)."""
+        return NO_SCENE if self.scene is None else self.scene.scene(image)
+
     def is_photograph(self, image: Image.Image) -> bool:
-        """Does the scene judgement refuse this decoded upload as a photograph? (Never
-        without its model file.)"""
-        return self.scene is not None and self.scene.is_photograph(image)
+        """Does the scene judgement refuse this decoded upload as a photograph whatever it
+        reads as? (Never without its model file.)"""
+        return self.scene_of(image).photograph
 
     def for_rows(self) -> RowModels:
         """What the row segmenter needs of them."""

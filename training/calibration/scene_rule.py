@@ -1,0 +1,194 @@
+"""Choose when an upload the scene judgement thinks likely, not certain, a photograph is refused.
+
+    python -m training.calibration.scene_rule --data-dir ../shared/data/mnist [--models-dir models]
+
+The scene judgement's own threshold (``photograph_above``, ``training.fitting.train_scene``)
+must pass nearly every picture of writing, a note photographed on a table included, so it lets
+through a quarter of the photographs it scores a little lower; the digit network then reads
+many of those as a digit (a landscape's bright bar as a "1"), though mostly unsurely. So an
+upload above ``photograph_likely_above`` is refused as a photograph too when its digit is read
+with less than ``unless_read_surely`` confidence (``recognizer.networks.scene.SceneRule``).
+
+Both are chosen here, through the whole service, on validation uploads only:
+
+- writing: every upload kind of ``training.data.realistic`` from the MNIST validation split and
+  the validation fonts (seed of its own), and the scene set's writing (digits, blank pages,
+  notes photographed in the world) from the same sources;
+- photographs: the scene set's photographs, objects, graphics, screenshots and textures from
+  the training packages' pictures (other crops than training's: a seed of its own).
+
+The held-out packages are never looked at here (``evaluate_non_digits --photographs`` reports
+them). Of the pairs in ``LIKELY`` x ``SURELY``, the one that refuses the most validation
+photographs while refusing at most ``MAX_WRITING_REFUSED`` of the writing uploads the service
+accepts today, and none of any single kind beyond ``MAX_KIND_REFUSED``; ties go to the higher
+``photograph_likely_above``, then the lower ``unless_read_surely`` (the less it refuses).
+Writes both into ``scene.json`` with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from recognizer.errors import ClientError
+from recognizer.networks import load_networks
+from recognizer.networks.contract import SCENE_FILE
+from recognizer.networks.scene import SceneJudge, SceneRule
+from recognizer.service import Recognizer
+from recognizer.settings import REPO_MODELS, Settings
+from training.data import realistic, scenes
+from training.data.font_digits import VALIDATION_FONTS, installed
+from training.data.mnist import load_mnist
+from training.data.splits import default_split
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = 4_242  # not train_scene's (11-13), calibrate's or the evaluation's
+LIKELY = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+SURELY = (0.5, 0.7, 0.8, 0.9, 0.95)  # never more: a digit read 95% surely is answered
+MAX_WRITING_REFUSED = 0.001
+MAX_KIND_REFUSED = 0.005
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One validation upload as the service sees it."""
+
+    kind: str
+    photograph: bool  # what it is
+    probability: float  # the scene judgement's P(photograph)
+    accepted: bool  # answered as a digit with no photograph rule beyond the threshold
+    confidence: float  # the answer's confidence in [0, 1] (0: no digit found)
+
+
+def writing_uploads(data_dir: str | None, per_kind: int, scene_count: int) -> Iterator[tuple[str, bytes]]:
+    mnist = load_mnist(data_dir)
+    _, (images, labels) = default_split(mnist.train.images, mnist.train.labels)
+    fonts = installed(VALIDATION_FONTS)
+    for kind in realistic.KINDS:
+        for sample in realistic.mnist_samples(kind, images, labels, per_kind, seed=SEED):
+            yield kind, sample.data
+        for sample in realistic.font_samples(kind, per_kind // 4, fonts, seed=SEED) if fonts else ():
+            yield kind, sample.data
+    sources = scenes.WritingSources(images, labels, fonts)
+    for kind, data in scenes.writing_uploads(sources, "training", scene_count, seed=SEED):
+        yield f"scene:{kind}", data
+
+
+def judged(recognizer: Recognizer, kind: str, photograph: bool, data: bytes) -> Judged:
+    """``data`` through the service (the scene judgement's threshold alone applied)."""
+    from recognizer.decoding import decode_for_recognition
+
+    image = decode_for_recognition(data, recognizer.settings)
+    probability = recognizer.networks.scene_of(image).probability
+    try:
+        answer = recognizer.predict_digit(data, store=False)
+    except ClientError:
+        return Judged(kind, photograph, probability, False, 0.0)
+    return Judged(kind, photograph, probability, answer.is_digit, answer.confidence / 100.0)
+
+
+def refused_by(rule: SceneRule, upload: Judged) -> bool:
+    """Refused (as a photograph or otherwise) under ``rule``."""
+    if not upload.accepted:
+        return True
+    likely = upload.probability > rule.likely_above
+    return likely and upload.confidence < rule.unless_read_surely
+
+
+def choose(uploads: list[Judged], photograph_above: float) -> tuple[SceneRule, dict]:
+    writing = [u for u in uploads if not u.photograph and u.accepted]
+    by_kind: dict[str, list[Judged]] = defaultdict(list)
+    for upload in writing:
+        by_kind[upload.kind].append(upload)
+    photographs = [u for u in uploads if u.photograph]
+    best: tuple[tuple[float, float, float], SceneRule] | None = None
+    for likely in LIKELY:
+        for surely in SURELY:
+            rule = SceneRule(photograph_above, min(likely, photograph_above), surely)
+            refused_writing = float(np.mean([refused_by(rule, u) for u in writing]))
+            worst_kind = max(float(np.mean([refused_by(rule, u) for u in kind])) for kind in by_kind.values())
+            refused_photographs = float(np.mean([refused_by(rule, u) for u in photographs]))
+            print(
+                f"likely above {likely}, unless read {surely:.0%} surely: writing {refused_writing:.2%} "
+                f"(worst kind {worst_kind:.2%}), photographs {refused_photographs:.2%}"
+            )
+            if refused_writing > MAX_WRITING_REFUSED or worst_kind > MAX_KIND_REFUSED:
+                continue
+            score = (refused_photographs, likely, -surely)
+            if best is None or score > best[0]:
+                best = (score, rule)
+    alone = SceneRule.alone(photograph_above)
+    rule = alone if best is None else best[1]
+    figures = {
+        "writing_accepted_today": len(writing),
+        "writing_refused": round(float(np.mean([refused_by(rule, u) for u in writing])), 4),
+        "photographs": len(photographs),
+        "photographs_refused": round(float(np.mean([refused_by(rule, u) for u in photographs])), 4),
+        "photographs_refused_by_the_threshold_alone": round(
+            float(np.mean([refused_by(alone, u) for u in photographs])), 4
+        ),
+    }
+    return rule, figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--models-dir", type=Path, default=REPO_MODELS)
+    parser.add_argument("--per-kind", type=int, default=120, help="validation digit uploads of each upload kind")
+    parser.add_argument("--scenes", type=int, default=1600, help="scene-set uploads of each side")
+    parser.add_argument(
+        "--work-dir", type=Path, default=REPO / "build" / "scene-rule", help="the judged uploads are kept here"
+    )
+    args = parser.parse_args(argv)
+
+    rule_file = args.models_dir / SCENE_FILE
+    saved = json.loads(rule_file.read_text())
+    photograph_above = float(saved["photograph_above"])
+    networks = load_networks(args.models_dir, row_reader=False)
+    if networks.scene is None:
+        raise SystemExit(f"no scene judgement in {args.models_dir}")
+    # The threshold alone while the uploads are judged: the rule being chosen must not judge them.
+    alone = SceneJudge(networks.scene.model_path, SceneRule.alone(photograph_above))
+    recognizer = Recognizer(Settings(), replace(networks, scene=alone), store=None)
+    cache = args.work_dir / f"judged-{args.per_kind}-{args.scenes}.json"
+    if cache.is_file():  # judged before with the same numbers (and, the caller's to know, the same models)
+        uploads = [Judged(**each) for each in json.loads(cache.read_text())]
+    else:
+        writing = writing_uploads(args.data_dir, args.per_kind, args.scenes)
+        uploads = [judged(recognizer, kind, False, data) for kind, data in writing]
+        print(f"{len(uploads)} writing uploads judged", flush=True)
+        photographs = scenes.photograph_uploads("training", args.scenes, seed=SEED)
+        uploads += [judged(recognizer, kind, True, data) for kind, data in photographs]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps([asdict(each) for each in uploads]))
+    rule, figures = choose(uploads, photograph_above)
+    saved.update(
+        photograph_likely_above=rule.likely_above,
+        unless_read_surely=rule.unless_read_surely,
+        scene_rule={
+            "command": "python -m training.calibration.scene_rule "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            "chosen_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rule": f"refused as a photograph above P {rule.likely_above} when read with under "
+            f"{rule.unless_read_surely:.0%} confidence, above {photograph_above:.4f} whatever it reads as",
+            "how": f"the most validation photographs refused with at most {MAX_WRITING_REFUSED:.1%} of the validation "
+            f"writing the service accepts refused (and {MAX_KIND_REFUSED:.1%} of any kind)",
+            "validation": figures,
+        },
+    )
+    rule_file.write_text(json.dumps(saved, indent=2) + "\n")
+    print(json.dumps(saved["scene_rule"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
