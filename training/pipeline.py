@@ -18,6 +18,8 @@ before the next):
    (``training.calibration.calibrate``) -> digits.json, calibration.json
 5. ``probe``: the digit probe for this digits.tflite (``training.fitting.fit_digit_probe``), then
    the threshold for parts of rows -> digit_probe.json, digits.json
+   ``scene_rule``: when a likely photograph read unsurely is refused, through the service with
+   this digit network (``training.calibration.scene_rule``) -> scene.json
 6. ``metrics``: the official test set, once (``training.evaluation.evaluate --write``) ->
    metrics.json, confusion_matrix.png
 7. ``evaluate``: every evaluation kind, the non-digit set and the rows -> preprocessing_eval.json,
@@ -61,6 +63,7 @@ class Sizes:
     eval_rows: int
     scene: tuple[str, ...]
     row_reader: tuple[str, ...]
+    scene_rule: tuple[str, ...]
 
 
 FULL = Sizes(
@@ -76,6 +79,7 @@ FULL = Sizes(
     eval_rows=1000,
     scene=(),
     row_reader=(),
+    scene_rule=("--per-kind=100", "--scenes=1400"),
 )
 SMOKE = Sizes(
     served_per_kind=4,
@@ -102,6 +106,7 @@ SMOKE = Sizes(
     eval_rows=10,
     scene=("--count=48", "--validation=24", "--held-out=24", "--epochs=1", "--verbose=0"),
     row_reader=("--rows=24", "--val-rows=6", "--epochs=1"),
+    scene_rule=("--per-kind=2", "--scenes=16"),
 )
 
 
@@ -173,6 +178,16 @@ def probe(ctx: Context) -> None:
     )
 
 
+def scene_rule(ctx: Context) -> None:
+    ctx.run(
+        "training.calibration.scene_rule",
+        f"--data-dir={ctx.data_dir}",
+        f"--models-dir={ctx.models_dir}",
+        f"--work-dir={ctx.work_dir / 'scene-rule'}",
+        *ctx.sizes.scene_rule,
+    )
+
+
 def metrics(ctx: Context) -> None:
     ctx.run(
         "training.evaluation.evaluate",
@@ -196,6 +211,8 @@ def evaluate(ctx: Context) -> None:
         "training.evaluation.evaluate_non_digits",
         f"--per-family={s.eval_per_family}",
         f"--photographs={s.eval_per_family}",
+        f"--digits-per-kind={s.eval_per_family // 3}",
+        f"--data-dir={ctx.data_dir}",
         f"--model-dir={models}",
         f"--output={models / 'non_digit_eval.json'}",
     )
@@ -250,6 +267,7 @@ STEPS: dict[str, Callable[[Context], None]] = {
     "export": export,
     "calibrate": calibrate,
     "probe": probe,
+    "scene_rule": scene_rule,
     "metrics": metrics,
     "evaluate": evaluate,
     "card": card,

@@ -28,6 +28,7 @@ Writes both into ``scene.json`` with the figures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -40,7 +41,7 @@ import numpy as np
 
 from recognizer.errors import ClientError
 from recognizer.networks import load_networks
-from recognizer.networks.contract import SCENE_FILE
+from recognizer.networks.contract import DIGIT_TFLITE, SCENE_FILE, SCENE_TFLITE, THRESHOLD_FILE
 from recognizer.networks.scene import SceneJudge, SceneRule
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
@@ -51,7 +52,7 @@ from training.data.splits import default_split
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 4_242  # not train_scene's (11-13), calibrate's or the evaluation's
-LIKELY = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+LIKELY = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 SURELY = (0.5, 0.7, 0.8, 0.9, 0.95)  # never more: a digit read 95% surely is answered
 MAX_WRITING_REFUSED = 0.001
 MAX_KIND_REFUSED = 0.005
@@ -139,6 +140,14 @@ def choose(uploads: list[Judged], photograph_above: float) -> tuple[SceneRule, d
     return rule, figures
 
 
+def models_key(models_dir: Path) -> str:
+    """What the judged uploads depend on: the digit network, its thresholds, the scene judgement."""
+    digest = hashlib.sha256()
+    for name in (DIGIT_TFLITE, THRESHOLD_FILE, SCENE_TFLITE):
+        digest.update((models_dir / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None)
@@ -159,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     # The threshold alone while the uploads are judged: the rule being chosen must not judge them.
     alone = SceneJudge(networks.scene.model_path, SceneRule.alone(photograph_above))
     recognizer = Recognizer(Settings(), replace(networks, scene=alone), store=None)
-    cache = args.work_dir / f"judged-{args.per_kind}-{args.scenes}.json"
-    if cache.is_file():  # judged before with the same numbers (and, the caller's to know, the same models)
+    cache = args.work_dir / f"judged-{args.per_kind}-{args.scenes}-{models_key(args.models_dir)}.json"
+    if cache.is_file():  # judged before, with the same numbers and the same networks
         uploads = [Judged(**each) for each in json.loads(cache.read_text())]
     else:
         writing = writing_uploads(args.data_dir, args.per_kind, args.scenes)

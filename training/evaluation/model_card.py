@@ -81,7 +81,7 @@ def non_digit_table(report: dict[str, Any]) -> list[str]:
         worst = max(shares, key=shares.get)
         lines.append(
             f"| MNIST test digits refused as photographs ({digits['per_kind']} of each of {len(shares)} upload kinds) "
-            f"| at most {_pct(shares[worst], 1)} ({worst}) |"
+            + (f"| at most {_pct(shares[worst], 1)} ({worst}) |" if shares[worst] else "| none |")
         )
     return lines
 

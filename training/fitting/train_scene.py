@@ -135,14 +135,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def rethreshold(args: argparse.Namespace, val: scenes.SceneSet, held_out: scenes.SceneSet) -> int:
     """The threshold chosen again, by today's rule, for the model already in ``--models-dir``
     (its scores from the LiteRT file itself), and its figures with it."""
-    from recognizer.networks.scene import SceneJudge
+    from recognizer.networks.scene import SceneJudge, SceneRule
 
-    judge = SceneJudge(args.models_dir / SCENE_TFLITE, photograph_above=0.5)
+    judge = SceneJudge(args.models_dir / SCENE_TFLITE, SceneRule.alone(0.5))
     val_scores = judge.photograph_probability(val.thumbnails / 255.0)
     held_scores = judge.photograph_probability(held_out.thumbnails / 255.0)
     threshold = threshold_for(val_scores[val.labels == scenes.WRITING])
     path = args.models_dir / SCENE_FILE
     report = json.loads(path.read_text())
+    # The joint rule was chosen beside the old threshold: choose it again (training.calibration.scene_rule).
+    for key in ("photograph_likely_above", "unless_read_surely", "scene_rule"):
+        report.pop(key, None)
     report.update(
         photograph_above=threshold,
         threshold_rule=THRESHOLD_RULE,
