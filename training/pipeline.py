@@ -230,6 +230,7 @@ def evaluate(ctx: Context) -> None:
         "overlapping",
         "angled",
         "signed",
+        "marked",
         f"--output={models / 'rows_eval_hands.json'}",
     )
 

@@ -42,6 +42,7 @@ from recognizer.vision.rows.strip import (
     row_band,
     row_strip,
 )
+from recognizer.vision.rows.tuning import FUSION
 from tests.not_digits import mark_alpha
 from tests.vision.rows.test_segment import (
     MAX_PIXELS,
@@ -245,7 +246,8 @@ def test_a_digit_read_by_both_gets_both_readings_combined() -> None:
     reader[[3, 5]] = 0.1, 0.82
     both = with_row_reading(network.tolist(), reader)
     assert both.argmax() == 5 and both.sum() == pytest.approx(1.0)
-    assert both[3] == pytest.approx(0.06 / (0.06 + 0.328))
+    w = FUSION.weight  # the reader's reading counts this much: its probabilities to this power
+    assert both[3] == pytest.approx(0.6 * 0.1**w / (0.6 * 0.1**w + 0.4 * 0.82**w))
 
 
 def emission(digit: int, x: float, probability: float = 0.99) -> Emission:
