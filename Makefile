@@ -47,7 +47,7 @@ run: run-venv
 	PORT=$(PORT) $(RUN_PY) -m infra.local_stack
 
 test: lint
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
+	$(PY) -m pytest -n 2 --dist loadscope --durations=15
 
 # Configured in pyproject.toml ([tool.ruff], [tool.mypy]).
 lint: venv

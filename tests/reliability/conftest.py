@@ -2,7 +2,10 @@
 of its own (its server's pid is needed for memory figures).
 
 Every test that talks to the stack is in the xdist group ``reliability-stack``, so under
-``pytest -n 2 --dist loadgroup`` one worker starts one stack for all of them.
+``pytest -n 2 --dist loadgroup`` one worker starts one stack for all of them. (With pytest 9,
+pytest-xdist 3.8's loadgroup no longer groups: it renames items by a field pytest no longer
+reads. ``make test`` uses ``--dist loadscope``: a module's tests on one worker, so a module's
+fixtures are made once.)
 """
 
 from __future__ import annotations

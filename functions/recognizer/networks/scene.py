@@ -23,7 +23,7 @@ from PIL import Image
 from recognizer.networks.contract import SCENE_INPUT, SCENE_OUTPUT, SIGNATURE_KEY
 from recognizer.vision.scene import THUMBNAIL_SIDE, thumbnail
 
-__all__ = ["Scene", "SceneJudge", "SceneRule", "load_scene_judge"]
+__all__ = ["NO_SCENE", "Scene", "SceneJudge", "SceneRule", "load_scene_judge"]
 
 
 @dataclass(frozen=True)
