@@ -229,7 +229,9 @@ def test_the_reader_decides_how_many_digits_touching_ink_holds(mnist_sample) -> 
     assert digits_found(pair, FakeReader([b, b, 0, b, b, 8, b, b, 2, b])) == 3  # three: cut in three
     # A reader that reads nothing there, or is unsure, leaves the choice to the segmenter.
     assert digits_found(pair, FakeReader([b] * 5)) == 2
-    assert digits_found(pair, FakeReader([b, b, 0, b], peak=0.6)) == 2
+    assert digits_found(pair, FakeReader([b, b, 0, b], peak=FUSION.count_sure - 0.1)) == 2
+    # Fairly sure is sure enough for a piece as tall as the row's digits.
+    assert digits_found(pair, FakeReader([b, b, 0, b], peak=FUSION.count_sure + 0.1)) == 1
 
 
 def test_a_narrow_piece_is_never_cut_whatever_the_reader_says(mnist_sample) -> None:

@@ -141,7 +141,8 @@ def segment_ink(ink: np.ndarray, models: RowModels = RowModels()) -> RowPieces:
     narrow_read_as_several: list[tuple[Group, list[Emission], int]] = []
     for piece, (group, reading) in enumerate(zip(groups, read, strict=True)):
         in_piece = reading.digits
-        sure = bool(in_piece) and min(e.probability for e in in_piece) >= FUSION.sure
+        least = min((e.probability for e in in_piece), default=0.0)
+        sure = least >= FUSION.sure or (least >= FUSION.count_sure and group.box.h <= FUSION.as_tall * height)
         if reading.no_digit:
             # Sure of the row's digits, the reader reads none in this piece (a letter, a "#"):
             # a mark, judged whole and left out whatever the digit network makes of it alone.
