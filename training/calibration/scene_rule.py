@@ -42,7 +42,7 @@ import numpy as np
 from recognizer.errors import ClientError
 from recognizer.networks import load_networks
 from recognizer.networks.contract import DIGIT_TFLITE, SCENE_FILE, SCENE_TFLITE, THRESHOLD_FILE
-from recognizer.networks.scene import SceneJudge, SceneRule
+from recognizer.networks.scene import Scene, SceneJudge, SceneRule
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
 from training.data import realistic, scenes
@@ -97,11 +97,8 @@ def judged(recognizer: Recognizer, kind: str, photograph: bool, data: bytes) -> 
 
 
 def refused_by(rule: SceneRule, upload: Judged) -> bool:
-    """Refused (as a photograph or otherwise) under ``rule``."""
-    if not upload.accepted:
-        return True
-    likely = upload.probability > rule.likely_above
-    return likely and upload.confidence < rule.unless_read_surely
+    """Refused (as a photograph or otherwise) under ``rule``, as the service decides it."""
+    return not upload.accepted or Scene(upload.probability, rule).refuses(upload.confidence)
 
 
 def choose(uploads: list[Judged], photograph_above: float) -> tuple[SceneRule, dict]:
