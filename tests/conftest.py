@@ -24,6 +24,7 @@ from PIL import Image
 
 from recognizer.api import create_app
 from recognizer.api.deps import get_recognizer
+from recognizer.links import link_signer
 from recognizer.networks import Networks, load_networks
 from recognizer.service import Recognizer
 from recognizer.settings import REPO_MODELS, Settings
@@ -210,7 +211,13 @@ def serve_with(app, recognizer: Recognizer) -> Iterator[Callable[..., Recognizer
 @pytest.fixture
 def unreachable_store(moto_s3: S3Handle) -> MapStore:
     """A store whose bucket does not exist (every call fails as S3 would)."""
-    return dataclasses.replace(moto_s3.store, bucket="bucket-that-does-not-exist")
+    return in_bucket(moto_s3.store, "bucket-that-does-not-exist")
+
+
+def in_bucket(store: MapStore, bucket: str) -> MapStore:
+    """``store``'s client and pool working on another bucket (its links signed for that one)."""
+    assert store.links is not None
+    return dataclasses.replace(store, bucket=bucket, links=link_signer(store.client, store.links.credentials, bucket))
 
 
 @pytest.fixture(scope="session")

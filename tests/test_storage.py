@@ -20,6 +20,7 @@ from recognizer.storage import (
     s3_client,
     validate_prediction_id,
 )
+from tests.conftest import in_bucket
 
 PNG_FILES = {"input.png": b"\x89PNG input", "conv1.png": b"\x89PNG one", "conv2.png": b"\x89PNG two"}
 
@@ -128,7 +129,7 @@ def test_delete_refuses_foreign_ids_before_touching_s3(moto_s3) -> None:
 
 
 def test_a_missing_bucket_is_a_storage_error_naming_why(moto_s3) -> None:
-    store = dataclasses.replace(moto_s3.store, bucket="no-such-bucket-here")
+    store = in_bucket(moto_s3.store, "no-such-bucket-here")
     with pytest.raises(StorageError, match="NoSuchBucket"):
         store.put_files(new_prediction_id(), renderers())
 

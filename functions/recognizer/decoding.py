@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageChops
 
 from recognizer.errors import (
     ClientError,
@@ -262,7 +262,6 @@ _UPRIGHT = {
 # Whole-image float maths on a 25-megapixel upload takes gigabytes (a 1 kB WebP or a 20 kB GIF
 # can declare that many pixels): conversions run over strips of about this many pixels.
 _STRIP_PIXELS = 1 << 18
-_INVERT = [255 - level for level in range(256)]
 
 
 def _upright(image: Image.Image, exif_source: Image.Image) -> Image.Image:
@@ -339,7 +338,8 @@ def _scaled_to_8bit(image: Image.Image, declared_max: float | None) -> Image.Ima
 def _clearness(strip: Image.Image) -> Image.Image:
     """How transparent each pixel is, as L (255: fully transparent)."""
     if strip.mode in ("RGBA", "LA"):
-        return strip.getchannel("A").point(_INVERT)
+        # ImageChops, not point() with a table: point() rounds its 256 entries in Python on every call.
+        return ImageChops.invert(strip.getchannel("A"))
     key = strip.info["transparency"]
     if strip.mode == "P":
         if isinstance(key, int):  # one palette entry is transparent (GIF, PNG)

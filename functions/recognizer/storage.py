@@ -24,13 +24,15 @@ from recognizer.errors import (
     UploadNotFound,
     UploadTooLarge,
 )
+from recognizer.links import LinkSigner, link_signer
 from recognizer.settings import Settings
 
 if TYPE_CHECKING:  # type-checking only (mypy-boto3-s3, a dev requirement); not installed at runtime
+    from botocore.credentials import Credentials as BotocoreCredentials
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 else:
-    S3Client = ObjectIdentifierTypeDef = Any
+    S3Client = ObjectIdentifierTypeDef = BotocoreCredentials = Any
 
 PREFIX = "predictions"
 UPLOADS = "uploads"  # files sent straight to S3 (POST /api/uploads), read once, then deleted
@@ -95,6 +97,13 @@ class Credentials:
 
 def s3_client(settings: Settings, credentials: Credentials | None = None) -> S3Client:
     """A boto3 S3 client configured from ``settings``."""
+    return _client_and_credentials(settings, credentials)[0]
+
+
+def _client_and_credentials(
+    settings: Settings, credentials: Credentials | None
+) -> tuple[S3Client, BotocoreCredentials | None]:
+    """``s3_client``, and the credentials it signs with (None: boto3's chain found none)."""
     import boto3
     from botocore.config import Config
     from botocore.handlers import add_expect_header
@@ -124,11 +133,12 @@ def s3_client(settings: Settings, credentials: Credentials | None = None) -> S3C
         if credentials is not None
         else {}
     )
-    client = boto3.session.Session(**keys).client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+    session = boto3.session.Session(**keys)
+    client = session.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
     # botocore asks S3 to confirm every PUT before sending the body ("Expect: 100-continue"),
     # one more round trip per upload; worth it for large files, not for PNGs of a few kB.
     client.meta.events.unregister("before-call.s3", add_expect_header)
-    return client
+    return client, session.get_credentials()
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,12 @@ class MapStore:
     bucket: str
     url_expiry_seconds: int
     executor: ThreadPoolExecutor
+    links: LinkSigner | None  # None: no credentials to sign links with
     cleanup_wait_seconds: float = 3.0  # how long a failed prediction waits for its cleanup
+
+    def __post_init__(self) -> None:
+        if self.links is not None and self.links.bucket != self.bucket:
+            raise ValueError(f"links signed for bucket {self.links.bucket!r} in a store of {self.bucket!r}")
 
     def put_files(self, prediction_id: str, files: Mapping[str, Callable[[], bytes]]) -> dict[str, str]:
         """Render and upload each named PNG concurrently; presigned GET URLs by name.
@@ -187,11 +202,11 @@ class MapStore:
         self.executor.shutdown(wait=False)
 
     def presigned_url(self, prediction_id: str, name: str) -> str:
-        return self.client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": object_key(prediction_id, name)},
-            ExpiresIn=self.url_expiry_seconds,
-        )
+        if self.links is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+        return self.links.url(object_key(prediction_id, name), self.url_expiry_seconds)
 
     def presign_upload(self, content_type: str, max_bytes: int, expiry_seconds: int) -> UploadForm:
         """A presigned POST for one new file under ``uploads/``: its content type fixed, its
@@ -348,10 +363,12 @@ def describe_storage_failure(exc: BaseException) -> str:
 
 def open_store(settings: Settings, credentials: Credentials | None = None) -> MapStore:
     """The maps bucket of ``settings``, with a client and an upload pool of its own."""
+    client, signing_with = _client_and_credentials(settings, credentials)
     return MapStore(
-        client=s3_client(settings, credentials),
+        client=client,
         bucket=settings.maps_bucket,
         url_expiry_seconds=settings.presigned_url_expiry,
         executor=ThreadPoolExecutor(_UPLOAD_WORKERS, thread_name_prefix="maps"),
+        links=link_signer(client, signing_with, settings.maps_bucket),
         cleanup_wait_seconds=settings.storage_timeout_seconds,
     )

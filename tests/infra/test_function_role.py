@@ -22,6 +22,7 @@ from recognizer.networks import Networks
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, MapStore, new_prediction_id, open_store
+from tests.conftest import in_bucket
 from tests.infra.cfn_values import Stack
 from tests.infra.lambda_image import template
 
@@ -213,9 +214,7 @@ def test_the_role_reaches_no_other_bucket(as_the_function: MapStore) -> None:
 
 def test_iam_is_really_enforced_a_store_without_the_policy_fails(as_the_function: MapStore) -> None:
     """The control: the same calls for another bucket's objects fail as a StorageError."""
-    import dataclasses
-
-    elsewhere = dataclasses.replace(as_the_function, bucket=OTHER_BUCKET)
+    elsewhere = in_bucket(as_the_function, OTHER_BUCKET)
     with pytest.raises(StorageError):
         elsewhere.put_files(new_prediction_id(), {"input.png": lambda: b"x"})
 
@@ -261,9 +260,7 @@ def test_an_upload_never_sent_used_or_expired_is_not_found_not_a_storage_failure
 def test_an_upload_the_role_may_not_read_is_still_a_storage_failure(as_the_function: MapStore) -> None:
     """403 is "missing" only where the listing says so: in a bucket the role may not list, a
     403 stays what it is (503 storage_unavailable), never a client's 404."""
-    import dataclasses
-
-    elsewhere = dataclasses.replace(as_the_function, bucket=OTHER_BUCKET)
+    elsewhere = in_bucket(as_the_function, OTHER_BUCKET)
     with pytest.raises(StorageError):
         elsewhere.read_upload(new_prediction_id(), max_bytes=1000)
 
