@@ -18,8 +18,9 @@ before the next):
    (``training.calibration.calibrate``) -> digits.json, calibration.json
 5. ``probe``: the digit probe for this digits.tflite (``training.fitting.fit_digit_probe``), then
    the threshold for parts of rows -> digit_probe.json, digits.json
-   ``scene_rule``: when a likely photograph read unsurely is refused, through the service with
-   this digit network (``training.calibration.scene_rule``) -> scene.json
+   ``scene_rule``: when the scene judgement refuses an upload as a photograph (whatever it reads
+   as, or when read unsurely), through the service with this digit network
+   (``training.calibration.scene_rule``) -> scene.json
 6. ``metrics``: the official test set, once (``training.evaluation.evaluate --write``) ->
    metrics.json, confusion_matrix.png
 7. ``evaluate``: every evaluation kind, the non-digit set and the rows -> preprocessing_eval.json,
@@ -77,9 +78,9 @@ FULL = Sizes(
     eval_per_kind=500,
     eval_per_family=300,
     eval_rows=1000,
-    scene=(),
+    scene=("--count=30000", "--epochs=14", "--held-out=1600"),
     row_reader=(),
-    scene_rule=("--per-kind=100", "--scenes=1400"),
+    scene_rule=("--per-kind=300", "--scenes=1400"),
 )
 SMOKE = Sizes(
     served_per_kind=4,

@@ -155,9 +155,11 @@ def figures(models_dir: Path) -> str:
         lines += ["`non_digit_eval.json`:", "", *non_digit_table(non_digits), ""]
     scene = _load(models_dir, "scene.json")
     if scene is not None:
+        # train_scene's figures are at its own threshold; scene_rule may choose another (below).
+        own = float(scene.get("photograph_above_by_the_scene_set", scene["photograph_above"]))
         lines += [
-            f"The scene judgement alone (`scene.json`: refused above P(photograph) {scene['photograph_above']:.4f}; "
-            "writing kinds should read 0%, photograph kinds 100%):",
+            f"The scene judgement alone on its own sets (`scene.json`, at `train_scene`'s threshold: refused above "
+            f"P(photograph) {own:.4f}; writing kinds should read 0%, photograph kinds 100%):",
             "",
             *scene_table(scene),
             "",
@@ -169,8 +171,9 @@ def figures(models_dir: Path) -> str:
                 f"With the digit network (`scene.json` `scene_rule`, `training.calibration.scene_rule`): {joint['rule']}. "
                 f"Validation photographs refused {_pct(figures['photographs_refused'], 1)} (by the threshold and the "
                 f"digit network without the rule: {_pct(figures['photographs_refused_by_the_threshold_alone'], 1)}); "
-                f"validation writing the service accepted, refused by it: {_pct(figures['writing_refused'], 2)} "
-                f"of {figures['writing_accepted_today']}.",
+                f"validation writing the digit network accepted, refused by it: {_pct(figures['writing_refused'], 2)} "
+                f"of {figures['writing_accepted_by_the_digit_network']} (worst kind "
+                f"{_pct(figures['worst_kind_refused'], 2)}).",
                 "",
             ]
     rows = rows_table(_load(models_dir, "rows_eval.json"), _load(models_dir, "rows_eval_hands.json"))

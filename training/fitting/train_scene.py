@@ -143,8 +143,8 @@ def rethreshold(args: argparse.Namespace, val: scenes.SceneSet, held_out: scenes
     threshold = threshold_for(val_scores[val.labels == scenes.WRITING])
     path = args.models_dir / SCENE_FILE
     report = json.loads(path.read_text())
-    # The joint rule was chosen beside the old threshold: choose it again (training.calibration.scene_rule).
-    for key in ("photograph_likely_above", "unless_read_surely", "scene_rule"):
+    # The rule was chosen from the old threshold: choose it again (training.calibration.scene_rule).
+    for key in ("photograph_above_by_the_scene_set", "photograph_likely_above", "unless_read_surely", "scene_rule"):
         report.pop(key, None)
     report.update(
         photograph_above=threshold,
