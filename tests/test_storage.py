@@ -150,7 +150,6 @@ def test_client_timeouts_retries_and_region_come_from_settings(aws_env, settings
     assert (config.connect_timeout, config.read_timeout) == (2, 2)
     assert config.retries["total_max_attempts"] == 3
     assert config.region_name == "eu-west-3"
-    assert config.parameter_validation is False  # our own parameters, not checked again per call
 
 
 def test_uploads_skip_the_100_continue_round_trip(moto_s3) -> None:

@@ -119,10 +119,6 @@ def _client_and_credentials(
         # CPU on every request for PNGs we can simply render again.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        # Every call's parameters are the service's own (its bucket, keys built from ids it made
-        # and validated or listed from the bucket, bytes it wrote): checking them against S3's
-        # model again costs ~0.25 ms of CPU a call.
-        parameter_validation=False,
         # A local endpoint (moto) has no per-bucket DNS names. On AWS, sign for the bucket's
         # regional host (the site's CSP img-src names exactly it; "auto" would pick the global
         # s3.amazonaws.com host, which redirects for new buckets outside us-east-1).
