@@ -5,9 +5,10 @@ landscape, a cup, a colour wheel, a screenshot, a texture) rather than a picture
 Model file: ``models/scene.tflite``, signature ``serving_default``: input ``thumbnail`` float32
 [N, 64, 64, 3] in [0, 1], output ``photograph`` [N, 1] (a probability). ``models/scene.json``
 holds the rule (``SceneRule``): the threshold above which the service refuses any upload as a
-photograph, chosen on validation uploads of writing (``training.fitting.train_scene``), and a
-lower one above which it refuses one whose digit the digit network does not read surely
-(``training.calibration.scene_rule``), and how both were chosen.
+photograph, and a lower one above which it refuses one whose digit the digit network does not
+read surely, both chosen through the service on validation uploads
+(``training.calibration.scene_rule``; ``training.fitting.train_scene``'s own threshold is one
+candidate), and how.
 """
 
 from __future__ import annotations
