@@ -9,7 +9,7 @@ import pytest
 
 from recognizer.links import link_signer
 from recognizer.storage import object_key, open_store
-from tests.conftest import FAKE_CREDENTIALS
+from tests.conftest import FAKE_CREDENTIALS, without_aws_credentials
 
 AT = datetime.datetime(2026, 12, 7, 23, 59, 30)
 
@@ -54,11 +54,7 @@ def test_without_credentials_there_is_no_signer_and_a_link_fails_as_the_clients_
 ) -> None:
     from botocore.exceptions import NoCredentialsError
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_aws_credentials(monkeypatch)
     store = open_store(settings)
     assert store.links is None
     with pytest.raises(NoCredentialsError):

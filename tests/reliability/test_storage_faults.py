@@ -29,7 +29,7 @@ from recognizer.networks import Networks
 from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, open_store
-from tests.conftest import FAKE_CREDENTIALS, http_api_event, multipart_body
+from tests.conftest import FAKE_CREDENTIALS, http_api_event, multipart_body, without_aws_credentials
 from tests.reliability.faults import (
     PutRefuser,
     SilentServer,
@@ -201,19 +201,7 @@ def second_put_denied(bench: Bench) -> Iterator[None]:
 
 @contextmanager
 def no_credentials(bench: Bench) -> Iterator[None]:
-    # An environment where boto3's chain finds nothing, as a function without a role would.
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    ):
-        bench.monkeypatch.delenv(name, raising=False)
-    bench.monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    bench.monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    bench.monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_aws_credentials(bench.monkeypatch)
     bench.use(credentials=None)
     yield
 

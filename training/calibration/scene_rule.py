@@ -104,6 +104,10 @@ def refused_by(rule: SceneRule, upload: Judged) -> bool:
     return not upload.accepted or Scene(upload.probability, rule).refuses(upload.confidence)
 
 
+def share_refused(rule: SceneRule, uploads: list[Judged]) -> float:
+    return float(np.mean([refused_by(rule, u) for u in uploads]))
+
+
 def choose(uploads: list[Judged], candidates: tuple[float, ...] = ABOVE) -> tuple[SceneRule, dict]:
     """The rule of ``candidates`` x ``LIKELY`` x ``SURELY`` refusing the most photographs within
     the writing's limits (the strictest threshold alone when none is within them), and its figures."""
@@ -112,14 +116,18 @@ def choose(uploads: list[Judged], candidates: tuple[float, ...] = ABOVE) -> tupl
     for upload in writing:
         by_kind[upload.kind].append(upload)
     photographs = [u for u in uploads if u.photograph]
+
+    def shares(rule: SceneRule) -> tuple[float, float, float]:
+        """Refused under ``rule``: of the writing, of its worst kind, of the photographs."""
+        worst = max(share_refused(rule, kind) for kind in by_kind.values())
+        return share_refused(rule, writing), worst, share_refused(rule, photographs)
+
     best: tuple[tuple[float, float, float, float], SceneRule] | None = None
     for above in sorted(set(candidates)):
         for likely in sorted({min(likely, above) for likely in LIKELY}):
             for surely in SURELY:
                 rule = SceneRule(above, likely, surely)
-                refused_writing = float(np.mean([refused_by(rule, u) for u in writing]))
-                worst_kind = max(float(np.mean([refused_by(rule, u) for u in kind])) for kind in by_kind.values())
-                refused_photographs = float(np.mean([refused_by(rule, u) for u in photographs]))
+                refused_writing, worst_kind, refused_photographs = shares(rule)
                 print(
                     f"above {above}, likely above {likely}, unless read {surely:.0%} surely: writing "
                     f"{refused_writing:.2%} (worst kind {worst_kind:.2%}), photographs {refused_photographs:.2%}"
@@ -132,17 +140,15 @@ def choose(uploads: list[Judged], candidates: tuple[float, ...] = ABOVE) -> tupl
     rule = SceneRule.alone(max(candidates)) if best is None else best[1]
     if rule.likely_above >= rule.photograph_above:  # nothing refused for being read unsurely
         rule = SceneRule.alone(rule.photograph_above)
-    alone = SceneRule.alone(rule.photograph_above)
+    refused_writing, worst_kind, refused_photographs = shares(rule)
     figures = {
         "writing_accepted_by_the_digit_network": len(writing),
-        "writing_refused": round(float(np.mean([refused_by(rule, u) for u in writing])), 4),
-        "worst_kind_refused": round(
-            max(float(np.mean([refused_by(rule, u) for u in kind])) for kind in by_kind.values()), 4
-        ),
+        "writing_refused": round(refused_writing, 4),
+        "worst_kind_refused": round(worst_kind, 4),
         "photographs": len(photographs),
-        "photographs_refused": round(float(np.mean([refused_by(rule, u) for u in photographs])), 4),
+        "photographs_refused": round(refused_photographs, 4),
         "photographs_refused_by_the_threshold_alone": round(
-            float(np.mean([refused_by(alone, u) for u in photographs])), 4
+            share_refused(SceneRule.alone(rule.photograph_above), photographs), 4
         ),
     }
     return rule, figures
