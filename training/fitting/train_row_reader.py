@@ -42,6 +42,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 MODELS_DIR = REPO / "models"
 MAX_LABEL = 10  # longest number a training row holds is 6 digits and 2 signs; room to spare
+CHECKPOINT = "checkpoint.keras"  # the model with its optimizer, after the last finished epoch
+PROGRESS = "checkpoint.json"  # which epoch that was, of how many, and the history so far
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,12 +63,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--initial", type=Path, help="a row_reader.keras to go on training from (its weights; the schedule starts anew)"
     )
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="where the cosine schedule starts")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the checkpoint in --models-dir (the model and its optimizer after its last finished epoch)",
+    )
+    parser.add_argument(
+        "--stop-after", type=int, help="stop after this epoch (a long schedule run in parts: go on with --resume)"
+    )
     return parser.parse_args(argv)
 
 
 def build_row_reader():
-    """Convolutions over the strip (height pooled away, width by 4), two 1-D convolutions along
-    the row, and a softmax per step over the symbols and CTC's blank (the last index)."""
+    """Convolutions over the strip (height pooled away, width by 4), three 1-D convolutions along
+    the row (the last dilated: each step sees about two digits either side), and a softmax per
+    step over the symbols and CTC's blank (the last index). 0.92M parameters: the 0.33M reader
+    before it stopped improving on overlapping rows (validation exact 88-89% whatever it was
+    fine-tuned on)."""
     import keras
     from keras import layers
 
@@ -76,19 +89,20 @@ def build_row_reader():
         return layers.ReLU(name=f"{name}_relu")(x)
 
     inputs = keras.Input(shape=(STRIP_HEIGHT, STRIP_WIDTH, 1), name="strip")
-    x = conv(inputs, 16, "conv1")
+    x = conv(inputs, 32, "conv1")
     x = layers.MaxPooling2D(2, name="pool1")(x)  # 16 x 112
-    x = conv(x, 32, "conv2")
+    x = conv(x, 64, "conv2")
     x = layers.MaxPooling2D(2, name="pool2")(x)  # 8 x 56
-    x = conv(x, 64, "conv3")
-    x = conv(x, 64, "conv4")
+    x = conv(x, 96, "conv3")
+    x = conv(x, 96, "conv4")
     x = layers.MaxPooling2D((2, 1), name="pool3")(x)  # 4 x 56
-    x = conv(x, 96, "conv5")
-    x = layers.Permute((2, 1, 3), name="columns")(x)  # 56 x 4 x 96
+    x = conv(x, 128, "conv5")
+    x = layers.Permute((2, 1, 3), name="columns")(x)  # 56 x 4 x 128
     x = layers.Reshape((STEPS, -1), name="steps")(x)
-    x = layers.Dense(128, activation="relu", name="step_features")(x)
-    x = layers.Conv1D(128, 5, padding="same", activation="relu", name="along_row")(x)
-    x = layers.Conv1D(128, 5, padding="same", activation="relu", name="along_row2")(x)
+    x = layers.Dense(192, activation="relu", name="step_features")(x)
+    x = layers.Conv1D(192, 5, padding="same", activation="relu", name="along_row")(x)
+    x = layers.Conv1D(192, 5, padding="same", activation="relu", name="along_row2")(x)
+    x = layers.Conv1D(192, 5, padding="same", dilation_rate=2, activation="relu", name="along_row3")(x)
     x = layers.Dropout(0.2, name="dropout")(x)
     logits = layers.Dense(BLANK + 1, name="logits")(x)
     return keras.Model(inputs, logits, name="row_reader")
@@ -184,17 +198,33 @@ def main(argv: list[str] | None = None) -> int:
     val = load_strips(args.val_strips, lambda: strip_set(x_val, y_val, args.val_rows, seed=args.seed + 1))
     print(f"{len(train.numbers)} training rows, {len(val.numbers)} validation rows ({time.time() - started:.0f} s)")
 
-    model = keras.models.load_model(args.initial, compile=False) if args.initial else build_row_reader()
-    steps = args.epochs * -(-len(train.numbers) // args.batch_size)
-    model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.learning_rate, steps)),
-        loss=ctc_loss,
-    )
-    labels = padded_labels(train.numbers)
-    rng = np.random.default_rng(args.seed)
     args.models_dir.mkdir(parents=True, exist_ok=True)
-    best_exact, best_epoch, history = -1.0, 0, []
-    for epoch in range(1, args.epochs + 1):
+    progress = args.models_dir / PROGRESS
+    if args.resume:
+        state = json.loads(progress.read_text())
+        if state["epochs"] != args.epochs:
+            raise SystemExit(f"the checkpoint's schedule runs over {state['epochs']} epochs, not {args.epochs}")
+        model = keras.models.load_model(args.models_dir / CHECKPOINT, custom_objects={"ctc_loss": ctc_loss})
+        done, best_exact, best_epoch, history = (
+            state["epoch"],
+            state["best_exact"],
+            state["best_epoch"],
+            state["history"],
+        )
+        started -= state["seconds"]
+        print(f"going on after epoch {done} (optimizer at step {int(model.optimizer.iterations)})", flush=True)
+    else:
+        model = keras.models.load_model(args.initial, compile=False) if args.initial else build_row_reader()
+        steps = args.epochs * -(-len(train.numbers) // args.batch_size)
+        model.compile(
+            optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.learning_rate, steps)),
+            loss=ctc_loss,
+        )
+        done, best_exact, best_epoch, history = 0, -1.0, 0, []
+    labels = padded_labels(train.numbers)
+    last = args.epochs if args.stop_after is None else min(args.stop_after, args.epochs)
+    for epoch in range(done + 1, last + 1):
+        rng = np.random.default_rng([args.seed, epoch])  # the same shifts whether or not the run was resumed
         fit = model.fit(shifted(train.strips, rng)[..., None], labels, batch_size=args.batch_size, epochs=1, verbose=0)
         logits = model.predict(val.strips[..., None], batch_size=256, verbose=0)
         exact = exact_share(logits, val.numbers)  # argmax of logits = argmax of softmax
@@ -202,10 +232,17 @@ def main(argv: list[str] | None = None) -> int:
         print(history[-1], f"{time.time() - started:.0f} s", flush=True)
         if exact > best_exact:  # written at once: the best so far survives an interrupted run
             best_exact, best_epoch = exact, epoch
-            content = tflite_bytes(model)
-            (args.models_dir / MODEL_FILE).write_bytes(content)
+            (args.models_dir / MODEL_FILE).write_bytes(tflite_bytes(model))
             model.save(args.models_dir / "row_reader.keras")
+        model.save(args.models_dir / CHECKPOINT)
+        state = {"epoch": epoch, "epochs": args.epochs, "best_exact": best_exact, "best_epoch": best_epoch}
+        state["seconds"] = round(time.time() - started)
+        progress.write_text(json.dumps({**state, "history": history}, indent=2) + "\n")
 
+    if last < args.epochs:
+        print(f"stopped after epoch {last} of {args.epochs}: go on with --resume", flush=True)
+        return 0
+    content = (args.models_dir / MODEL_FILE).read_bytes()
     lite = LiteRTRowReader(content=content)
     lite_probs = lite.read(val.strips)
     lite_exact = exact_share(lite_probs, val.numbers)
