@@ -10,7 +10,8 @@ before the next):
    (``training.data.served_digits``) -> WORK_DIR/served.npz
    ``scene``: the scene judgement, photographs against writing (``training.fitting.train_scene``;
    it needs no digit network) -> scene.tflite, scene.json
-   ``row_reader``: the whole-row reader, digits and signs (``training.fitting.train_row_reader``;
+   ``row_reader``: the whole-row reader, digits and signs: its strips (``training.data.row_strips``,
+   -> WORK_DIR/row_strips/) and the reader trained on them (``training.fitting.train_row_reader``;
    it needs no digit network either) -> row_reader.tflite, row_reader.keras, row_reader.json
 2. ``network``: the digit network trained (``training.fitting.train``) -> WORK_DIR/network.keras
 3. ``export``: the serving graph as digits.keras and digits.tflite, checked against Keras
@@ -63,9 +64,12 @@ class Sizes:
     eval_per_family: int
     eval_rows: int
     scene: tuple[str, ...]
+    row_strips: tuple[tuple[str, ...], ...]  # each: training.data.row_strips's arguments (--output added)
     row_reader: tuple[str, ...]
     scene_rule: tuple[str, ...]
 
+
+OVERLAPPING_ROWS = ("overlapping", "overlapping", "overlapping", "touching", "touching", "angled", "close", "photo")
 
 FULL = Sizes(
     served_per_kind=700,
@@ -79,7 +83,16 @@ FULL = Sizes(
     eval_per_family=300,
     eval_rows=1000,
     scene=("--count=30000", "--epochs=14", "--held-out=1600"),
-    row_reader=(),
+    # 88,000 training rows: every kind, then rows with more stray marks, then overlapping and
+    # touching ones; the validation rows (of the validation split) choose the epoch.
+    row_strips=(
+        ("--split=train", "--rows=40000", "--seed=7"),
+        ("--split=train", "--rows=16000", "--seed=11", "--strays=0.4"),
+        ("--split=train", "--rows=16000", "--seed=12", "--strays=0.5"),
+        ("--split=train", "--rows=16000", "--seed=13", "--strays=0.35", "--kinds", *OVERLAPPING_ROWS),
+        ("--split=val", "--rows=3000", "--seed=8"),
+    ),
+    row_reader=("--epochs=5",),
     scene_rule=("--per-kind=300", "--scenes=1400"),
 )
 SMOKE = Sizes(
@@ -106,7 +119,8 @@ SMOKE = Sizes(
     eval_per_family=6,
     eval_rows=10,
     scene=("--count=48", "--validation=24", "--held-out=24", "--epochs=1", "--verbose=0"),
-    row_reader=("--rows=24", "--val-rows=6", "--epochs=1"),
+    row_strips=(("--split=train", "--rows=24", "--seed=7"), ("--split=val", "--rows=6", "--seed=8")),
+    row_reader=("--epochs=1",),
     scene_rule=("--per-kind=2", "--scenes=16"),
 )
 
@@ -253,10 +267,21 @@ def scene(ctx: Context) -> None:
 
 
 def row_reader(ctx: Context) -> None:
+    """The row reader's strips (each made once: a file there is kept), then the reader trained on
+    them (the last set is the validation rows)."""
+    folder = ctx.work_dir / "row_strips"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [folder / ("_".join(arg.split("=")[1] for arg in spec[:3]) + ".npz") for spec in ctx.sizes.row_strips]
+    for spec, file in zip(ctx.sizes.row_strips, files, strict=True):
+        if not file.exists():
+            ctx.run("training.data.row_strips", f"--data-dir={ctx.data_dir}", *spec, f"--output={file}")
     ctx.run(
         "training.fitting.train_row_reader",
         f"--data-dir={ctx.data_dir}",
         f"--models-dir={ctx.models_dir}",
+        "--strips",
+        *map(str, files[:-1]),
+        f"--val-strips={files[-1]}",
         *ctx.sizes.row_reader,
     )
 

@@ -98,3 +98,27 @@ def test_the_row_reader_trains_and_exports_for_serving(data_dir, tmp_path) -> No
     assert probs.shape == (2, STEPS, len(SYMBOLS) + 1)
     assert report["symbols"] == SYMBOLS
     assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-4)
+
+
+def test_the_row_reader_trains_in_parts(data_dir, tmp_path) -> None:
+    """A schedule stopped after an epoch goes on from its checkpoint (model and optimizer) to the
+    same report a whole run writes; a resume with another schedule is refused."""
+    import keras
+
+    from training.fitting import train_row_reader
+    from training.fitting.train_row_reader import ctc_loss
+
+    common = ["--data-dir", str(data_dir), "--models-dir", str(tmp_path), "--rows", "24", "--val-rows", "6"]
+    assert train_row_reader.main([*common, "--epochs", "2", "--stop-after", "1"]) == 0
+    assert not (tmp_path / "row_reader.json").exists()  # no report before the schedule's end
+    progress = json.loads((tmp_path / train_row_reader.PROGRESS).read_text())
+    assert progress["epoch"] == 1 and progress["epochs"] == 2
+    checkpoint = keras.models.load_model(tmp_path / train_row_reader.CHECKPOINT, custom_objects={"ctc_loss": ctc_loss})
+    assert int(checkpoint.optimizer.iterations) == 1  # 24 rows: one batch an epoch; the optimizer's state kept
+    with pytest.raises(SystemExit, match="over 2 epochs, not 3"):
+        train_row_reader.main([*common, "--epochs", "3", "--resume"])
+    assert train_row_reader.main([*common, "--epochs", "2", "--resume"]) == 0
+    report = json.loads((tmp_path / "row_reader.json").read_text())
+    assert [entry["epoch"] for entry in report["history"]] == [1, 2]
+    assert report["history"][0] == progress["history"][0]
+    assert report["seconds"] >= progress["seconds"]

@@ -58,6 +58,7 @@ def test_every_step_writes_its_files(built):
     for name in SHIPPED:
         assert (models_dir / name).stat().st_size > 0, name
     assert sorted(p.name for p in (work_dir / "done").iterdir()) == sorted(pipeline.STEPS)
+    assert sorted(p.name for p in (work_dir / "row_strips").iterdir()) == ["train_24_7.npz", "val_6_8.npz"]
     metrics = json.loads((models_dir / "metrics.json").read_text())
     assert metrics["test_images"] == 60 and len(metrics["confusion_matrix"]) == 10
     assert 0.0 <= metrics["as_served"]["accuracy"] <= 1.0
