@@ -133,6 +133,17 @@ def without_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's signers read botocore.auth's clock: the same instant gives the same signature."""
+    import datetime
+
+    import botocore.auth
+
+    instant = datetime.datetime(2026, 12, 7, 23, 59, 30)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *args, **kwargs: instant)
+
+
 @dataclass(frozen=True)
 class S3Handle:
     store: MapStore
@@ -157,7 +168,7 @@ def moto_s3(aws_env: None, settings: Settings) -> Iterator[S3Handle]:
     from moto import mock_aws
 
     with mock_aws():
-        store = open_store(settings, FAKE_CREDENTIALS)
+        store = open_store(settings, FAKE_CREDENTIALS, direct_puts=False)
         store.client.create_bucket(Bucket=settings.maps_bucket)
         yield S3Handle(store=store, endpoint=None)
         store.close()
@@ -233,7 +244,9 @@ def unreachable_store(moto_s3: S3Handle) -> MapStore:
 def in_bucket(store: MapStore, bucket: str) -> MapStore:
     """``store``'s client and pool working on another bucket (its links signed for that one)."""
     assert store.links is not None
-    return dataclasses.replace(store, bucket=bucket, links=link_signer(store.client, store.links.credentials, bucket))
+    links = link_signer(store.client, store.links.credentials, bucket)
+    writer = None if store.writer is None else dataclasses.replace(store.writer, signer=links)
+    return dataclasses.replace(store, bucket=bucket, links=links, writer=writer)
 
 
 @pytest.fixture(scope="session")

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
-
-import botocore.auth
 import pytest
 
 from recognizer.links import link_signer
 from recognizer.storage import object_key, open_store
 from tests.conftest import FAKE_CREDENTIALS, without_aws_credentials
-
-AT = datetime.datetime(2026, 12, 7, 23, 59, 30)
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both signers read botocore.auth's clock: the same instant gives the same signature."""
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *args, **kwargs: AT)
 
 
 @pytest.mark.parametrize(

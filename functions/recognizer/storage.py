@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from recognizer.bucket_writer import BucketWriter, bucket_writer
 from recognizer.errors import (
     InvalidPredictionId,
     InvalidUploadId,
@@ -151,10 +152,13 @@ class MapStore:
     executor: ThreadPoolExecutor
     links: LinkSigner | None  # None: no credentials to sign links with
     cleanup_wait_seconds: float = 3.0  # how long a failed prediction waits for its cleanup
+    writer: BucketWriter | None = None  # PUTs a prediction's files; None: through the client
 
     def __post_init__(self) -> None:
         if self.links is not None and self.links.bucket != self.bucket:
             raise ValueError(f"links signed for bucket {self.links.bucket!r} in a store of {self.bucket!r}")
+        if self.writer is not None and self.writer.signer.bucket != self.bucket:
+            raise ValueError(f"a writer for bucket {self.writer.signer.bucket!r} in a store of {self.bucket!r}")
 
     def put_files(self, prediction_id: str, files: Mapping[str, Callable[[], bytes]]) -> dict[str, str]:
         """Render and upload each named PNG concurrently; presigned GET URLs by name.
@@ -193,8 +197,11 @@ class MapStore:
             logger.warning("could not delete the files of prediction %s: %s", prediction_id, reason)
 
     def _put(self, prediction_id: str, name: str, render: Callable[[], bytes]) -> str:
-        body = render()
-        self.client.put_object(Bucket=self.bucket, Key=object_key(prediction_id, name), Body=body, ContentType=PNG)
+        body, key = render(), object_key(prediction_id, name)
+        if self.writer is not None:
+            self.writer.put(key, body, PNG)
+        else:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=PNG)
         return self.presigned_url(prediction_id, name)
 
     def close(self) -> None:
@@ -361,14 +368,18 @@ def describe_storage_failure(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def open_store(settings: Settings, credentials: Credentials | None = None) -> MapStore:
-    """The maps bucket of ``settings``, with a client and an upload pool of its own."""
+def open_store(settings: Settings, credentials: Credentials | None = None, *, direct_puts: bool = True) -> MapStore:
+    """The maps bucket of ``settings``, with a client and an upload pool of its own.
+    ``direct_puts``: a prediction's files PUT by ``bucket_writer`` (False: by the client, for
+    moto's in-process ``mock_aws``, which sees the client's calls only)."""
     client, signing_with = _client_and_credentials(settings, credentials)
+    links = link_signer(client, signing_with, settings.maps_bucket)
     return MapStore(
         client=client,
         bucket=settings.maps_bucket,
         url_expiry_seconds=settings.presigned_url_expiry,
         executor=ThreadPoolExecutor(_UPLOAD_WORKERS, thread_name_prefix="maps"),
-        links=link_signer(client, signing_with, settings.maps_bucket),
+        links=links,
         cleanup_wait_seconds=settings.storage_timeout_seconds,
+        writer=bucket_writer(links, settings, connections=_UPLOAD_WORKERS * 2) if direct_puts else None,
     )

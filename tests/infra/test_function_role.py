@@ -191,7 +191,8 @@ def signed_as(function: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
             PolicyDocument=json.dumps(function_policy(settings.maps_bucket, function)),
         )
         keys = iam.create_access_key(UserName="recognizer")["AccessKey"]
-        store = open_store(settings, Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]))
+        # The client's PutObject (mock_aws sees no other): the same action the bucket writer's PUT is.
+        store = open_store(settings, Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]), direct_puts=False)
         yield store
         store.close()
 

@@ -1,6 +1,6 @@
 """S3 that fails on purpose, on loopback: a closed port, a server that never answers, a proxy
-that answers late (its writes land after the client gave up), and a botocore hook that refuses
-chosen PUTs with AccessDenied."""
+that answers late (its writes land after the client gave up) or refuses chosen PUTs with
+AccessDenied."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 from urllib.parse import urlparse
 
 LOOPBACK = "127.0.0.1"
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>0</RequestId></Error>"
+)
 
 
 def closed_port_endpoint() -> str:
@@ -51,13 +54,17 @@ class SilentServer:
             connection.close()
 
 
-class SlowProxy:
-    """Holds every request ``delay`` seconds, then passes it to ``upstream`` and relays the
-    answer: slower than the client's timeout, yet every write eventually lands."""
+class S3Proxy:
+    """Relays every request to ``upstream``, each held ``delay`` seconds first (slower than the
+    client's timeout, yet every write eventually lands). The PUTs numbered in ``refuse_puts`` (by
+    arrival, from 1) are answered AccessDenied as S3 answers it, never passed on: a bucket
+    policy changed mid-prediction."""
 
-    def __init__(self, upstream: str, delay: float) -> None:
+    def __init__(self, upstream: str, delay: float = 0.0, refuse_puts: frozenset[int] = frozenset()) -> None:
         target = urlparse(upstream)
         self.delay = delay
+        self.puts = 0  # PUTs seen
+        self._count = threading.Lock()
 
         def forward(method: str, path: str, body: bytes, headers: dict[str, str]):
             connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
@@ -78,6 +85,13 @@ class SlowProxy:
 
             def relay(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "PUT" and proxy._count_put() in refuse_puts:
+                    self.send_response(403)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(ACCESS_DENIED)))
+                    self.end_headers()
+                    self.wfile.write(ACCESS_DENIED)
+                    return
                 proxy._enter()
                 try:
                     time.sleep(proxy.delay)
@@ -107,6 +121,11 @@ class SlowProxy:
     def endpoint(self) -> str:
         return f"http://{LOOPBACK}:{self._server.server_address[1]}"
 
+    def _count_put(self) -> int:
+        with self._count:
+            self.puts += 1
+            return self.puts
+
     def _enter(self) -> None:
         with self._idle:
             self._in_flight += 1
@@ -124,30 +143,3 @@ class SlowProxy:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-class PutRefuser:
-    """A botocore hook refusing chosen PutObject calls (by arrival order) with AccessDenied,
-    as a bucket whose policy changed mid-prediction would; the other calls go through."""
-
-    def __init__(self, refuse: set[int]) -> None:
-        self.refuse = refuse
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, **_):
-        with self._lock:
-            self.calls += 1
-            number = self.calls
-        if number not in self.refuse:
-            return None
-
-        class Forbidden:
-            status_code = 403
-            headers: ClassVar[dict[str, str]] = {}
-            content = b""
-
-        return Forbidden(), {
-            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
-            "ResponseMetadata": {"HTTPStatusCode": 403},
-        }

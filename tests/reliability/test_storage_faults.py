@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -30,12 +30,7 @@ from recognizer.service import Recognizer
 from recognizer.settings import Settings
 from recognizer.storage import Credentials, open_store
 from tests.conftest import FAKE_CREDENTIALS, http_api_event, multipart_body, without_aws_credentials
-from tests.reliability.faults import (
-    PutRefuser,
-    SilentServer,
-    SlowProxy,
-    closed_port_endpoint,
-)
+from tests.reliability.faults import S3Proxy, SilentServer, closed_port_endpoint
 from tests.reliability.scale import current_scale
 
 SCALE = current_scale()
@@ -61,6 +56,7 @@ class Bench:
     admin: object
     monkeypatch: pytest.MonkeyPatch
     current: Recognizer | None = None
+    closing: list[Callable[[], None]] = field(default_factory=list)  # run once the test is over
 
     @property
     def bucket(self) -> str:
@@ -103,6 +99,8 @@ def bench(
     bench.use()
     yield bench
     lambda_module.app.dependency_overrides.clear()
+    for close in bench.closing:
+        close()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -144,7 +142,7 @@ def stalled(bench: Bench) -> Iterator[None]:
 def slow_with(timeout: int, attempts: int) -> Callable[[Bench], object]:
     @contextmanager
     def slow(bench: Bench) -> Iterator[None]:
-        proxy = SlowProxy(bench.endpoint, delay=timeout + 0.5)
+        proxy = S3Proxy(bench.endpoint, delay=timeout + 0.5)
         bench.use(s3_endpoint_url=proxy.endpoint, storage_timeout_seconds=timeout, storage_max_attempts=attempts)
         try:
             yield
@@ -189,14 +187,13 @@ def bucket_missing(bench: Bench) -> Iterator[None]:
 
 @contextmanager
 def second_put_denied(bench: Bench) -> Iterator[None]:
-    refuser = PutRefuser(refuse={2})
-    client = bench.client
-    client.meta.events.register("before-call.s3.PutObject", refuser)
-    try:
-        yield
-    finally:
-        client.meta.events.unregister("before-call.s3.PutObject", refuser)
-    assert refuser.calls == 3  # two landed, one refused: the half set the cleanup must remove
+    """The second PUT refused; the store keeps its proxy afterwards (later PUTs pass), so a test
+    can see the same store recover."""
+    refuser = S3Proxy(bench.endpoint, refuse_puts=frozenset({2}))
+    bench.closing.append(refuser.stop)
+    bench.use(s3_endpoint_url=refuser.endpoint)
+    yield
+    assert refuser.puts == 3  # two landed, one refused: the half set the cleanup must remove
 
 
 @contextmanager
@@ -267,15 +264,13 @@ def test_a_batch_keeps_the_good_predictions_when_one_upload_is_refused(bench, di
         )
         + f"--{boundary}--\r\n".encode()
     )
-    refuser = PutRefuser(refuse={2})
-    client = bench.client
-    client.meta.events.register("before-call.s3.PutObject", refuser)
-    try:
-        status, answer, elapsed = invoke(
-            "/api/predict/batch", parts, f"multipart/form-data; boundary={boundary}", lambda_context
-        )
-    finally:
-        client.meta.events.unregister("before-call.s3.PutObject", refuser)
+    refuser = S3Proxy(bench.endpoint, refuse_puts=frozenset({2}))
+    bench.closing.append(refuser.stop)
+    bench.use(s3_endpoint_url=refuser.endpoint)
+    status, answer, elapsed = invoke(
+        "/api/predict/batch", parts, f"multipart/form-data; boundary={boundary}", lambda_context
+    )
+    assert refuser.puts == 6
     assert status == 200, answer
     results = answer["results"]
     assert [r["predicted_digit"] for r in results] == [4, 9]
