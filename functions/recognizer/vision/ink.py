@@ -22,7 +22,7 @@ from recognizer.vision.pixelation import GreyUpload, grey_upload
 from recognizer.vision.polarity import ink_is_dark
 from recognizer.vision.statistics import extreme_mean
 from recognizer.vision.strokes import INK_LEVEL, stroke_width
-from recognizer.vision.tuning import PAPER, RESOLUTION
+from recognizer.vision.tuning import DRAWING, PAPER, RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,51 @@ def _ink_of(grey: np.ndarray, dark_ink: bool, faint_strokes: bool) -> tuple[np.n
         tighter = _window_for_strokes(found.ink)
         if tighter < PAPER.tighter_window * window:
             found, _ = _ink_against_paper(bright_ink, paper, dark_ink, tighter)
+    return _without_lines(found, faint_strokes), found.contrast
+
+
+def drawn_background(grey: np.ndarray) -> float | None:
+    """The background level of a drawing (``DrawingRules``), or None for anything else. ``grey``:
+    working grey levels, whole multiples of 1/255 (as ``working_grey`` makes them)."""
+    counts = np.bincount(np.rint(grey.ravel() * 255.0).astype(np.intp), minlength=256)
+    level = int(counts.argmax())
+    if counts[level] < DRAWING.flat_share * grey.size:
+        return None
+    around = counts[max(0, level - DRAWING.near_levels) : level + DRAWING.near_levels + 1]
+    if int(around.sum()) - counts[level] > DRAWING.near_share * grey.size:
+        return None
+    return level / 255.0
+
+
+def _ink_of_drawing(
+    grey: np.ndarray, background: float, dark_ink: bool, faint_strokes: bool
+) -> tuple[np.ndarray, float]:
+    """``_ink_of`` for a drawing: its paper is exactly ``background`` everywhere, so there is no
+    paper to estimate, no light to even out and no noise; printed lines (a form drawn by a
+    program) are still taken out."""
+    excess = (background - grey) if dark_ink else (grey - background)
+    found = _contrast_normalised(excess)
+    return _without_lines(found, faint_strokes), found.contrast
+
+
+def _read_as_drawing(
+    grey: np.ndarray, background: float, dark_ink: bool | None, faint_strokes: bool
+) -> tuple[np.ndarray, float, bool] | None:
+    """(ink, contrast, polarity) of a drawing, its marks dark when they lie below the background
+    (``dark_ink`` None), or None when what it finds is a page on a flat desk (a synthetic photo,
+    a scan's black border): that is for the generic reading to turn round."""
+    marks = grey[grey != background]
+    dark = (marks.size > 0 and float(marks.mean()) < background) if dark_ink is None else dark_ink
+    ink, contrast = _ink_of_drawing(grey, background, dark, faint_strokes)
+    if dark_ink is None and contrast > 0 and _found_the_page(ink):
+        return None
+    return ink, contrast, dark
+
+
+def _without_lines(found: _Levels, faint_strokes: bool) -> np.ndarray:
+    """The ink with printed lines taken out, and the faint strokes that join a fine pen's."""
     if found.contrast <= 0:
-        return found.ink, found.contrast
+        return found.ink
     cleaned = remove_printed_lines(found.ink)
     if (
         not faint_strokes
@@ -179,8 +222,8 @@ def _ink_of(grey: np.ndarray, dark_ink: bool, faint_strokes: bool) -> tuple[np.n
         or not _fine_pen(found.ink)
         or remove_printed_lines(found.faint) is not found.faint
     ):
-        return cleaned, found.contrast
-    return _with_faint_strokes(found.ink, found.faint), found.contrast
+        return cleaned
+    return _with_faint_strokes(found.ink, found.faint)
 
 
 def _found_the_page(ink: np.ndarray) -> bool:
@@ -214,9 +257,14 @@ def ink_map(
     read a reduced JPEG, else the image itself). ``upload``: ``image`` in grey, when worked out already.
     """
     grey, scale = working_grey(image, max_side, upload)
-    grey = denoised(grey)
     upload_width = image.info.get(UPLOAD_SIZE_KEY, image.size)[0]
     scale *= image.size[0] / upload_width
+    background = drawn_background(grey)
+    drawing = None if background is None else _read_as_drawing(grey, background, dark_ink, faint_strokes)
+    if drawing is not None:
+        ink, contrast, drawn_dark = drawing
+        return InkMap(ink=ink, scale=scale, dark_ink=drawn_dark, contrast=contrast)
+    grey = denoised(grey)
     if dark_ink is not None:
         ink, contrast = _ink_of(grey, dark_ink, faint_strokes)
         return InkMap(ink=ink, scale=scale, dark_ink=dark_ink, contrast=contrast)
