@@ -183,7 +183,7 @@ def drawn_background(grey: np.ndarray) -> float | None:
     around = counts[max(0, level - DRAWING.near_levels) : level + DRAWING.near_levels + 1]
     if int(around.sum()) - counts[level] > DRAWING.near_share * grey.size:
         return None
-    return level / 255.0
+    return float(np.float32(level) / np.float32(255.0))  # the level as working_grey writes it, bit for bit
 
 
 def _ink_of_drawing(
