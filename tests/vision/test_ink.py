@@ -85,6 +85,13 @@ def test_a_drawings_background_is_its_one_flat_level() -> None:
     assert drawn_background(blank) == blank[0, 0]  # blank: flat all over; the level exactly as the map has it
 
 
+def test_a_digit_filling_most_of_the_frame_is_no_background() -> None:
+    """Its ink is the commonest level, but the frame around it is not."""
+    image = Image.new("L", (100, 100), 0)
+    ImageDraw.Draw(image).rectangle([(10, 10), (89, 89)], fill=255)
+    assert drawn_background(_grey_of(image)) is None
+
+
 def test_paper_noise_or_shading_is_no_drawing() -> None:
     rng = np.random.default_rng(0)
     grey = _grey_of(_drawn_seven(230, 30)).astype(np.float64)

@@ -3,6 +3,8 @@
 In: a decoded upload (Pillow image, mode L or RGB). Out: ``InkMap``: float32 [H, W] in [0, 1]
 (1 = ink), its scale to the upload and the polarity found. Polarity found, paper and lighting
 removed by background estimation, printed ruled or squared lines removed, contrast normalised.
+A drawing (a canvas, a clean digital image: one exact background level, ``DrawingRules``) needs
+no estimates: its paper is that level.
 """
 
 from __future__ import annotations
@@ -182,6 +184,9 @@ def drawn_background(grey: np.ndarray) -> float | None:
         return None
     around = counts[max(0, level - DRAWING.near_levels) : level + DRAWING.near_levels + 1]
     if int(around.sum()) - counts[level] > DRAWING.near_share * grey.size:
+        return None
+    frame = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    if np.count_nonzero(np.rint(frame * 255.0) == level) < DRAWING.border_share * frame.size:
         return None
     return float(np.float32(level) / np.float32(255.0))  # the level as working_grey writes it, bit for bit
 

@@ -100,6 +100,7 @@ class DrawingRules:
     flat_share: float = 0.5  # at least this share of pixels at exactly the background level
     near_levels: int = 3  # grey levels (of 255) either side of it that paper's noise would fill
     near_share: float = 0.02  # at most this share of pixels there
+    border_share: float = 0.5  # and this share of the frame's outermost pixels at it (not a digit filling the frame)
 
 
 DRAWING = DrawingRules()
