@@ -10,6 +10,7 @@ CloudFront's api origin adds, as every request that reaches the function through
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import json
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from recognizer.api.deps import get_recognizer
 from tests.conftest import multipart_body
 from tests.infra.cfn_values import Stack
 from tests.infra.lambda_image import (
@@ -64,6 +66,12 @@ def template_env(moto_s3, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(name, str(DEPLOYED.resolve(value)).replace(maps_bucket_name(), moto_s3.bucket))
     monkeypatch.setenv("AWS_REGION", REGION)
     lambda_init()
+    # mock_aws answers botocore's calls only: here the handler's store puts through its client
+    # (its bucket writer's PUTs reach moto's server in tests/reliability/test_storage_faults.py).
+    module = importlib.import_module(handler_name().rpartition(".")[0])
+    through_client = dataclasses.replace(module.recognizer.store, writer=None)
+    through = dataclasses.replace(module.recognizer, store=through_client)
+    module.app.dependency_overrides[get_recognizer] = lambda: through
     yield moto_s3
     # The handler module is process-wide: built again from the environment as it was, so that
     # later tests (tests/test_handler.py) do not get this one's (it requires X-Origin-Verify).
