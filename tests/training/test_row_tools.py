@@ -113,6 +113,7 @@ def test_the_row_reader_trains_in_parts(data_dir, tmp_path) -> None:
     assert not (tmp_path / "row_reader.json").exists()  # no report before the schedule's end
     progress = json.loads((tmp_path / train_row_reader.PROGRESS).read_text())
     assert progress["epoch"] == 1 and progress["epochs"] == 2
+    assert not list(tmp_path.glob("*partial*"))  # each written whole, then moved into place
     checkpoint = keras.models.load_model(tmp_path / train_row_reader.CHECKPOINT, custom_objects={"ctc_loss": ctc_loss})
     assert int(checkpoint.optimizer.iterations) == 1  # 24 rows: one batch an epoch; the optimizer's state kept
     with pytest.raises(SystemExit, match="over 2 epochs, not 3"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -186,6 +187,17 @@ def load_strips(paths: list[Path] | Path | None, make) -> StripSet:
     return StripSet(np.concatenate([s["strips"] for s in saved]), [str(n) for s in saved for n in s["numbers"]])
 
 
+def save_checkpoint(model, models_dir: Path, progress: dict) -> None:
+    """The model with its optimizer, and how far the schedule went, each written whole before it
+    replaces the last (a run killed while saving leaves the previous epoch's pair)."""
+    partial = models_dir / "checkpoint.partial.keras"  # Keras wants the .keras suffix
+    model.save(partial)
+    written = models_dir / (PROGRESS + ".partial")
+    written.write_text(json.dumps(progress, indent=2) + "\n")
+    os.replace(partial, models_dir / CHECKPOINT)
+    os.replace(written, models_dir / PROGRESS)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import keras
@@ -234,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
             best_exact, best_epoch = exact, epoch
             (args.models_dir / MODEL_FILE).write_bytes(tflite_bytes(model))
             model.save(args.models_dir / "row_reader.keras")
-        model.save(args.models_dir / CHECKPOINT)
         state = {"epoch": epoch, "epochs": args.epochs, "best_exact": best_exact, "best_epoch": best_epoch}
         state["seconds"] = round(time.time() - started)
-        progress.write_text(json.dumps({**state, "history": history}, indent=2) + "\n")
+        save_checkpoint(model, args.models_dir, {**state, "history": history})
 
     if last < args.epochs:
         print(f"stopped after epoch {last} of {args.epochs}: go on with --resume", flush=True)
