@@ -335,6 +335,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--without-explain", action="store_true", help="with --against: the requests without ?explain=true"
     )
+    parser.add_argument(
+        "--app-only",
+        action="store_true",
+        help="with --against: each side's API alone, without the local stack's memory policy (as Lambda holds memory)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="with --against: print what would run, run nothing")
     args = parser.parse_args(argv)
     if args.against:
@@ -344,7 +349,13 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(bench_against.plan(args.against), indent=2))
             return
         report = bench_against.against(
-            args.against, args.rounds, args.batch, args.warmup, args.against_python, not args.without_explain
+            args.against,
+            args.rounds,
+            args.batch,
+            args.warmup,
+            args.against_python,
+            not args.without_explain,
+            args.app_only,
         )
         print(json.dumps(report, indent=2))
         return

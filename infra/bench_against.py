@@ -248,13 +248,91 @@ def ratio(this: float, other: float) -> float | None:
     return round(this / other, 3) if other > 0 else None
 
 
+# A side's API as the Lambda function holds its memory: uvicorn over the side's own
+# ``local_recognizer`` and ``create_local_app`` in a fresh interpreter, without the local stack's
+# memory policy (``serve`` returns every buffer over 1 MiB to the OS, so each request faults its big
+# buffers in anew: 25-30 ms of a phone photo's CPU that the function does not pay). Run in the
+# side's checkout, so it uses that side's code; it needs only those two functions, moto's process
+# and the fake credentials, which every ref since 07c6974 has. argv[1]: where to write
+# {"url", "pid"} once it answers; it stops when its stdin closes.
+APP_ONLY = """
+import json, os, socket, sys, threading, time
+from pathlib import Path
+import uvicorn
+from infra.local_stack import FAKE_CREDENTIALS, MotoS3Process, create_local_app, local_recognizer
+from recognizer.settings import Settings
+os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
+moto = MotoS3Process()
+try:
+    app = create_local_app(local_recognizer(Settings.from_env(), moto.endpoint, "bench"))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as serve()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+
+    def stop_when_stdin_closes():
+        sys.stdin.read()
+        server.should_exit = True
+
+    def announce():
+        while not server.started:
+            time.sleep(0.01)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        Path(sys.argv[1]).write_text(json.dumps({"url": url, "pid": os.getpid()}))
+
+    threading.Thread(target=stop_when_stdin_closes, daemon=True).start()
+    threading.Thread(target=announce, daemon=True).start()
+    server.run(sockets=[sock])
+finally:
+    moto.stop()
+"""
+
+
 @contextmanager
-def _stacks(sides: list[Side]) -> Iterator[dict[str, tuple[str, int]]]:
+def app_only_process(side: Side, timeout: float = 120.0) -> Iterator[tuple[str, int]]:
+    """``side``'s API without the local stack's memory policy (``APP_ONLY``): (its URL, its pid)."""
+    import json
+    import tempfile
+
+    from infra.local_stack import _child_environment
+
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as scratch:
+        ready = Path(scratch) / "ready.json"
+        process = subprocess.Popen(
+            [str(side.python), "-c", APP_ONLY, str(ready)],
+            cwd=side.repo,
+            env=_child_environment(None, side.repo),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while not ready.exists():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{side.name}'s app did not start (exit status {process.poll()})")
+                time.sleep(0.05)
+            started = json.loads(ready.read_text())
+            yield started["url"], started["pid"]
+        finally:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def _stacks(sides: list[Side], app_only: bool = False) -> Iterator[dict[str, tuple[str, int]]]:
     from infra.local_stack import local_stack_process
 
     with ExitStack() as stack:
         found = {}
         for side in sides:
+            if app_only:
+                found[side.name] = stack.enter_context(app_only_process(side))
+                continue
             running = stack.enter_context(
                 local_stack_process(repo=side.repo, site_dir=side.repo / "site", python=side.python)
             )
@@ -262,14 +340,17 @@ def _stacks(sides: list[Side]) -> Iterator[dict[str, tuple[str, int]]]:
         yield found
 
 
-def measure(sides: list[Side], requests: list[Request], rounds: int, batch: int, warmup: int) -> dict[str, object]:
+def measure(
+    sides: list[Side], requests: list[Request], rounds: int, batch: int, warmup: int, app_only: bool = False
+) -> dict[str, object]:
     """Every request sent ``rounds`` x ``batch`` times to each side, alternated by batch;
-    the API process's CPU per request and the wall-clock median per side."""
+    the API process's CPU per request and the wall-clock median per side. ``app_only``: each
+    side's API without the local stack's memory policy (``APP_ONLY``)."""
     import httpx
 
     cpu: dict[tuple[str, str], float] = {}
     walls: dict[tuple[str, str], list[float]] = {}
-    with _stacks(sides) as stacks:
+    with _stacks(sides, app_only) as stacks:
         clients = {name: httpx.Client(base_url=url, timeout=120) for name, (url, _) in stacks.items()}
         bodies = {r.name: multipart(r.data, r.filename, r.content_type) for r in requests}
         try:
@@ -314,18 +395,26 @@ def _checked(response) -> None:  # type: ignore[no-untyped-def]
 
 
 def against(
-    ref: str, rounds: int, batch: int, warmup: int, python: Path | None = None, explain: bool = True
+    ref: str,
+    rounds: int,
+    batch: int,
+    warmup: int,
+    python: Path | None = None,
+    explain: bool = True,
+    app_only: bool = False,
 ) -> dict[str, object]:
     """The whole comparison: this checkout (its interpreter) against ``ref`` (its own venv, or
-    ``python`` when given); ``explain`` False leaves the evidence maps out of the requests."""
+    ``python`` when given); ``explain`` False leaves the evidence maps out of the requests;
+    ``app_only``: each side's API without the local stack's memory policy."""
     commit = resolve(ref)
     checkout = worktree(commit)
     ref_python = python or venv_for(run_requirements(checkout))
     sides = [Side("this", REPO_ROOT, Path(sys.executable)), Side("ref", checkout, ref_python)]
     requests = site_requests(explain)
-    figures = measure(sides, requests, rounds, batch, warmup)
+    figures = measure(sides, requests, rounds, batch, warmup, app_only)
     return {
         "against": {"ref": ref, "commit": commit, "python": str(ref_python)},
+        "servers": "each side's API alone, no memory policy (APP_ONLY)" if app_only else "each side's local stack",
         "paths": {r.name: r.path for r in requests},
         "this": {"commit": _head()},
         "requests": figures,

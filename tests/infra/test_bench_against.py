@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -59,3 +61,24 @@ def test_a_dry_run_names_the_commit_and_the_requests_and_starts_nothing(capsys) 
 def test_an_unknown_ref_is_refused() -> None:
     with pytest.raises(ValueError, match="names no commit"):
         bench_against.resolve("no-such-ref-26")
+
+
+def test_a_side_runs_as_its_api_alone_and_stops_when_told() -> None:
+    """``--app-only``: the side's own app answers the site's requests from a process of its own
+    (whose CPU the bench reads), without the local stack's memory policy, and ends with its stdin."""
+    import httpx
+
+    from infra.bench import multipart
+    from infra.bench_against import REPO_ROOT, Side, app_only_process, process_cpu_seconds, site_requests
+
+    side = Side("this", REPO_ROOT, Path(sys.executable))
+    canvas = site_requests()[0]
+    with app_only_process(side) as (url, pid):
+        before = process_cpu_seconds(pid)
+        body, content_type = multipart(canvas.data, canvas.filename, canvas.content_type)
+        answer = httpx.post(url + canvas.path, content=body, headers={"content-type": content_type}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["predicted_digit"] == 7
+        assert answer.json()["input_url"]  # its maps stored in its own moto
+        assert process_cpu_seconds(pid) > before
+        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1] == b"-c"  # APP_ONLY, not serve()
+    assert not Path(f"/proc/{pid}").exists() or b"zombie" in Path(f"/proc/{pid}/status").read_bytes().lower()
