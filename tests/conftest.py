@@ -133,6 +133,16 @@ def without_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+# Where a maps bucket may be, as Settings changes: what presigned links and the bucket writer's
+# PUTs are checked against the client's own in (tests/test_links.py, tests/test_bucket_writer.py).
+BUCKET_PLACES = [
+    {"s3_endpoint_url": "http://127.0.0.1:9000"},  # the local stack: path style
+    {"aws_region": "us-east-1"},  # AWS: the bucket's regional virtual host
+    {"aws_region": "eu-west-3", "presigned_url_expiry": 60},
+    {"aws_region": "ap-southeast-2", "maps_bucket": "maps.with.dots"},  # dotted: path style on AWS
+]
+
+
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's signers read botocore.auth's clock: the same instant gives the same signature."""

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from recognizer.bucket_writer import BucketWriter, s3_error
 from recognizer.storage import PNG, object_key, open_store
-from tests.conftest import FAKE_CREDENTIALS
+from tests.conftest import BUCKET_PLACES, FAKE_CREDENTIALS
 from tests.reliability.faults import closed_port_endpoint
 
 PREDICTION = "0123456789abcdef0123456789abcdef"
@@ -59,12 +59,7 @@ def clients_put(store, key: str) -> tuple[str, dict[str, str], bytes]:
 
 @pytest.mark.parametrize(
     "changes",
-    [
-        {"s3_endpoint_url": "http://127.0.0.1:9000"},  # the local stack: path style
-        {"aws_region": "us-east-1"},  # AWS: the bucket's regional virtual host
-        {"aws_region": "eu-west-3"},
-        {"aws_region": "ap-southeast-2", "maps_bucket": "maps.with.dots"},  # dotted: path style on AWS
-    ],
+    BUCKET_PLACES,
 )
 @pytest.mark.parametrize("token", [None, "a-session-token"])  # a Lambda role's credentials carry a token
 def test_a_put_is_the_clients_own(

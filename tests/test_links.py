@@ -6,17 +6,12 @@ import pytest
 
 from recognizer.links import link_signer
 from recognizer.storage import object_key, open_store
-from tests.conftest import FAKE_CREDENTIALS, without_aws_credentials
+from tests.conftest import BUCKET_PLACES, FAKE_CREDENTIALS, without_aws_credentials
 
 
 @pytest.mark.parametrize(
     "changes",
-    [
-        {"s3_endpoint_url": "http://127.0.0.1:9000"},  # the local stack: path style
-        {"aws_region": "us-east-1"},  # AWS: the bucket's regional virtual host
-        {"aws_region": "eu-west-3", "presigned_url_expiry": 60},
-        {"aws_region": "ap-southeast-2", "maps_bucket": "maps.with.dots"},  # dotted: path style on AWS
-    ],
+    BUCKET_PLACES,
 )
 @pytest.mark.parametrize("token", [None, "a-session-token"])  # a Lambda role's credentials carry a token
 def test_a_link_is_the_clients_own(
